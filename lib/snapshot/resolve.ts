@@ -1,0 +1,161 @@
+/**
+ * Resolving a dataset link to a pinned snapshot (spec §2.1): plain links use
+ * the base's current snapshot (indexing once if there is none), `@refresh`
+ * re-indexes under the base's lock, `@sha256:` reads exactly that manifest.
+ *
+ * @module
+ */
+import { resolve as resolvePath } from "node:path";
+import { SnapshotNotFoundError, StoreError } from "../errors.ts";
+import { type DatasetLink, normalizeBase, parseLink } from "../link.ts";
+import { manifestHash, serializeManifest } from "../manifest/tsv.ts";
+import { isS3Url } from "../s3/url.ts";
+import { intentKey } from "../store/keys.ts";
+import { openManifestStore } from "../store/open.ts";
+import { LOCK_STALE_MS, type ManifestStore } from "../store/store.ts";
+import { indexBase } from "./index_base.ts";
+
+/** Options for {@linkcode resolveDataset}. */
+export interface ResolveOptions {
+  /** Manifest store (default: `MX8_MANIFEST_STORE` or `~/.mx8/manifests`). */
+  store?: ManifestStore;
+  /** Called once when another indexer holds the base's lock and we wait. */
+  onWaitForLock?: (lockKey: string) => void;
+  /** How often to retry a held lock, in ms (default 200). */
+  lockPollMs?: number;
+}
+
+/** A link resolved to a pinned manifest. */
+export interface ResolvedSnapshot {
+  /** The parsed link. */
+  link: DatasetLink;
+  /** Canonical base: absolute local path or `s3://…`, no trailing `/`. */
+  base: string;
+  /** The pinned manifest hash. */
+  manifestHash: string;
+  /** Canonical manifest bytes (header included). */
+  manifestBytes: Uint8Array;
+  /** Number of samples. */
+  samples: number;
+  /** True when this call indexed the base (false: reused a snapshot). */
+  indexed: boolean;
+}
+
+/**
+ * Returns the canonical form of a base: local paths made absolute, trailing
+ * `/` removed.
+ *
+ * @param base Dataset base.
+ * @returns The canonical base.
+ */
+export function canonicalBase(base: string): string {
+  return normalizeBase(isS3Url(base) ? base : resolvePath(base));
+}
+
+function countSamples(bytes: Uint8Array): number {
+  let lines = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) lines++;
+  return lines - 1;
+}
+
+async function loadVerified(
+  store: ManifestStore,
+  hash: string,
+): Promise<Uint8Array | null> {
+  const bytes = await store.getManifest(hash);
+  if (bytes !== null && manifestHash(bytes) !== hash) {
+    throw new StoreError(
+      `Manifest store ${store.root} is corrupt: by-hash/${hash} does not hash to its name ` +
+        `(delete it and resolve the dataset with @refresh)`,
+    );
+  }
+  return bytes;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves a dataset link to a pinned snapshot, indexing when needed.
+ *
+ * @example Resolve a local folder
+ * ```ts ignore
+ * import { resolveDataset } from "./resolve.ts";
+ * const snap = await resolveDataset("/data/train@refresh");
+ * console.log(snap.manifestHash, snap.samples);
+ * ```
+ *
+ * @param link Dataset link text.
+ * @param options Store and lock-wait options.
+ * @returns The resolved snapshot.
+ * @throws {SnapshotNotFoundError} When a pinned hash is not in the store.
+ */
+export async function resolveDataset(
+  link: string,
+  options: ResolveOptions = {},
+): Promise<ResolvedSnapshot> {
+  const parsed = parseLink(link);
+  const store = options.store ?? openManifestStore();
+  const base = canonicalBase(parsed.base);
+  const done = (
+    hash: string,
+    bytes: Uint8Array,
+    indexed: boolean,
+  ): ResolvedSnapshot => ({
+    link: parsed,
+    base,
+    manifestHash: hash,
+    manifestBytes: bytes,
+    samples: countSamples(bytes),
+    indexed,
+  });
+
+  if (parsed.mode === "pinned") {
+    const hash = parsed.manifestHash!;
+    const bytes = await loadVerified(store, hash);
+    if (bytes === null) throw new SnapshotNotFoundError(hash, store.root);
+    return done(hash, bytes, false);
+  }
+
+  const key = intentKey(base);
+  if (parsed.mode === "plain") {
+    const current = await store.getCurrent(key);
+    if (current !== null) {
+      const bytes = await loadVerified(store, current.hash);
+      if (bytes !== null) return done(current.hash, bytes, false);
+    }
+  }
+
+  // Index under the base's lock; one indexer at a time, others wait.
+  const requestedAt = Date.now();
+  let waited = false;
+  let release: (() => Promise<void>) | null;
+  while ((release = await store.tryLock(key, LOCK_STALE_MS)) === null) {
+    if (!waited) options.onWaitForLock?.(key);
+    waited = true;
+    await sleep(options.lockPollMs ?? 200);
+  }
+  try {
+    const current = await store.getCurrent(key);
+    // Someone indexed while we waited (or, for a plain link, at any time): reuse it.
+    // S3 timestamps have 1 s resolution, hence the rounding.
+    const fresh = current !== null &&
+      (parsed.mode === "plain" ||
+        (waited &&
+          current.updatedAtMs >= Math.floor(requestedAt / 1000) * 1000));
+    if (fresh) {
+      const bytes = await loadVerified(store, current!.hash);
+      if (bytes !== null) return done(current!.hash, bytes, false);
+    }
+    const rows = await indexBase(base);
+    // Fault injection for tests and runbooks: hold the lock a while.
+    const hold = Number(Deno.env.get("MX8_INDEX_HOLD_MS") ?? 0);
+    if (hold > 0) await sleep(hold);
+    const bytes = serializeManifest(rows);
+    const hash = manifestHash(bytes);
+    await store.putManifest(hash, bytes);
+    await store.setCurrent(key, hash);
+    return done(hash, bytes, true);
+  } finally {
+    await release();
+  }
+}
