@@ -2,15 +2,21 @@
  * MX8: a bounded, fast, distributed data runtime for ML input pipelines.
  *
  * Turn a dataset link (a local folder, a `.tsv` manifest, or `s3://…`, with
- * `@refresh` / `@sha256:<hash>`) into a pinned snapshot, and read its
- * manifest.
+ * `@refresh` / `@sha256:<hash>`) into batches under a hard memory cap.
  *
- * @example Resolve a dataset link to a pinned manifest hash
+ * @example Decoded image batches under a memory cap
  * ```ts ignore
- * import { resolveDataset } from "@mx8/runtime";
+ * import { ImageFolderLoader } from "@mx8/runtime";
  *
- * const snap = await resolveDataset("/data/train@refresh");
- * console.log(snap.manifestHash, snap.samples);
+ * await using loader = new ImageFolderLoader("/data/train@refresh", {
+ *   batchSizeSamples: 64,
+ *   resizeHw: [224, 224],
+ *   maxInflightBytes: 256 * 2 ** 20,
+ * });
+ * for await (const { images, labels, sampleIds } of loader) {
+ *   console.log(images.shape, labels[0], sampleIds[0]);
+ * }
+ * console.log(loader.stats().ramHighWaterBytes);
  * ```
  *
  * @module
@@ -48,3 +54,16 @@ export {
 export type { CurrentSnapshot, ManifestStore } from "./lib/store/store.ts";
 export { openManifestStore } from "./lib/store/open.ts";
 export { VERSION } from "./lib/version.ts";
+export { DataLoader, type RawBatch } from "./lib/loader/data_loader.ts";
+export {
+  DecodeError,
+  type ImageBatch,
+  ImageFolderLoader,
+  type ImageFolderLoaderOptions,
+  type ImageTensor,
+} from "./lib/loader/image_folder.ts";
+export type { LoaderOptions } from "./lib/loader/options.ts";
+export type { LoaderStats } from "./lib/loader/stats.ts";
+export { BatchTooLargeError } from "./lib/loader/byte_budget.ts";
+export { RssLimitError } from "./lib/loader/rss_guard.ts";
+export { CheckpointError } from "./lib/loader/checkpoint.ts";

@@ -1,0 +1,99 @@
+/**
+ * Test helper: a loopback HTTP proxy in front of an S3 endpoint that fails
+ * some requests (HTTP 503, or a dropped connection) to exercise retries.
+ *
+ * @module
+ */
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A running faulty proxy. */
+export interface FaultyProxy {
+  /** `http://127.0.0.1:PORT`. */
+  endpoint: string;
+  /** Requests seen. */
+  readonly requests: number;
+  /** Requests failed on purpose. */
+  readonly failures: number;
+  /** Stops the proxy. */
+  close(): Promise<void>;
+}
+
+/** Which requests fail, and how. */
+export interface FaultPlan {
+  /** Fail request number `n` (1-based) when this returns a mode. */
+  fail(
+    n: number,
+    method: string,
+    url: string,
+    range: string,
+  ): "503" | "reset" | null;
+}
+
+/**
+ * Starts a proxy to `target` on 127.0.0.1 (random port). Host headers are
+ * passed through unchanged so S3 signatures stay valid.
+ *
+ * @param target Upstream endpoint, e.g. `http://127.0.0.1:4568`.
+ * @param plan Which requests to fail.
+ * @returns The proxy.
+ */
+export async function startFaultyProxy(
+  target: string,
+  plan: FaultPlan,
+): Promise<FaultyProxy> {
+  const up = new URL(target);
+  let requests = 0;
+  let failures = 0;
+  const server = createServer((req, res) => {
+    const n = ++requests;
+    const mode = plan.fail(
+      n,
+      req.method ?? "GET",
+      req.url ?? "/",
+      String(req.headers.range ?? ""),
+    );
+    if (mode === "503") {
+      failures++;
+      req.resume();
+      res.writeHead(503, { "content-type": "application/xml" });
+      res.end(
+        `<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>`,
+      );
+      return;
+    }
+    if (mode === "reset") {
+      failures++;
+      req.socket.destroy();
+      return;
+    }
+    const fwd = request({
+      host: up.hostname,
+      port: Number(up.port),
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+    }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    });
+    fwd.on("error", () => res.destroy());
+    req.pipe(fwd);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get requests() {
+      return requests;
+    },
+    get failures() {
+      return failures;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  };
+}

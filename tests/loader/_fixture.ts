@@ -1,0 +1,34 @@
+/**
+ * Shared fixture for loader tests: a small ImageFolder dataset of photo-like
+ * JPEGs (made once per test process).
+ *
+ * @module
+ */
+import { generatePhotoJpegs } from "../../scripts/gen_jpegs.ts";
+
+let made: Promise<string> | undefined;
+
+/** 3 classes × 16 images of 64×48 px, under a temp dir kept for the process. */
+export function imageFolderFixture(): Promise<string> {
+  return made ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mx8-loader-fixture-" });
+    await generatePhotoJpegs(dir, {
+      count: 48,
+      classes: ["cat", "dog", "eel"],
+      width: 64,
+      height: 48,
+      seed: 3,
+    });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+    return dir;
+  })();
+}
+
+/** A fresh temp manifest store dir. */
+export function storeDir(): Promise<string> {
+  return Deno.makeTempDir({ prefix: "mx8-store-" });
+}
