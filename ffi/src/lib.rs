@@ -1,0 +1,13 @@
+//! MX8 native library: a bounded buffer pool and a batched JPEG decoder that
+//! writes resized, normalized NCHW tensors straight into pool slabs.
+//!
+//! Every exported function is `extern "C"`, prefixed `mx8_`, never unwinds
+//! across the boundary and reports failures through [`status::Mx8Status`].
+
+mod batch;
+mod decode;
+mod panic;
+mod pool;
+mod resize;
+mod status;
+mod turbojpeg;

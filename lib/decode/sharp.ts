@@ -1,0 +1,246 @@
+/**
+ * The sharp (libvips) decode backend: same contract as the native decoder,
+ * used when `libmx8_ffi` is not built and for non-JPEG samples under `auto`.
+ *
+ * @module
+ */
+
+import sharp from "sharp";
+import type { DecodedBatch, DecodeOptions, ImageDecoder } from "./types.ts";
+import { DEFAULT_MAX_PIXELS, normalizeDecodeOptions } from "./types.ts";
+
+/** Resize kernels sharp offers. */
+export type SharpKernel =
+  | "nearest"
+  | "linear"
+  | "cubic"
+  | "mitchell"
+  | "lanczos2"
+  | "lanczos3";
+
+/** Options for {@linkcode SharpDecoder}. */
+export interface SharpDecoderOptions {
+  /** Images decoded at once (each on a libuv worker). Default 2. */
+  concurrency?: number;
+  /**
+   * Resize kernel. Default `"linear"`: an antialiased triangle filter, the
+   * same filter the native backend uses, so both backends agree closely.
+   */
+  kernel?: SharpKernel;
+}
+
+/** Options for {@linkcode sharpDecodeRgb}. */
+export interface SharpDecodeRgbOptions {
+  /** Output height. */
+  height: number;
+  /** Output width. */
+  width: number;
+  /** Pixel limit (default 100 MP). */
+  maxPixels?: number;
+  /** Resize kernel (default `"linear"`). */
+  kernel?: SharpKernel;
+}
+
+/**
+ * Decodes one image of any format sharp reads and resizes it to exactly
+ * `height × width` (`fit: "fill"`, no EXIF rotation), returning interleaved
+ * RGB.
+ *
+ * @param image Compressed bytes.
+ * @param opts Size, pixel limit and kernel.
+ * @returns `height * width * 3` bytes (HWC).
+ * @throws {Error} When sharp cannot decode the image (message says why).
+ *
+ * @example
+ * ```ts
+ * import sharp from "sharp";
+ * import { sharpDecodeRgb } from "./sharp.ts";
+ * import assert from "node:assert/strict";
+ * const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: "red" } }).png().toBuffer();
+ * const rgb = await sharpDecodeRgb(png, { height: 2, width: 3 });
+ * assert.equal(rgb.length, 2 * 3 * 3);
+ * ```
+ */
+export async function sharpDecodeRgb(
+  image: Uint8Array,
+  opts: SharpDecodeRgbOptions,
+): Promise<Uint8Array> {
+  const { height, width, maxPixels = DEFAULT_MAX_PIXELS, kernel = "linear" } =
+    opts;
+  if (image.byteLength === 0) throw new Error("empty input (0 bytes)");
+  const { data, info } = await sharp(image, { limitInputPixels: maxPixels })
+    .removeAlpha()
+    .toColourspace("srgb")
+    .resize({ width, height, fit: "fill", kernel })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const n = height * width;
+  if (info.channels === 3) {
+    return new Uint8Array(data.buffer, data.byteOffset, n * 3);
+  }
+  // Grey (1) or grey+alpha (2) that stayed single-channel: replicate.
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const v = data[i * info.channels];
+    out[i * 3] = v;
+    out[i * 3 + 1] = info.channels >= 3 ? data[i * info.channels + 1] : v;
+    out[i * 3 + 2] = info.channels >= 3 ? data[i * info.channels + 2] : v;
+  }
+  return out;
+}
+
+/**
+ * Writes interleaved RGB (`height × width × 3`) into planar NCHW storage at
+ * `offset` (elements): float32 outputs are scaled to [0, 1], uint8 copied.
+ *
+ * @param rgb Interleaved pixels.
+ * @param out The batch tensor.
+ * @param offset Element offset of this image's slot (`index * 3 * h * w`).
+ * @param height Image height.
+ * @param width Image width.
+ *
+ * @example
+ * ```ts
+ * import { hwcToNchw } from "./sharp.ts";
+ * import assert from "node:assert/strict";
+ * const out = new Uint8Array(6);
+ * hwcToNchw(new Uint8Array([1, 2, 3, 4, 5, 6]), out, 0, 1, 2);
+ * assert.deepEqual([...out], [1, 4, 2, 5, 3, 6]);
+ * ```
+ */
+export function hwcToNchw(
+  rgb: Uint8Array,
+  out: Float32Array | Uint8Array,
+  offset: number,
+  height: number,
+  width: number,
+): void {
+  const n = height * width;
+  const r = offset, g = offset + n, b = offset + 2 * n;
+  if (out instanceof Float32Array) {
+    const k = 1 / 255;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      out[r + i] = rgb[j] * k;
+      out[g + i] = rgb[j + 1] * k;
+      out[b + i] = rgb[j + 2] * k;
+    }
+  } else {
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      out[r + i] = rgb[j];
+      out[g + i] = rgb[j + 1];
+      out[b + i] = rgb[j + 2];
+    }
+  }
+}
+
+/** A decoded batch in ordinary JS memory. */
+class HeapDecodedBatch implements DecodedBatch {
+  data: Float32Array | Uint8Array;
+  readonly shape: [number, number, number, number];
+  readonly dtype: "float32" | "uint8";
+  readonly errors: (string | null)[];
+  readonly bytes: number;
+
+  constructor(
+    data: Float32Array | Uint8Array,
+    shape: [number, number, number, number],
+    errors: (string | null)[],
+  ) {
+    this.data = data;
+    this.shape = shape;
+    this.dtype = data instanceof Float32Array ? "float32" : "uint8";
+    this.errors = errors;
+    this.bytes = data.byteLength;
+  }
+
+  release(): void {
+    this.data = this.dtype === "float32"
+      ? new Float32Array(0)
+      : new Uint8Array(0);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * Decodes batches with sharp, `concurrency` images at a time, converting
+ * each HWC uint8 result to NCHW float32/uint8 in JS. Any format sharp reads
+ * works; failed samples are zero-filled with an error message.
+ *
+ * @example
+ * ```ts ignore
+ * const decoder = new SharpDecoder({ concurrency: 2 });
+ * const batch = await decoder.decodeBatch(images, { height: 224, width: 224 });
+ * ```
+ */
+export class SharpDecoder implements ImageDecoder {
+  /** Always `"sharp"`. */
+  readonly name = "sharp" as const;
+  #concurrency: number;
+  #kernel: SharpKernel;
+
+  /**
+   * @param options Concurrency and kernel.
+   * @throws {RangeError} On a non-positive concurrency.
+   */
+  constructor(options: SharpDecoderOptions = {}) {
+    const { concurrency = 2, kernel = "linear" } = options;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(
+        `Invalid concurrency: "${concurrency}" must be a positive integer`,
+      );
+    }
+    this.#concurrency = concurrency;
+    this.#kernel = kernel;
+  }
+
+  /**
+   * Decodes `images` to `[B, 3, height, width]`.
+   *
+   * @param images Compressed images.
+   * @param opts Size, dtype, max-pixels.
+   * @returns The batch.
+   * @throws {RangeError} On bad options.
+   */
+  async decodeBatch(
+    images: Uint8Array[],
+    opts: DecodeOptions,
+  ): Promise<DecodedBatch> {
+    const { height, width, toFloat, maxPixels } = normalizeDecodeOptions(opts);
+    const count = images.length;
+    const per = 3 * height * width;
+    const data = toFloat
+      ? new Float32Array(count * per)
+      : new Uint8Array(count * per);
+    const errors: (string | null)[] = new Array(count).fill(null);
+    let next = 0;
+    const work = async () => {
+      while (next < count) {
+        const i = next++;
+        try {
+          const rgb = await sharpDecodeRgb(images[i], {
+            height,
+            width,
+            maxPixels,
+            kernel: this.#kernel,
+          });
+          hwcToNchw(rgb, data, i * per, height, width);
+        } catch (e) {
+          errors[i] = e instanceof Error ? e.message : String(e);
+        }
+      }
+    };
+    await Promise.all(
+      Array.from(
+        { length: Math.min(this.#concurrency, Math.max(1, count)) },
+        work,
+      ),
+    );
+    return new HeapDecodedBatch(data, [count, 3, height, width], errors);
+  }
+
+  /** Nothing to free. */
+  close(): void {}
+}

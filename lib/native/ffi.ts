@@ -1,0 +1,115 @@
+/**
+ * The C ABI of `libmx8_ffi` (the Rust crate under `ffi/`), as one Deno FFI
+ * symbols table. Parameter comments give the C types; see `ffi/src/*.rs`
+ * for the contracts.
+ *
+ * @module
+ */
+
+/** Symbols exported by `libmx8_ffi`. */
+export const symbols = {
+  /** Creates a pool with a hard byte cap. Returns an `Mx8Status`. */
+  mx8_pool_new: {
+    parameters: [
+      "u64", // uint64_t capacity_bytes
+      "buffer", // Mx8Pool **out_pool
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Frees a pool (NULL is fine); live slabs stay valid. */
+  mx8_pool_free: {
+    parameters: [
+      "pointer", // Mx8Pool *pool
+    ],
+    result: "void",
+  },
+  /** Writes `{capacity, used, high_water, retained}` bytes as 4 × u64. */
+  mx8_pool_stats: {
+    parameters: [
+      "pointer", // const Mx8Pool *pool
+      "buffer", // Mx8PoolStats *out_stats
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Frees the pool's idle cached slabs. */
+  mx8_pool_trim: {
+    parameters: [
+      "pointer", // const Mx8Pool *pool
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Takes a slab of `bytes` bytes; `PoolExhausted` when it would exceed the cap. */
+  mx8_slab_new: {
+    parameters: [
+      "pointer", // const Mx8Pool *pool
+      "u64", // uint64_t bytes
+      "buffer", // Mx8Slab **out_slab
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Returns a slab to its pool (NULL is fine). */
+  mx8_slab_free: {
+    parameters: [
+      "pointer", // Mx8Slab *slab
+    ],
+    result: "void",
+  },
+  /** Address of a slab's memory (64-byte aligned). */
+  mx8_slab_ptr: {
+    parameters: [
+      "pointer", // const Mx8Slab *slab
+    ],
+    result: "pointer", // uint8_t *
+  },
+  /** Length of a slab in bytes. */
+  mx8_slab_len: {
+    parameters: [
+      "pointer", // const Mx8Slab *slab
+    ],
+    result: "u64", // uint64_t
+  },
+  /** Decodes + resizes a batch of JPEGs into a slab as NCHW. */
+  mx8_decode_batch: {
+    parameters: [
+      "buffer", // const uint8_t *payload
+      "usize", // size_t payload_len
+      "buffer", // const uint64_t *offsets (count + 1 entries)
+      "usize", // size_t count
+      "u32", // uint32_t height
+      "u32", // uint32_t width
+      "u32", // uint32_t dtype (0 = float32, 1 = uint8)
+      "u32", // uint32_t threads (0 = one per core)
+      "u64", // uint64_t max_pixels (0 = 100 MP)
+      "u32", // uint32_t flags (1 = fast IDCT)
+      "pointer", // Mx8Slab *out_slab
+      "buffer", // uint32_t *sample_status (count entries)
+      "buffer", // uint8_t *sample_errors (count * stride bytes)
+      "usize", // size_t sample_error_stride
+      "buffer", // uint8_t *err_buf
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+    nonblocking: true,
+  },
+  /** Full-size decode to RGB, pixels discarded (benchmark ceiling). */
+  mx8_decode_only: {
+    parameters: [
+      "buffer", // const uint8_t *payload
+      "usize", // size_t payload_len
+      "buffer", // const uint64_t *offsets (count + 1 entries)
+      "usize", // size_t count
+      "u32", // uint32_t threads (0 = one per core)
+      "u64", // uint64_t max_pixels (0 = 100 MP)
+      "u32", // uint32_t flags (1 = fast IDCT)
+      "buffer", // uint32_t *sample_status (count entries)
+      "buffer", // uint64_t *out_pixels
+      "buffer", // uint8_t *err_buf
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened `libmx8_ffi` library. */
+export type NativeLibrary = Deno.DynamicLibrary<typeof symbols>;
