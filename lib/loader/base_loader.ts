@@ -1,43 +1,43 @@
 /**
- * The machinery shared by every loader: open the dataset, plan the order,
- * reserve bytes before fetching, build ahead in a bounded ordered pipeline,
- * release on the next iteration, sample RSS, count, checkpoint, close.
+ * The machinery shared by every loader: take segments from a source (the
+ * local plan, or leases), reserve bytes before fetching, build ahead in a
+ * bounded ordered pipeline, release on the next iteration, sample RSS,
+ * count, checkpoint, close.
  *
  * @module
  */
 import { readMachineMemory } from "../autotune/machine_memory.ts";
 import { defaultRssCapBytes } from "../autotune/rss_cap.ts";
 import { SampleReader, type SampleRef } from "../storage/sample_reader.ts";
-import { ByteBudget } from "./byte_budget.ts";
 import {
-  CheckpointError,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  type LoaderCheckpoint,
-} from "./checkpoint.ts";
-import { type Dataset, openDataset } from "./dataset.ts";
-import { type Built, OrderedPipeline } from "./pipeline.ts";
-import { cutBatches, planOrder } from "./plan.ts";
+  AutotuneDriver,
+  autotuneSetting,
+  type LoaderLog,
+} from "./autotune_driver.ts";
+import { autotuneProfile } from "../autotune/profiles.ts";
+import { ByteBudget } from "./byte_budget.ts";
+import { LocalSource } from "./local_source.ts";
 import {
   type LoaderOptions,
   type ResolvedKnobs,
   resolveKnobs,
 } from "./options.ts";
+import { type Built, OrderedPipeline } from "./pipeline.ts";
 import { RssGuard } from "./rss_guard.ts";
+import type { Segment, SegmentSource } from "./segment.ts";
 import type { LoaderStats } from "./stats.ts";
 
-/** What a batch builder gets: the ids and helpers to fetch their bytes. */
+/** What a batch builder gets: the ids and a way to fetch their bytes. */
 export interface BuildContext {
   /** Sample ids of the batch, in delivery order. */
   ids: Float64Array;
-  /** The opened dataset. */
-  dataset: Dataset;
+  /** The segment the batch belongs to (rows, labels). */
+  segment: Segment;
   /** Aborts when the loader closes. */
   signal: AbortSignal;
   /**
    * Fetches the batch's bytes after reserving `payloadBytes + extraBytes`
-   * (reservations are granted in batch order). Returns the payload, offsets
-   * (B+1 entries) and a function that releases part of the reservation.
+   * (reservations are granted in batch order).
    */
   fetch(extraBytes: number): Promise<Fetched>;
 }
@@ -49,61 +49,125 @@ export interface Fetched {
   /** B+1 offsets into `payload`. */
   offsets: number[];
   /** Reserved bytes still held. */
-  reservedBytes: number;
+  readonly reservedBytes: number;
   /** Releases `bytes` of the reservation (all of it when omitted). */
   release(bytes?: number): void;
 }
 
-/** Every option, resolved. */
-interface Resolved extends ResolvedKnobs {
-  shuffle: boolean;
-  seed: bigint;
-  epoch: number;
+/** A built batch with where it came from. */
+interface Held<T> extends Built<T> {
+  segment: Segment;
+  index: number;
+  ids: Float64Array;
+  bytes: number;
+}
+
+/** A factory for the distributed segment source (set by the distributed module). */
+export type DistributedSourceFactory = (
+  options: LoaderOptions,
+  batchSize: number,
+) => SegmentSource;
+
+let distributedFactory: DistributedSourceFactory | undefined;
+
+/**
+ * Internal option key: a ready segment source (used by `mx8 agent`, which
+ * builds its own lease source with fault-injection hooks).
+ */
+export const SEGMENT_SOURCE: unique symbol = Symbol("mx8.segmentSource");
+
+/**
+ * Registers how loaders with `coordUrl` get their segments (called by the
+ * distributed module when it is imported).
+ *
+ * @param factory The factory.
+ */
+export function setDistributedSourceFactory(
+  factory: DistributedSourceFactory,
+): void {
+  distributedFactory = factory;
 }
 
 /** Common loader base; subclasses turn fetched bytes into their batch type. */
 export abstract class BaseLoader<T extends { release(): void }>
   implements AsyncIterable<T> {
-  /** The dataset link. */
+  /** The dataset link (empty in distributed mode). */
   readonly link: string;
   #options: LoaderOptions;
-  #knobs: Resolved;
+  #knobs: ResolvedKnobs;
   #budget: ByteBudget;
+  #source: SegmentSource;
   #opened?: Promise<void>;
-  #dataset?: Dataset;
   #reader?: SampleReader;
-  #pipeline?: OrderedPipeline<T>;
+  #segment?: Segment;
+  #pipeline?: OrderedPipeline<Held<T>>;
   #rss?: RssGuard;
   #rssCap = 0;
-  #order?: { startId: number; endId: number; position: number };
-  #position = 0;
-  #held?: Built<T> & { planned?: number };
+  #held?: Held<T>;
   #acquireTurn: Promise<void> = Promise.resolve();
+  #abort = new AbortController();
   #closed = false;
   #failed?: unknown;
   #startedAt = performance.now();
   #waitMs = 0;
   #delivered = { batches: 0, samples: 0 };
+  #autotune?: {
+    profile: ReturnType<typeof autotuneSetting> & object;
+    driver?: AutotuneDriver;
+  };
+  #log: LoaderLog;
   /** Counter subclasses bump for skipped samples. */
   protected decodeErrorsSkipped = 0;
 
   /**
    * Creates a loader; nothing is read until the first batch is asked for.
    *
-   * @param link Dataset link (`dir`, `.tsv`, `s3://…`, with `@refresh` / `@sha256:`).
+   * @param link Dataset link (`dir`, `.tsv`, `s3://…`, with `@refresh` / `@sha256:`);
+   *   ignored in distributed mode (`coordUrl`), where the coordinator pins the dataset.
    * @param options Loader options.
    */
   constructor(link: string, options: LoaderOptions = {}) {
     this.link = link;
     this.#options = options;
-    const knobs = resolveKnobs(options);
-    this.#knobs = {
-      ...knobs,
-      shuffle: options.shuffle ?? false,
-      seed: BigInt(options.seed ?? 0),
-      epoch: options.epoch ?? 0,
-    };
-    this.#budget = new ByteBudget(knobs.maxInflightBytes);
+    this.#log = options.log ??
+      ((event, fields) =>
+        console.error(
+          JSON.stringify({ ts: new Date().toISOString(), event, ...fields }),
+        ));
+    const tune = autotuneSetting(options.autotune);
+    if (tune) {
+      // Autotune starts from the profile's values for every knob not given.
+      const p = autotuneProfile(tune.profile);
+      options = {
+        ...options,
+        maxInflightBytes: options.maxInflightBytes ?? p.startMaxInflightBytes,
+        maxQueueBatches: options.maxQueueBatches ?? p.startMaxQueueBatches,
+        prefetchBatches: options.prefetchBatches ?? p.startPrefetchBatches,
+      };
+      this.#autotune = { profile: tune };
+    }
+    this.#knobs = resolveKnobs(options);
+    this.#budget = new ByteBudget(this.#knobs.maxInflightBytes);
+    const given =
+      (options as { [SEGMENT_SOURCE]?: SegmentSource })[SEGMENT_SOURCE];
+    if (given) {
+      this.#source = given;
+      this.#source.attachStats?.(() => this.stats());
+    } else if (options.coordUrl !== undefined) {
+      if (!distributedFactory) {
+        throw new Error(
+          "Distributed mode needs the distributed module: import @mx8/runtime (mod.ts), not a loader file",
+        );
+      }
+      this.#source = distributedFactory(options, this.#knobs.batchSizeSamples);
+      this.#source.attachStats?.(() => this.stats());
+    } else {
+      this.#source = new LocalSource(
+        link,
+        options,
+        this.#knobs.batchSizeSamples,
+      );
+    }
   }
 
   /** Name of the decoder backend for stats (`none` for raw batches). */
@@ -112,8 +176,8 @@ export abstract class BaseLoader<T extends { release(): void }>
   /** Builds one batch; called in order, possibly several at once. */
   protected abstract buildBatch(ctx: BuildContext): Promise<Built<T>>;
 
-  /** Called once after the dataset is open (e.g. to start a decoder). */
-  protected onOpen(_dataset: Dataset): Promise<void> {
+  /** Called once before the first batch is built (e.g. to start a decoder). */
+  protected onOpen(): Promise<void> {
     return Promise.resolve();
   }
 
@@ -127,145 +191,158 @@ export abstract class BaseLoader<T extends { release(): void }>
     return this.#budget;
   }
 
-  /** The opened dataset (after the first batch or {@linkcode open}). */
-  get dataset(): Dataset | undefined {
-    return this.#dataset;
-  }
-
   /** Class names (`classes[labelId]`); empty until opened or when unlabeled. */
   get classes(): string[] {
-    return this.#dataset?.classes ?? [];
+    return this.#source.info.classes;
   }
 
   /** The pinned manifest hash (after open). */
   get manifestHash(): string | undefined {
-    return this.#dataset?.snapshot.manifestHash;
+    return this.#source.info.manifestHash || undefined;
   }
 
   /**
-   * Resolves the link, pins the manifest and plans the order. Called by the
-   * first iteration; call it yourself to fail early or read `classes`.
+   * Resolves the dataset (or joins the job) and prepares the pipeline. Called
+   * by the first iteration; call it yourself to fail early or read `classes`.
    */
   open(): Promise<void> {
     return this.#opened ??= this.#open();
   }
 
   async #open(): Promise<void> {
-    const o = this.#options;
-    const dataset = await openDataset(this.link, o.manifestStore);
-    this.#dataset = dataset;
-    const n = dataset.rows.length;
-    let startId = o.startId ?? 0;
-    let endId = o.endId ?? n;
-    let position = 0;
-    if (o.resumeFrom !== undefined) {
-      const c = decodeCheckpoint(o.resumeFrom);
-      this.#checkResume(c, dataset);
-      ({ startId, endId, position } = c);
-      this.#knobs.epoch = c.epoch;
-      this.#knobs.seed = BigInt(c.seed);
-      this.#knobs.shuffle = c.shuffle;
-    }
-    if (
-      !(Number.isSafeInteger(startId) && Number.isSafeInteger(endId)) ||
-      startId < 0 || endId > n || startId > endId
-    ) {
-      throw new RangeError(
-        `startId/endId [${startId}, ${endId}) is outside the manifest's ids [0, ${n})`,
-      );
-    }
-    const order = planOrder({
-      startId,
-      endId,
-      shuffle: this.#knobs.shuffle,
-      seed: this.#knobs.seed,
-      epoch: this.#knobs.epoch,
-      blockSize: o.shuffleBlockSize,
-    });
-    this.#order = { startId, endId, position };
-    this.#position = position;
-    const batches = cutBatches(order, this.#knobs.batchSizeSamples, position);
-    this.#reader = new SampleReader(dataset.root, {
-      concurrency: o.fetchConcurrency,
-    });
-    this.#rssCap = o.maxProcessRssBytes ?? await defaultRssCap();
+    this.#rssCap = this.#options.maxProcessRssBytes ?? await defaultRssCap();
     this.#rss = new RssGuard(this.#rssCap);
-    await this.onOpen(dataset);
-    this.#pipeline = new OrderedPipeline<T>(
+    await this.#nextSegment();
+    await this.onOpen();
+    if (this.#autotune) this.#startAutotune(this.#autotune.profile);
+  }
+
+  #startAutotune(
+    tune: { profile: "safe" | "balanced" | "throughput"; tickMs: number },
+  ): void {
+    const rss = this.#rss!;
+    const driver = new AutotuneDriver(
+      tune.profile,
+      {
+        prefetchBatches: this.#knobs.prefetchBatches,
+        maxQueueBatches: this.#knobs.maxQueueBatches,
+        want: this.#source.want || autotuneProfile(tune.profile).startWant,
+      },
+      {
+        consumerWaitMs: () => this.#waitMs,
+        rssBytes: () => {
+          const v = Deno.memoryUsage().rss;
+          rss.observeRss(v);
+          return v;
+        },
+        rssCapBytes: () => this.#rssCap,
+        inflightBytes: () => this.#budget.usedBytes,
+        inflightCapBytes: () => this.#budget.capBytes,
+      },
+      (k) => {
+        this.#knobs.prefetchBatches = k.prefetchBatches;
+        this.#knobs.maxQueueBatches = k.maxQueueBatches;
+        this.#source.setWant?.(k.want);
+      },
+      this.#log,
+      tune.tickMs,
+    );
+    this.#autotune!.driver = driver;
+    driver.start();
+  }
+
+  /** Moves to the next segment; false when there is none. */
+  async #nextSegment(): Promise<boolean> {
+    const seg = await this.#source.next(this.#abort.signal);
+    this.#segment = seg ?? undefined;
+    if (!seg) return false;
+    const root = this.#source.info.root;
+    if (!this.#reader || this.#reader.root !== root) {
+      await this.#reader?.close();
+      this.#reader = new SampleReader(root, {
+        concurrency: this.#options.fetchConcurrency,
+      });
+    }
+    const batches = seg.batches;
+    this.#pipeline = new OrderedPipeline<Held<T>>(
       batches.length,
-      (index, signal) => this.#buildAt(batches[index], signal),
+      (index, signal) => this.#buildAt(seg, index, batches[index], signal),
       {
         prefetchBatches: () => this.#knobs.prefetchBatches,
         maxQueueBatches: () => this.#knobs.maxQueueBatches,
       },
     );
+    return true;
   }
 
-  #checkResume(c: LoaderCheckpoint, dataset: Dataset): void {
-    const hash = dataset.snapshot.manifestHash;
-    if (c.manifestHash !== hash) {
-      throw new CheckpointError(
-        `resumeFrom token is for manifest ${c.manifestHash} but "${this.link}" resolved to ${hash}: ` +
-          `open the loader with ${dataset.snapshot.base}@sha256:${c.manifestHash}`,
-      );
-    }
-  }
-
-  #buildAt(ids: Float64Array, signal: AbortSignal): Promise<Built<T>> {
+  async #buildAt(
+    segment: Segment,
+    index: number,
+    ids: Float64Array,
+    signal: AbortSignal,
+  ): Promise<Held<T>> {
     // Reservations are granted in batch order so the oldest batch never
     // waits behind younger ones (no deadlock with a FIFO budget).
     const myTurn = this.#acquireTurn;
     let passTurn!: () => void;
     this.#acquireTurn = new Promise((r) => passTurn = r);
-    let turnPassed = false;
-    const pass = () => {
-      if (!turnPassed) (turnPassed = true, passTurn());
-    };
-    const dataset = this.#dataset!;
+    let bytes = 0;
     const reader = this.#reader!;
-    const refs: SampleRef[] = Array.from(ids, (id) => dataset.rows[id]);
+    const refs: SampleRef[] = Array.from(ids, (id) => segment.row(id));
+    const budget = this.#budget;
     const ctx: BuildContext = {
       ids,
-      dataset,
+      segment,
       signal,
       fetch: async (extraBytes) => {
         let reserved = 0;
-        let offsets: number[];
         try {
           const sizes = await reader.sizes(refs, signal);
-          offsets = [0];
+          const offsets = [0];
           for (const s of sizes) offsets.push(offsets[offsets.length - 1] + s);
           const payloadBytes = offsets[offsets.length - 1];
           await myTurn;
-          await this.#budget.acquire(payloadBytes + extraBytes, signal);
+          await budget.acquire(payloadBytes + extraBytes, signal);
           reserved = payloadBytes + extraBytes;
-          this.#rss?.observeInflight(this.#budget.usedBytes);
-          pass();
+          bytes = payloadBytes;
+          this.#rss?.observeInflight(budget.usedBytes);
+          passTurn();
           const payload = new Uint8Array(payloadBytes);
           await reader.readInto(refs, sizes, payload, offsets, signal);
-          const budget = this.#budget;
-          const fetched: Fetched = {
+          return {
             payload,
             offsets,
             get reservedBytes() {
               return reserved;
             },
-            release(bytes = reserved) {
-              const n = Math.min(bytes, reserved);
-              reserved -= n;
-              budget.release(n);
+            release(n = reserved) {
+              const k = Math.min(n, reserved);
+              reserved -= k;
+              budget.release(k);
             },
           };
-          return fetched;
         } catch (err) {
-          pass();
-          if (reserved > 0) this.#budget.release(reserved);
+          if (reserved > 0) budget.release(reserved);
           throw err;
+        } finally {
+          passTurn();
         }
       },
     };
-    return this.buildBatch(ctx).then((b) => ({ ...b, planned: ids.length }))
-      .finally(pass);
+    try {
+      const built = await this.buildBatch(ctx);
+      return { ...built, segment, index, ids, bytes };
+    } finally {
+      passTurn();
+    }
+  }
+
+  #releaseHeld(): void {
+    const h = this.#held;
+    if (!h) return;
+    this.#held = undefined;
+    h.release();
+    h.segment.done?.(h.index, h.ids, h.bytes);
   }
 
   /**
@@ -277,21 +354,24 @@ export abstract class BaseLoader<T extends { release(): void }>
   async next(): Promise<T | null> {
     if (this.#failed) throw this.#failed;
     if (this.#closed) return null;
-    this.#held?.release();
-    this.#held = undefined;
+    this.#releaseHeld();
     try {
       await this.open();
       const t0 = performance.now();
-      const built = await this.#pipeline!.next();
+      let built: Held<T> | null = null;
+      while (this.#segment) {
+        built = await this.#pipeline!.next();
+        if (built) break;
+        await this.#nextSegment();
+      }
       this.#waitMs += performance.now() - t0;
       if (built === null) return null;
       this.#held = built;
-      this.#position += (built as { planned?: number }).planned ?? 0;
+      built.segment.delivered?.(built.index, built.ids);
       this.#rss!.observeInflight(this.#budget.usedBytes);
       this.#rss!.onBatch();
       this.#delivered.batches++;
-      const n = batchLength(built.value);
-      this.#delivered.samples += n;
+      this.#delivered.samples += batchLength(built.value);
       return built.value;
     } catch (err) {
       this.#failed = err;
@@ -319,26 +399,18 @@ export abstract class BaseLoader<T extends { release(): void }>
 
   /**
    * A token that resumes after the batches delivered so far (`resumeFrom`).
+   * Distributed jobs resume through the coordinator (GetResumeCheckpoint).
    *
    * @returns The token.
-   * @throws {Error} Before the loader has opened its dataset.
+   * @throws {Error} Before the loader has opened its dataset, or in distributed mode.
    */
   checkpoint(): string {
-    if (!this.#dataset || !this.#order) {
+    if (!(this.#source instanceof LocalSource)) {
       throw new Error(
-        "checkpoint() needs an open loader: call open() or take a batch first",
+        "checkpoint() is for loaders working alone; a distributed job resumes from the coordinator's GetResumeCheckpoint token (mx8 coordinator --resume-from)",
       );
     }
-    return encodeCheckpoint({
-      v: 1,
-      manifestHash: this.#dataset.snapshot.manifestHash,
-      epoch: this.#knobs.epoch,
-      seed: this.#knobs.seed.toString(),
-      shuffle: this.#knobs.shuffle,
-      startId: this.#order.startId,
-      endId: this.#order.endId,
-      position: this.#position,
-    });
+    return this.#source.checkpoint();
   }
 
   /**
@@ -361,12 +433,12 @@ export abstract class BaseLoader<T extends { release(): void }>
       maxProcessRssBytes: this.#rssCap,
       effectivePrefetchBatches: this.#knobs.prefetchBatches,
       effectiveMaxQueueBatches: this.#knobs.maxQueueBatches,
-      effectiveWant: 0,
-      autotuneEnabled: false,
-      autotuneProfile: "",
-      autotunePressure: 0,
-      autotuneLastDecision: "",
-      autotuneAdjustmentsTotal: 0,
+      effectiveWant: this.#source.want,
+      autotuneEnabled: this.#autotune !== undefined,
+      autotuneProfile: this.#autotune?.profile.profile ?? "",
+      autotunePressure: this.#autotune?.driver?.pressure ?? 0,
+      autotuneLastDecision: this.#autotune?.driver?.lastDecision ?? "",
+      autotuneAdjustmentsTotal: this.#autotune?.driver?.adjustments ?? 0,
       elapsedSeconds: (performance.now() - this.#startedAt) / 1000,
       consumerWaitSeconds: this.#waitMs / 1000,
       decodeBackend: this.decodeBackend,
@@ -381,10 +453,14 @@ export abstract class BaseLoader<T extends { release(): void }>
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#held?.release();
+    this.#abort.abort(new DOMException("loader closed", "AbortError"));
+    this.#autotune?.driver?.stop();
+    const h = this.#held;
     this.#held = undefined;
+    h?.release();
     await this.#pipeline?.close();
     await this.#reader?.close();
+    await this.#source.close();
     await this.onClose();
   }
 

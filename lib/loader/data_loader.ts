@@ -49,14 +49,16 @@ export class DataLoader extends BaseLoader<RawBatch> {
   /** @inheritdoc */
   protected async buildBatch(ctx: BuildContext): Promise<Built<RawBatch>> {
     const f = await ctx.fetch(0);
-    const labels = ctx.dataset.labelIds;
     const offsets = BigInt64Array.from(f.offsets, BigInt);
     const release = () => f.release();
     const value: RawBatch = {
       sampleIds: BigInt64Array.from(ctx.ids, BigInt),
       offsets,
       payload: f.payload,
-      labelIds: BigInt64Array.from(ctx.ids, (id) => BigInt(labels[id])),
+      labelIds: BigInt64Array.from(
+        ctx.ids,
+        (id) => BigInt(ctx.segment.label(id)),
+      ),
       sample: (i) => f.payload.subarray(f.offsets[i], f.offsets[i + 1]),
       release,
     };

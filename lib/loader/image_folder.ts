@@ -179,10 +179,12 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
         });
         data = data.subarray(0, keep.length * plane);
       }
-      const labels = ctx.dataset.labelIds;
       const value: ImageBatch = {
         images: { data, shape: [keep.length, 3, h, w], dtype: decoded.dtype },
-        labels: BigInt64Array.from(keep, (i) => BigInt(labels[ctx.ids[i]])),
+        labels: BigInt64Array.from(
+          keep,
+          (i) => BigInt(ctx.segment.label(ctx.ids[i])),
+        ),
         sampleIds: BigInt64Array.from(keep, (i) => BigInt(ctx.ids[i])),
         release,
       };
@@ -202,7 +204,7 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
       }
       const id = ctx.ids[i];
       if ((this.#opts.onDecodeError ?? "error") === "error") {
-        throw new DecodeError(id, ctx.dataset.rows[id].location, e);
+        throw new DecodeError(id, ctx.segment.row(id).location, e);
       }
       this.decodeErrorsSkipped++;
     });

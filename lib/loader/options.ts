@@ -30,14 +30,29 @@ export interface LoaderOptions {
   endId?: number;
   /** Resume token from `checkpoint()`. */
   resumeFrom?: string;
-  /** Autotune prefetch/queue/want: `true` (balanced) or `{ profile }` (default: env `MX8_AUTOTUNE`). */
-  autotune?: boolean | { profile?: AutotuneProfileName };
+  /**
+   * Autotune prefetch/queue/want: `true` (profile from `MX8_AUTOTUNE_PROFILE`,
+   * default balanced) or `{ profile, tickMs }` (default: on when env `MX8_AUTOTUNE=1`).
+   */
+  autotune?: boolean | { profile?: AutotuneProfileName; tickMs?: number };
+  /** Structured event log (default: one JSON line per event on stderr). */
+  log?: (event: string, fields: Record<string, unknown>) => void;
   /** Manifest store (default: `MX8_MANIFEST_STORE` or `~/.mx8/manifests`). */
   manifestStore?: ManifestStore;
   /** Max concurrent reads/GETs per batch (default 16). */
   fetchConcurrency?: number;
   /** Samples per shuffle block (default 65536). */
   shuffleBlockSize?: number;
+  /** Distributed mode: the coordinator URL (the coordinator pins the dataset). */
+  coordUrl?: string;
+  /** Distributed mode: the job id. */
+  jobId?: string;
+  /** Distributed mode: this node's id (default: hostname-pid). */
+  nodeId?: string;
+  /** Distributed mode: live leases to hold (default 1). */
+  want?: number;
+  /** Distributed mode: bearer token (default: env `MX8_AUTH_TOKEN`). */
+  authToken?: string;
 }
 
 /** Resolved numeric knobs. */

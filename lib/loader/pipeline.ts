@@ -24,11 +24,11 @@ export interface PipelineKnobs {
 }
 
 /** An ordered, bounded prefetcher. */
-export class OrderedPipeline<T> {
+export class OrderedPipeline<B extends { release(): void }> {
   #total: number;
-  #build: (index: number, signal: AbortSignal) => Promise<Built<T>>;
+  #build: (index: number, signal: AbortSignal) => Promise<B>;
   #knobs: PipelineKnobs;
-  #slots = new Map<number, Promise<Built<T>>>();
+  #slots = new Map<number, Promise<B>>();
   #done = new Set<number>();
   #nextStart = 0;
   #nextTake = 0;
@@ -45,7 +45,7 @@ export class OrderedPipeline<T> {
    */
   constructor(
     total: number,
-    build: (index: number, signal: AbortSignal) => Promise<Built<T>>,
+    build: (index: number, signal: AbortSignal) => Promise<B>,
     knobs: PipelineKnobs,
   ) {
     this.#total = total;
@@ -93,7 +93,7 @@ export class OrderedPipeline<T> {
    *
    * @returns The batch, or `null` after the last one.
    */
-  async next(): Promise<Built<T> | null> {
+  async next(): Promise<B | null> {
     if (this.#closed || this.#nextTake >= this.#total) return null;
     this.#pump();
     const index = this.#nextTake++;

@@ -76,6 +76,16 @@ export class RssGuard {
   }
 
   /**
+   * Records an RSS reading taken elsewhere (no cap check).
+   *
+   * @param rssBytes The reading.
+   */
+  observeRss(rssBytes: number): void {
+    this.#lastRss = rssBytes;
+    if (rssBytes > this.#ramHighWater) this.#ramHighWater = rssBytes;
+  }
+
+  /**
    * Called once per batch; samples RSS on the first and every 16th.
    *
    * @throws {RssLimitError} When the sampled RSS is above the cap.

@@ -28,6 +28,8 @@ export interface FaultPlan {
     url: string,
     range: string,
   ): "503" | "reset" | null;
+  /** Extra latency added to every forwarded request, in ms (default 0). */
+  delayMs?: number;
 }
 
 /**
@@ -67,18 +69,22 @@ export async function startFaultyProxy(
       req.socket.destroy();
       return;
     }
-    const fwd = request({
-      host: up.hostname,
-      port: Number(up.port),
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-    }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
-    fwd.on("error", () => res.destroy());
-    req.pipe(fwd);
+    const forward = () => {
+      const fwd = request({
+        host: up.hostname,
+        port: Number(up.port),
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      fwd.on("error", () => res.destroy());
+      req.pipe(fwd);
+    };
+    if (plan.delayMs) setTimeout(forward, plan.delayMs);
+    else forward();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
