@@ -16,6 +16,8 @@ pub const DTYPE_U8: u32 = 1;
 
 /// `flags` bit: use libjpeg-turbo's fast (less accurate) integer IDCT.
 pub const MX8_DECODE_FAST_DCT: u32 = 1;
+/// `flags` bit: allow every DCT scaling factor (n/8), not only 1/2^k.
+pub const MX8_DECODE_ANY_SCALE: u32 = 2;
 
 /// The compressed inputs of a batch: `count` samples packed in `payload`,
 /// sample `i` at `payload[offsets[i]..offsets[i + 1]]`.
@@ -81,7 +83,7 @@ fn resolve_threads(threads: u32, count: usize) -> usize {
 
 /// Runs `job(worker, item)` for every item, over `threads` scoped threads
 /// pulling from a shared queue. Each thread creates one [`Worker`].
-fn run_parallel<I, F>(items: I, threads: usize, flags: i32, job: F) -> Mx8Result<()>
+fn run_parallel<I, F>(items: I, threads: usize, flags: u32, job: F) -> Mx8Result<()>
 where
     I: Iterator + Send,
     I::Item: Send,
@@ -89,7 +91,12 @@ where
 {
     let queue = Mutex::new(items);
     let work = || -> Mx8Result<()> {
-        let mut worker = Worker::new(flags)?;
+        let tj_flags = if flags & MX8_DECODE_FAST_DCT != 0 {
+            TJFLAG_FASTDCT
+        } else {
+            0
+        };
+        let mut worker = Worker::new(tj_flags, flags & MX8_DECODE_ANY_SCALE != 0)?;
         loop {
             let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
             match next {
@@ -125,7 +132,7 @@ where
 /// (then `err_buf` gets the message).
 ///
 /// `threads` 0 = one per core; `max_pixels` 0 = 100 megapixels; `flags`
-/// bit 1 = fast IDCT.
+/// bit 0 (`1`) = fast IDCT, bit 1 (`2`) = any DCT scaling factor.
 ///
 /// # Safety
 /// `payload` must be valid for `payload_len` reads, `offsets` for `count + 1`
@@ -209,11 +216,6 @@ pub unsafe extern "C" fn mx8_decode_batch(
         } else {
             max_pixels
         };
-        let tj_flags = if flags & MX8_DECODE_FAST_DCT != 0 {
-            TJFLAG_FASTDCT
-        } else {
-            0
-        };
         let slots: Vec<Planes<'_>> = if dtype == DTYPE_F32 {
             // SAFETY: slabs are 64-byte aligned, so the f32 view has no
             // prefix; any bit pattern is a valid f32.
@@ -240,7 +242,7 @@ pub unsafe extern "C" fn mx8_decode_batch(
         let result = run_parallel(
             items,
             threads,
-            tj_flags,
+            flags,
             |worker, (i, ((mut slot, status), err))| {
                 let code = match worker.decode_into(inputs.sample(i), h, w, max_pixels, &mut slot) {
                     Ok(()) => {
@@ -300,17 +302,12 @@ pub unsafe extern "C" fn mx8_decode_only(
         } else {
             max_pixels
         };
-        let tj_flags = if flags & MX8_DECODE_FAST_DCT != 0 {
-            TJFLAG_FASTDCT
-        } else {
-            0
-        };
         let total = std::sync::atomic::AtomicU64::new(0);
         let threads = resolve_threads(threads, count);
         let result = run_parallel(
             statuses.chunks_exact_mut(4).enumerate(),
             threads,
-            tj_flags,
+            flags,
             |worker, (i, status)| {
                 let code = match worker.decode_only(inputs.sample(i), max_pixels) {
                     Ok(px) => {

@@ -7,6 +7,7 @@
 mod batch;
 mod decode;
 mod panic;
+mod planar;
 mod pool;
 mod resize;
 mod status;

@@ -19,6 +19,8 @@ pub struct TjScalingFactor {
 
 /// `TJPF_RGB`.
 pub const TJPF_RGB: c_int = 0;
+/// `TJSAMP_GRAY`.
+pub const TJSAMP_GRAY: c_int = 3;
 /// `TJPF_CMYK`.
 pub const TJPF_CMYK: c_int = 11;
 /// `TJCS_CMYK`.
@@ -56,6 +58,18 @@ extern "C" {
         pixel_format: c_int,
         flags: c_int,
     ) -> c_int;
+    fn tjDecompressToYUVPlanes(
+        handle: TjHandle,
+        jpeg_buf: *const u8,
+        jpeg_size: c_ulong,
+        dst_planes: *mut *mut u8,
+        width: c_int,
+        strides: *mut c_int,
+        height: c_int,
+        flags: c_int,
+    ) -> c_int;
+    fn tjPlaneWidth(component_id: c_int, width: c_int, subsamp: c_int) -> c_int;
+    fn tjPlaneHeight(component_id: c_int, height: c_int, subsamp: c_int) -> c_int;
     fn tjGetErrorStr2(handle: TjHandle) -> *mut c_char;
     fn tjGetScalingFactors(num_scaling_factors: *mut c_int) -> *mut TjScalingFactor;
 }
@@ -65,6 +79,8 @@ extern "C" {
 pub struct Header {
     pub width: usize,
     pub height: usize,
+    /// `TJSAMP_*` chroma subsampling.
+    pub subsamp: c_int,
     pub colorspace: c_int,
 }
 
@@ -185,6 +201,7 @@ impl Decompressor {
         Ok(Header {
             width: w as usize,
             height: h as usize,
+            subsamp,
             colorspace: cs,
         })
     }
@@ -232,6 +249,78 @@ impl Decompressor {
         }
         Ok(())
     }
+}
+
+impl Decompressor {
+    /// Decodes `jpeg` scaled to exactly `width`×`height` into Y, Cb, Cr planes
+    /// (Y only for grayscale) laid out as described by [`plane_size`], with
+    /// each plane's stride equal to its plane width.
+    pub fn decompress_yuv(
+        &mut self,
+        jpeg: &[u8],
+        planes: [&mut [u8]; 3],
+        width: usize,
+        height: usize,
+        subsamp: c_int,
+        flags: c_int,
+    ) -> Mx8Result<()> {
+        self.refresh()?;
+        let count = if subsamp == TJSAMP_GRAY { 1 } else { 3 };
+        let mut ptrs = [std::ptr::null_mut(); 3];
+        for (c, (plane, ptr)) in planes.into_iter().zip(&mut ptrs).enumerate().take(count) {
+            let (pw, ph) = plane_size(c, width, height, subsamp)?;
+            assert!(plane.len() >= pw * ph, "plane buffer too small");
+            *ptr = plane.as_mut_ptr();
+        }
+        // SAFETY: `jpeg` is valid for reads of its length; each of the
+        // `count` plane pointers addresses at least plane_width ×
+        // plane_height bytes (asserted), which is what TurboJPEG writes with
+        // NULL strides (= plane widths) at this scaled size.
+        let rc = unsafe {
+            tjDecompressToYUVPlanes(
+                self.handle,
+                jpeg.as_ptr(),
+                jpeg.len() as c_ulong,
+                ptrs.as_mut_ptr(),
+                width as c_int,
+                std::ptr::null_mut(),
+                height as c_int,
+                flags | TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS,
+            )
+        };
+        if rc != 0 {
+            self.poisoned = true;
+            return Err(Mx8Error::new(
+                Mx8Status::CorruptJpeg,
+                format!("corrupt or truncated JPEG: {}", self.last_error()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// (plane width, plane height) of YUV plane `component` (0 = Y) for an image
+/// of `width`×`height` with subsampling `subsamp`.
+pub fn plane_size(
+    component: usize,
+    width: usize,
+    height: usize,
+    subsamp: c_int,
+) -> Mx8Result<(usize, usize)> {
+    // SAFETY: pure functions of their integer arguments.
+    let (pw, ph) = unsafe {
+        (
+            tjPlaneWidth(component as c_int, width as c_int, subsamp),
+            tjPlaneHeight(component as c_int, height as c_int, subsamp),
+        )
+    };
+    if pw <= 0 || ph <= 0 {
+        return Err(Mx8Error::new(
+            Mx8Status::CorruptJpeg,
+            format!("unsupported chroma subsampling {subsamp}"),
+        ));
+    }
+    Ok((pw as usize, ph as usize))
 }
 
 impl Drop for Decompressor {

@@ -32,6 +32,8 @@ export class NativeWithSharpFallback implements ImageDecoder {
   #kernel: SharpKernel;
 
   /**
+   * Wraps a native decoder.
+   *
    * @param native The native decoder (owned: closed with this one).
    * @param kernel sharp resize kernel for fallback samples.
    */

@@ -182,6 +182,8 @@ export class SharpDecoder implements ImageDecoder {
   #kernel: SharpKernel;
 
   /**
+   * Creates a sharp decoder.
+   *
    * @param options Concurrency and kernel.
    * @throws {RangeError} On a non-positive concurrency.
    */

@@ -16,11 +16,12 @@ import { requireNativeLibrary } from "./library.ts";
 import { NativeBufferPool, type Slab } from "./pool.ts";
 
 /** Default capacity of a decoder-owned pool: 256 MiB. */
-export const DEFAULT_POOL_CAPACITY_BYTES = 256 * 1048576;
+export const DEFAULT_POOL_CAPACITY_BYTES: number = 256 * 1048576;
 
 const SAMPLE_ERROR_STRIDE = 256;
 const ERR_CAP = 1024;
 const FLAG_FAST_DCT = 1;
+const FLAG_ANY_SCALE = 2;
 
 /** Options for {@linkcode NativeDecoder}. */
 export interface NativeDecoderOptions {
@@ -32,6 +33,12 @@ export interface NativeDecoderOptions {
   threads?: number;
   /** Use libjpeg-turbo's fast integer IDCT (slightly less accurate). Default false. */
   fastDct?: boolean;
+  /**
+   * Allow every DCT-domain scaling factor n/8 when shrinking on decode, not
+   * only 1/2, 1/4, 1/8. Default false: on libjpeg-turbo 2.1 / x86-64 the
+   * other factors use scalar IDCTs and are slower than a full decode.
+   */
+  anyScale?: boolean;
   /** An already opened library. */
   library?: NativeLibrary;
 }
@@ -70,6 +77,8 @@ export class NativeDecodedBatch implements DecodedBatch {
   #slab: Slab;
 
   /**
+   * Wraps a decoded slab (used by {@linkcode NativeDecoder}).
+   *
    * @param slab The slab holding the tensor (now owned by the batch).
    * @param shape `[B, 3, H, W]`.
    * @param dtype Element type.
@@ -158,6 +167,8 @@ export class NativeDecoder implements ImageDecoder {
   #closed = false;
 
   /**
+   * Opens the library (unless given) and creates or adopts the pool.
+   *
    * @param options Pool, threads and IDCT choice.
    * @throws {NativeLibraryUnavailableError} If the library cannot be loaded.
    * @throws {RangeError} On a negative or non-integer thread count.
@@ -175,7 +186,8 @@ export class NativeDecoder implements ImageDecoder {
         },
       );
     this.#threads = threads;
-    this.#flags = options.fastDct ? FLAG_FAST_DCT : 0;
+    this.#flags = (options.fastDct ? FLAG_FAST_DCT : 0) |
+      (options.anyScale ? FLAG_ANY_SCALE : 0);
   }
 
   /** The pool output slabs come from. */

@@ -64,6 +64,8 @@ export class NativeError extends Error {
   readonly code: StatusName | "Unknown";
 
   /**
+   * Creates an error for a failed `mx8_*` call.
+   *
    * @param status The numeric status code.
    * @param message Detail text.
    * @param options Standard error options (`cause`).
@@ -91,6 +93,8 @@ export class NativeLibraryUnavailableError extends Error {
   readonly reason: string;
 
   /**
+   * Creates the error from the loader's reason.
+   *
    * @param reason Why loading failed.
    * @param options Standard error options (`cause`).
    */

@@ -80,7 +80,7 @@ export const symbols = {
       "u32", // uint32_t dtype (0 = float32, 1 = uint8)
       "u32", // uint32_t threads (0 = one per core)
       "u64", // uint64_t max_pixels (0 = 100 MP)
-      "u32", // uint32_t flags (1 = fast IDCT)
+      "u32", // uint32_t flags (1 = fast IDCT, 2 = any DCT scale factor)
       "pointer", // Mx8Slab *out_slab
       "buffer", // uint32_t *sample_status (count entries)
       "buffer", // uint8_t *sample_errors (count * stride bytes)
@@ -100,7 +100,7 @@ export const symbols = {
       "usize", // size_t count
       "u32", // uint32_t threads (0 = one per core)
       "u64", // uint64_t max_pixels (0 = 100 MP)
-      "u32", // uint32_t flags (1 = fast IDCT)
+      "u32", // uint32_t flags (1 = fast IDCT, 2 = any DCT scale factor)
       "buffer", // uint32_t *sample_status (count entries)
       "buffer", // uint64_t *out_pixels
       "buffer", // uint8_t *err_buf
