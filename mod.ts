@@ -21,6 +21,7 @@
  *
  * @module
  */
+import "./lib/distributed/mod.ts";
 export {
   LinkError,
   ManifestError,
@@ -51,6 +52,13 @@ export {
   type ResolvedSnapshot,
   type ResolveOptions,
 } from "./lib/snapshot/resolve.ts";
+export {
+  type LabelMode,
+  pack,
+  type PackOptions,
+  type PackProgress,
+  type PackResult,
+} from "./lib/pack/pack.ts";
 export type { CurrentSnapshot, ManifestStore } from "./lib/store/store.ts";
 export { openManifestStore } from "./lib/store/open.ts";
 export { VERSION } from "./lib/version.ts";

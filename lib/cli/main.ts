@@ -5,21 +5,19 @@
  */
 import { VERSION } from "../version.ts";
 import { type Command, runCommand } from "./command.ts";
-import {
-  agentPending,
-  coordinatorPending,
-  demoPending,
-  packPending,
-  tuiPending,
-} from "./pending.ts";
+import { demoPending } from "./pending.ts";
+import { packCommand } from "./pack.ts";
+import { agentCommand } from "./agent.ts";
+import { coordinatorCommand } from "./coordinator.ts";
 import { resolveCommand } from "./resolve.ts";
+import { tuiCommand } from "./tui.ts";
 
 /** Every subcommand, in `--help` order. */
 export const COMMANDS: readonly Command[] = [
-  coordinatorPending,
-  agentPending,
-  packPending,
-  tuiPending,
+  coordinatorCommand,
+  agentCommand,
+  packCommand,
+  tuiCommand,
   resolveCommand,
   demoPending,
 ];

@@ -1,0 +1,104 @@
+/**
+ * Agent sinks: where delivered batches go. `null` discards, `ids:PATH`
+ * appends each sample id on its own line, `module:PATH` hands each batch to
+ * a TypeScript module's default export (the ETL hook).
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Mx8Error, pathError } from "../errors.ts";
+import type { RawBatch } from "../loader/data_loader.ts";
+
+/** Context handed to a module sink with each batch. */
+export interface SinkContext {
+  /** This node's id. */
+  nodeId: string;
+  /** Job id. */
+  jobId: string;
+}
+
+/** A batch consumer. */
+export interface Sink {
+  /** Describes the sink for logs. */
+  readonly name: string;
+  /** Consumes one batch (awaited before the next is taken). */
+  write(batch: RawBatch): Promise<void>;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+}
+
+/** The default export a `module:` sink must have. */
+export type SinkModuleFn = (
+  batch: RawBatch,
+  ctx: SinkContext,
+) => unknown | Promise<unknown>;
+
+/**
+ * Opens a sink from its spec.
+ *
+ * @param spec `null`, `ids:PATH` or `module:PATH`.
+ * @param ctx Node and job ids for module sinks.
+ * @returns The sink.
+ * @throws {Mx8Error} On an unknown spec, unwritable file or bad module.
+ */
+export async function openSink(spec: string, ctx: SinkContext): Promise<Sink> {
+  if (spec === "null") {
+    return {
+      name: "null",
+      write: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+  }
+  if (spec.startsWith("ids:")) {
+    const path = spec.slice(4);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { append: true, create: true });
+    } catch (err) {
+      throw pathError(err, path, "open the ids sink file");
+    }
+    const enc = new TextEncoder();
+    return {
+      name: `ids:${path}`,
+      async write(batch) {
+        const text = Array.from(batch.sampleIds, (id) => `${id}\n`).join("");
+        const bytes = enc.encode(text);
+        let off = 0;
+        while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      },
+      close() {
+        file.close();
+        return Promise.resolve();
+      },
+    };
+  }
+  if (spec.startsWith("module:")) {
+    const path = resolve(spec.slice(7));
+    let mod: { default?: unknown };
+    try {
+      mod = await import(pathToFileURL(path).href);
+    } catch (err) {
+      throw new Mx8Error(
+        `Cannot load sink module ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (typeof mod.default !== "function") {
+      throw new Mx8Error(
+        `Sink module ${path} has no default export function: write "export default (batch, ctx) => { … }"`,
+      );
+    }
+    const fn = mod.default as SinkModuleFn;
+    return {
+      name: `module:${path}`,
+      async write(batch) {
+        await fn(batch, ctx);
+      },
+      close: () => Promise.resolve(),
+    };
+  }
+  throw new Mx8Error(
+    `Unknown sink "${spec}": use null, ids:PATH or module:PATH`,
+  );
+}

@@ -1,0 +1,304 @@
+/**
+ * `mx8 coordinator`: pins the dataset snapshot, then serves the job's leases
+ * over Connect/gRPC/gRPC-Web until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { CoordinatorJob } from "../coordinator/job.ts";
+import { jsonLinesSink } from "../coordinator/events.ts";
+import { serveCoordinator } from "../coordinator/server.ts";
+import { LeaseError } from "../lease/errors.ts";
+import { DEFAULT_BLOCK_SIZE } from "../lease/blocks.ts";
+import { openDataset } from "../loader/dataset.ts";
+import { loadAuthToken } from "../rpc/token.ts";
+import { defaultStoreRoot, openManifestStore } from "../store/open.ts";
+import { type Command, UsageError } from "./command.ts";
+
+const HELP = `mx8 coordinator — per-job control plane
+
+Pins the dataset snapshot at start, then serves leases to agents over
+Connect, gRPC and gRPC-Web (HTTP/1.1 and h2c on one port) until SIGINT or
+SIGTERM. It stays up after the job drains so operators can read it.
+
+Usage:
+  mx8 coordinator --job-id J --dataset LINK [options]
+
+Options:
+  --job-id J               job id agents must present (required)
+  --dataset LINK           dataset link to pin at start (required)
+  --bind HOST:PORT         listen address (default 127.0.0.1:50051; port 0 = any free port)
+  --world-size N           nodes required before leases are granted (default 1)
+  --min-world-size M       start as soon as M nodes registered (1 <= M <= N)
+  --block-size N           samples per lease block (default 65536)
+  --lease-ttl-ms N         lease lifetime without progress; also node silence
+                           before departure (default 10000)
+  --heartbeat-ms N         heartbeat interval agents use, < lease TTL (default 1000)
+  --shuffle                deal blocks in an order seeded by --seed and --epoch
+  --seed S                 job seed (default 0)
+  --epoch E                epoch (default 0)
+  --manifest-store ROOT    manifest store (default: $MX8_MANIFEST_STORE or ~/.mx8/manifests)
+  --auth-token-file F      require Authorization: Bearer <token> on every RPC
+                           (else $MX8_AUTH_TOKEN when set; /metrics and /healthz stay open)
+  --resume-from TOKEN      skip the samples a GetResumeCheckpoint token marks completed
+  -h, --help               show this help
+
+Output:
+  stdout, once listening:
+    mx8 coordinator ready url=http://HOST:PORT job=J manifest_hash=H samples=N
+  stderr: one JSON line per event ({"ts":…,"event":"lease_granted",…})
+
+HTTP: /mx8.v1.Coordinator/<Rpc>, GET /metrics (Prometheus text), GET /healthz.`;
+
+/** Everything `mx8 coordinator` is configured with. */
+export interface CoordinatorArgs {
+  /** Job id. */
+  jobId: string;
+  /** Dataset link. */
+  dataset: string;
+  /** Interface to bind. */
+  hostname: string;
+  /** Port to bind (0 = any). */
+  port: number;
+  /** Nodes the barrier waits for. */
+  worldSize: number;
+  /** Start with this many nodes. */
+  minWorldSize?: number;
+  /** Samples per block. */
+  blockSize: number;
+  /** Lease TTL (ms). */
+  leaseTtlMs: number;
+  /** Heartbeat interval (ms). */
+  heartbeatMs: number;
+  /** Shuffle blocks. */
+  shuffle: boolean;
+  /** Job seed. */
+  seed: bigint;
+  /** Epoch. */
+  epoch: number;
+  /** Manifest store root. */
+  manifestStore?: string;
+  /** Auth token file. */
+  authTokenFile?: string;
+  /** Resume checkpoint token. */
+  resumeFrom?: string;
+}
+
+function intFlag(name: string, text: string | undefined, min: number): number;
+function intFlag(
+  name: string,
+  text: string | undefined,
+  min: number,
+  fallback: number,
+): number;
+function intFlag(
+  name: string,
+  text: string | undefined,
+  min: number,
+  fallback?: number,
+): number {
+  if (text === undefined) return fallback!;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > 0xffffffff) {
+    throw new UsageError(`--${name} must be an integer >= ${min}: "${text}"`);
+  }
+  return value;
+}
+
+/**
+ * Parses `HOST:PORT` (`[v6]:PORT` for IPv6).
+ *
+ * @param text The `--bind` value.
+ * @returns Host and port.
+ * @throws {UsageError} If it is malformed.
+ *
+ * @example Parse addresses
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseBind } from "./coordinator.ts";
+ *
+ * assert.deepEqual(parseBind("127.0.0.1:0"), { hostname: "127.0.0.1", port: 0 });
+ * assert.deepEqual(parseBind("[::1]:50051"), { hostname: "::1", port: 50051 });
+ * ```
+ */
+export function parseBind(text: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new UsageError(
+      `--bind must be HOST:PORT (e.g. 127.0.0.1:50051, [::1]:0): "${text}"`,
+    );
+  }
+  return { hostname: m[1] ?? m[2], port };
+}
+
+/**
+ * Parses and checks the command line of `mx8 coordinator`.
+ *
+ * @param args Arguments after `coordinator`.
+ * @returns The configuration.
+ * @throws {UsageError} For missing, unknown or malformed flags.
+ *
+ * @example Minimal command line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCoordinatorArgs } from "./coordinator.ts";
+ *
+ * const args = parseCoordinatorArgs(["--job-id", "j", "--dataset", "/data"]);
+ * assert.equal(args.port, 50051);
+ * assert.equal(args.worldSize, 1);
+ * ```
+ */
+export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      "job-id": { type: "string" },
+      dataset: { type: "string" },
+      bind: { type: "string" },
+      "world-size": { type: "string" },
+      "min-world-size": { type: "string" },
+      "block-size": { type: "string" },
+      "lease-ttl-ms": { type: "string" },
+      "heartbeat-ms": { type: "string" },
+      shuffle: { type: "boolean" },
+      seed: { type: "string" },
+      epoch: { type: "string" },
+      "manifest-store": { type: "string" },
+      "auth-token-file": { type: "string" },
+      "resume-from": { type: "string" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  }
+  const jobId = values["job-id"];
+  if (!jobId) throw new UsageError("missing --job-id");
+  const dataset = values.dataset;
+  if (!dataset) throw new UsageError("missing --dataset");
+  const worldSize = intFlag("world-size", values["world-size"], 1, 1);
+  const minWorldSize = values["min-world-size"] === undefined
+    ? undefined
+    : intFlag("min-world-size", values["min-world-size"], 1);
+  if (minWorldSize !== undefined && minWorldSize > worldSize) {
+    throw new UsageError(
+      `--min-world-size must not exceed --world-size: ${minWorldSize} > ${worldSize}`,
+    );
+  }
+  const leaseTtlMs = intFlag("lease-ttl-ms", values["lease-ttl-ms"], 1, 10000);
+  const heartbeatMs = intFlag("heartbeat-ms", values["heartbeat-ms"], 1, 1000);
+  if (heartbeatMs >= leaseTtlMs) {
+    throw new UsageError(
+      `--heartbeat-ms must be less than --lease-ttl-ms: ${heartbeatMs} >= ${leaseTtlMs}`,
+    );
+  }
+  const seedText = values.seed ?? "0";
+  if (!/^\d+$/.test(seedText) || BigInt(seedText) >= 2n ** 64n) {
+    throw new UsageError(
+      `--seed must be an integer in [0, 2^64): "${seedText}"`,
+    );
+  }
+  return {
+    jobId,
+    dataset,
+    ...parseBind(values.bind ?? "127.0.0.1:50051"),
+    worldSize,
+    minWorldSize,
+    blockSize: intFlag(
+      "block-size",
+      values["block-size"],
+      1,
+      DEFAULT_BLOCK_SIZE,
+    ),
+    leaseTtlMs,
+    heartbeatMs,
+    shuffle: values.shuffle ?? false,
+    seed: BigInt(seedText),
+    epoch: intFlag("epoch", values.epoch, 0, 0),
+    manifestStore: values["manifest-store"],
+    authTokenFile: values["auth-token-file"],
+    resumeFrom: values["resume-from"],
+  };
+}
+
+function waitForSignal(): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        signals.forEach((s, i) => Deno.removeSignalListener(s, handlers[i]));
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return handler;
+    });
+  });
+}
+
+/** The `coordinator` subcommand. */
+export const coordinatorCommand: Command = {
+  name: "coordinator",
+  summary:
+    "per-job control plane: pins the dataset snapshot, serves leases over Connect-RPC",
+  help: HELP,
+  async run(argv) {
+    const args = parseCoordinatorArgs(argv);
+    const token = await loadAuthToken({ file: args.authTokenFile });
+    const store = openManifestStore(args.manifestStore ?? defaultStoreRoot());
+    const { snapshot: snap, root, classes } = await openDataset(
+      args.dataset,
+      store,
+    );
+    const onEvent = jsonLinesSink({ fields: { job_id: args.jobId } });
+    let job: CoordinatorJob;
+    try {
+      job = new CoordinatorJob({
+        jobId: args.jobId,
+        manifestHash: snap.manifestHash,
+        manifestBytes: snap.manifestBytes,
+        totalSamples: snap.samples,
+        datasetRoot: root,
+        classes,
+        worldSize: args.worldSize,
+        minWorldSize: args.minWorldSize,
+        blockSize: args.blockSize,
+        leaseTtlMs: args.leaseTtlMs,
+        heartbeatIntervalMs: args.heartbeatMs,
+        shuffle: args.shuffle,
+        seed: args.seed,
+        epoch: args.epoch,
+        resumeFrom: args.resumeFrom,
+        onEvent,
+      });
+    } catch (err) {
+      if (err instanceof LeaseError) {
+        throw new UsageError(`--resume-from: ${err.message}`);
+      }
+      throw err;
+    }
+    using _ = job;
+    await using server = await serveCoordinator(job, {
+      hostname: args.hostname,
+      port: args.port,
+      token,
+    });
+    job.start();
+    onEvent({
+      event: "coordinator_started",
+      url: server.url,
+      manifest_hash: snap.manifestHash,
+      total_samples: snap.samples,
+      world_size: args.worldSize,
+      auth: token !== undefined,
+    });
+    const stopped = waitForSignal();
+    console.log(
+      `mx8 coordinator ready url=${server.url} job=${args.jobId} manifest_hash=${snap.manifestHash} samples=${snap.samples}`,
+    );
+    const signal = await stopped;
+    onEvent({ event: "coordinator_stopping", signal });
+    return 0;
+  },
+};

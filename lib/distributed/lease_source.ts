@@ -1,0 +1,408 @@
+/**
+ * The segment source of a distributed loader: registers with the
+ * coordinator (retrying while it is down or the barrier is not met),
+ * heartbeats with live stats, leases ranges, streams only their manifest
+ * rows, and reports progress as the consumer finishes each batch.
+ *
+ * @module
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import {
+  type Coordinator,
+  type Lease,
+  NodeStatsSchema,
+} from "../gen/mx8/v1/coordinator_pb.ts";
+import { Mx8Error } from "../errors.ts";
+import type { ManifestRow } from "../manifest/row.ts";
+import { labelIdOfHint } from "../manifest/row.ts";
+import type { Segment, SegmentSource, SourceInfo } from "../loader/segment.ts";
+import type { LoaderStats } from "../loader/stats.ts";
+import { Backoff, sleep } from "./backoff.ts";
+import { fetchLeaseRows } from "./lease_rows.ts";
+
+/** One structured log event of the agent side. */
+export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
+
+/** Options of {@linkcode LeaseSource}. */
+export interface LeaseSourceOptions {
+  /** Coordinator client. */
+  client: Client<typeof Coordinator>;
+  /** Job id. */
+  jobId: string;
+  /** This node's id. */
+  nodeId: string;
+  /** Live leases to hold (≥ 1). */
+  want: number;
+  /** Samples per batch. */
+  batchSize: number;
+  /** Caps declared at registration. */
+  caps: { maxInflightBytes: number; maxRamBytes: number };
+  /** Structured log (default: none). */
+  log?: AgentLog;
+  /** Called once when the first lease is granted. */
+  onFirstLease?: (lease: Lease) => void;
+  /** Give up registering after this long without reaching the coordinator (default: never). */
+  connectTimeoutMs?: number;
+}
+
+/** The coordinator refused us for a reason retrying cannot fix. */
+export class CoordinatorRefusedError extends Mx8Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What happened and what to do.
+   * @param options Cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CoordinatorRefusedError";
+  }
+}
+
+function isTransient(err: unknown): boolean {
+  const c = ConnectError.from(err).code;
+  return c === Code.Unavailable || c === Code.DeadlineExceeded ||
+    c === Code.Internal ||
+    c === Code.Unknown || c === Code.Aborted || c === Code.ResourceExhausted;
+}
+
+/** Leases from a coordinator, as loader segments. */
+export class LeaseSource implements SegmentSource {
+  #o: LeaseSourceOptions;
+  #info: SourceInfo = { manifestHash: "", root: "", classes: [] };
+  #registered = false;
+  #heartbeatMs = 1000;
+  #heartbeat?: ReturnType<typeof setInterval>;
+  #queue: Lease[] = [];
+  #stats?: () => LoaderStats;
+  #closed = false;
+  #firstLease = true;
+  #reports: Promise<void> = Promise.resolve();
+  /** Leases started (segments handed to the loader). */
+  leasesStarted = 0;
+
+  /**
+   * Creates the source; nothing is sent until {@linkcode next}.
+   *
+   * @param options Client, ids, want, caps.
+   */
+  constructor(options: LeaseSourceOptions) {
+    if (!options.jobId) throw new TypeError("Distributed mode needs jobId");
+    if (!options.nodeId) throw new TypeError("Distributed mode needs nodeId");
+    if (!(Number.isSafeInteger(options.want) && options.want >= 1)) {
+      throw new RangeError(
+        `want must be a positive integer, got ${options.want}`,
+      );
+    }
+    this.#o = options;
+  }
+
+  /** @inheritdoc */
+  get info(): SourceInfo {
+    return this.#info;
+  }
+
+  /** @inheritdoc */
+  get want(): number {
+    return this.#o.want;
+  }
+
+  /** @inheritdoc */
+  setWant(want: number): void {
+    if (Number.isSafeInteger(want) && want >= 1) this.#o = { ...this.#o, want };
+  }
+
+  /** @inheritdoc */
+  attachStats(stats: () => LoaderStats): void {
+    this.#stats = stats;
+  }
+
+  #log(event: string, fields: Record<string, unknown> = {}): void {
+    this.#o.log?.(event, { node_id: this.#o.nodeId, ...fields });
+  }
+
+  /** Registers until the job is ready, retrying while the coordinator is down. */
+  async #register(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(100, 2000);
+    const started = Date.now();
+    let lastError = "";
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        const s = this.#stats?.();
+        const res = await this.#o.client.registerNode({
+          jobId: this.#o.jobId,
+          nodeId: this.#o.nodeId,
+          caps: {
+            maxInflightBytes: BigInt(
+              s?.maxInflightBytes ?? this.#o.caps.maxInflightBytes,
+            ),
+            maxRamBytes: BigInt(
+              s?.maxProcessRssBytes ?? this.#o.caps.maxRamBytes,
+            ),
+            cpuCores: navigator.hardwareConcurrency ?? 1,
+          },
+        }, { signal });
+        this.#info = {
+          manifestHash: res.manifestHash,
+          root: res.datasetRoot,
+          classes: [...res.classes],
+        };
+        this.#heartbeatMs = res.heartbeatIntervalMs || 1000;
+        if (res.jobReady) {
+          this.#registered = true;
+          this.#log("registered", {
+            rank: res.assignedRank,
+            world_size: res.worldSize,
+          });
+          this.#startHeartbeat();
+          return;
+        }
+        this.#log("waiting_for_barrier", {
+          registered_nodes: res.registeredNodes,
+          world_size: res.worldSize,
+        });
+        await sleep(Math.min(500, this.#heartbeatMs), signal);
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        const ce = ConnectError.from(err);
+        if (ce.code === Code.Unauthenticated) {
+          throw new CoordinatorRefusedError(
+            `coordinator rejected our token (Unauthenticated: ${ce.rawMessage}): pass the job's token ` +
+              `with --auth-token-file or MX8_AUTH_TOKEN`,
+            { cause: err },
+          );
+        }
+        if (!isTransient(err)) {
+          throw new CoordinatorRefusedError(
+            `coordinator refused registration of node ${this.#o.nodeId} for job ${this.#o.jobId}: ` +
+              `${Code[ce.code]}: ${ce.rawMessage}`,
+            { cause: err },
+          );
+        }
+        if (ce.rawMessage !== lastError) {
+          lastError = ce.rawMessage;
+          this.#log("coordinator_unreachable", {
+            error: ce.rawMessage,
+            retrying: true,
+          });
+        }
+        const limit = this.#o.connectTimeoutMs;
+        if (limit !== undefined && Date.now() - started > limit) {
+          throw new CoordinatorRefusedError(
+            `cannot reach the coordinator after ${limit} ms: ${ce.rawMessage} (is it running? check --coord-url)`,
+            { cause: err },
+          );
+        }
+        await sleep(backoff.nextDelayMs(), signal);
+      }
+    }
+  }
+
+  #startHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#closed || !this.#registered) return;
+    try {
+      await this.#o.client.heartbeat({
+        jobId: this.#o.jobId,
+        nodeId: this.#o.nodeId,
+        unixTimeMs: BigInt(Date.now()),
+        stats: nodeStats(this.#stats?.()),
+      });
+      // Renew leases waiting in our queue (equal cursor is allowed).
+      for (const l of this.#queue) {
+        await this.#o.client.reportProgress({
+          jobId: this.#o.jobId,
+          nodeId: this.#o.nodeId,
+          leaseId: l.leaseId,
+          cursor: l.cursor,
+        }).catch(() => {});
+      }
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (ce.code === Code.FailedPrecondition) this.#registered = false;
+      this.#log("heartbeat_failed", { error: ce.rawMessage });
+    }
+  }
+
+  /** @inheritdoc */
+  async next(signal: AbortSignal): Promise<Segment | null> {
+    const backoff = new Backoff(100, 2000);
+    while (this.#queue.length === 0) {
+      if (this.#closed) return null;
+      if (!this.#registered) await this.#register(signal);
+      // Let the coordinator see our finished leases first, or it counts them
+      // against `want` and answers "wait".
+      await this.#reports;
+      try {
+        const res = await this.#o.client.requestLease({
+          jobId: this.#o.jobId,
+          nodeId: this.#o.nodeId,
+          want: this.#o.want,
+        }, { signal });
+        backoff.reset();
+        if (res.leases.length > 0) {
+          this.#queue.push(...res.leases);
+          for (const l of res.leases) {
+            this.#log("lease_granted", {
+              lease_id: l.leaseId,
+              start_id: Number(l.range?.startId),
+              end_id: Number(l.range?.endId),
+              cursor: Number(l.cursor),
+            });
+          }
+          break;
+        }
+        if (res.jobDrained) {
+          await this.#reports;
+          this.#log("job_drained", {});
+          return null;
+        }
+        this.#log("lease_wait", { wait_ms: res.waitMs });
+        await sleep(Math.max(10, res.waitMs || 200), signal);
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        const ce = ConnectError.from(err);
+        if (ce.code === Code.FailedPrecondition) {
+          // Not registered here (coordinator restarted, or we were departed): join again.
+          this.#log("reregistering", { reason: ce.rawMessage });
+          this.#registered = false;
+          continue;
+        }
+        if (!isTransient(err)) throw err;
+        this.#log("coordinator_unreachable", {
+          error: ce.rawMessage,
+          retrying: true,
+        });
+        this.#registered = false;
+        await sleep(backoff.nextDelayMs(), signal);
+      }
+    }
+    const lease = this.#queue.shift()!;
+    if (this.#firstLease) {
+      this.#firstLease = false;
+      this.#o.onFirstLease?.(lease);
+    }
+    return await this.#segmentOf(lease, signal);
+  }
+
+  async #segmentOf(lease: Lease, signal: AbortSignal): Promise<Segment> {
+    const start = Number(lease.cursor);
+    const end = Number(lease.range!.endId);
+    const rows = await this.#retrying(signal, () =>
+      fetchLeaseRows(
+        this.#o.client,
+        this.#o.jobId,
+        this.#info.manifestHash,
+        start,
+        end,
+        signal,
+      ));
+    const rowOf = (id: number): ManifestRow => rows[id - start];
+    const batches: Float64Array[] = [];
+    for (let i = start; i < end; i += this.#o.batchSize) {
+      batches.push(
+        Float64Array.from(
+          { length: Math.min(this.#o.batchSize, end - i) },
+          (_, k) => i + k,
+        ),
+      );
+    }
+    this.leasesStarted++;
+    let lost = false;
+    return {
+      batches,
+      row: rowOf,
+      label: (id) => labelIdOfHint(rowOf(id).decodeHint) ?? -1,
+      done: (_index, ids, bytes) => {
+        if (lost) return;
+        const cursor = ids[ids.length - 1] + 1;
+        // Reports go out in order so the cursor never moves backwards.
+        this.#reports = this.#reports.then(async () => {
+          try {
+            await this.#o.client.reportProgress({
+              jobId: this.#o.jobId,
+              nodeId: this.#o.nodeId,
+              leaseId: lease.leaseId,
+              cursor: BigInt(cursor),
+              deliveredSamples: BigInt(ids.length),
+              deliveredBytes: BigInt(bytes),
+            });
+            if (cursor >= end) {
+              this.#log("lease_completed", { lease_id: lease.leaseId });
+            }
+          } catch (err) {
+            const ce = ConnectError.from(err);
+            lost = true;
+            this.#log("lease_lost", {
+              lease_id: lease.leaseId,
+              cursor,
+              error: ce.rawMessage,
+            });
+          }
+        });
+      },
+    };
+  }
+
+  async #retrying<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff(100, 2000);
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (signal.aborted || !isTransient(err) || attempt >= 5) throw err;
+        await sleep(backoff.nextDelayMs(), signal);
+      }
+    }
+  }
+
+  /** Waits until every progress report sent so far was answered. */
+  flush(): Promise<void> {
+    return this.#reports;
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    await this.#reports;
+  }
+}
+
+/**
+ * Maps loader stats to the wire's NodeStats.
+ *
+ * @param s Loader stats (undefined before the loader runs).
+ * @returns NodeStats.
+ */
+export function nodeStats(s: LoaderStats | undefined) {
+  if (!s) return create(NodeStatsSchema, {});
+  const u = (n: number) => BigInt(Math.max(0, Math.round(n)));
+  return create(NodeStatsSchema, {
+    inflightBytes: u(s.inflightBytes),
+    inflightHighWaterBytes: u(s.inflightHighWaterBytes),
+    ramHighWaterBytes: u(s.ramHighWaterBytes),
+    processRssBytes: u(s.processRssBytes),
+    queueDepthBatches: s.queueDepthBatches,
+    prefetchDepthBatches: s.prefetchDepthBatches,
+    deliveredSamplesTotal: u(s.deliveredSamplesTotal),
+    deliveredBytesTotal: 0n,
+    autotuneEnabled: s.autotuneEnabled,
+    autotuneProfile: s.autotuneProfile,
+    effectiveWant: s.effectiveWant,
+    effectivePrefetchBatches: s.effectivePrefetchBatches,
+    effectiveMaxQueueBatches: s.effectiveMaxQueueBatches,
+    autotunePressure: s.autotunePressure,
+    autotuneLastDecision: s.autotuneLastDecision,
+    maxInflightBytes: u(s.maxInflightBytes),
+    maxProcessRssBytes: u(s.maxProcessRssBytes),
+  });
+}

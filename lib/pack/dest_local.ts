@@ -1,0 +1,148 @@
+/**
+ * Pack output to a local directory: shards written sequentially through a
+ * 256 KiB buffer with blocking writes, metadata through a temporary file and
+ * a rename.
+ *
+ * Why blocking 256 KiB writes: the kernel copies each write out of a buffer
+ * that is still in the CPU cache, and no thread hand-off is paid per write.
+ * Measured on 1.8 GB of 30–150 KB files this takes a quarter of the system
+ * time of 4 MiB writes on Deno's I/O threads, and beats GNU tar's 10 KiB
+ * records. A write blocks the event loop for well under a millisecond.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { pathError } from "../errors.ts";
+import { PACKED_LABELS, PACKED_MANIFEST } from "../snapshot/index_base.ts";
+import { Chunker } from "./chunker.ts";
+import {
+  type PackDestination,
+  SHARD_FILE_RE,
+  type ShardWriter,
+} from "./dest.ts";
+import { shardName } from "./plan.ts";
+
+/** Bytes gathered before each `write` to a shard file. */
+export const LOCAL_WRITE_BYTES = 256 * 1024;
+
+/**
+ * Returns a destination writing under a local directory (created if needed).
+ *
+ * @param root Absolute directory path.
+ * @returns The destination.
+ */
+export function localDestination(root: string): PackDestination {
+  const shardsDir = join(root, "shards");
+  const metaDir = join(root, "_mx8");
+  const manifestPath = join(root, ...PACKED_MANIFEST.split("/"));
+  // One shard is open at a time: every shard fills the same write buffer.
+  let buffer: Uint8Array | undefined;
+  const writeBuffer = () => buffer ??= new Uint8Array(LOCAL_WRITE_BYTES);
+  return {
+    root,
+    manifestPath,
+    async hasManifest() {
+      try {
+        await Deno.lstat(manifestPath);
+        return true;
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return false;
+        throw pathError(err, manifestPath, "check");
+      }
+    },
+    async removeMetadata() {
+      for (const rel of [PACKED_MANIFEST, PACKED_LABELS]) {
+        await removeIfExists(join(root, ...rel.split("/")));
+      }
+    },
+    async openShard(k) {
+      await mkdirp(shardsDir);
+      return await openLocalShard(join(shardsDir, shardName(k)), writeBuffer);
+    },
+    async writeMetadata(name, bytes) {
+      await mkdirp(metaDir);
+      const path = join(metaDir, name);
+      const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID()}`;
+      try {
+        await Deno.writeFile(tmp, bytes);
+        await Deno.rename(tmp, path);
+      } catch (err) {
+        await Deno.remove(tmp).catch(() => {});
+        throw pathError(err, path, "write");
+      }
+    },
+    async removeShardsFrom(k) {
+      let entries: Deno.DirEntry[];
+      try {
+        entries = await Array.fromAsync(Deno.readDir(shardsDir));
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return;
+        throw pathError(err, shardsDir, "read directory");
+      }
+      for (const e of entries) {
+        const m = SHARD_FILE_RE.exec(e.name);
+        if (m && Number(m[1]) >= k) {
+          await removeIfExists(join(shardsDir, e.name));
+        }
+      }
+    },
+  };
+}
+
+async function openLocalShard(
+  path: string,
+  writeBuffer: () => Uint8Array,
+): Promise<ShardWriter> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+  } catch (err) {
+    throw pathError(err, path, "create");
+  }
+  let open = true;
+  const chunker = new Chunker(LOCAL_WRITE_BYTES, (chunk) => {
+    try {
+      let at = 0;
+      while (at < chunk.length) at += file.writeSync(chunk.subarray(at));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(pathError(err, path, "write"));
+    }
+  }, writeBuffer);
+  return {
+    write: (bytes) => chunker.write(bytes),
+    async close() {
+      await chunker.end();
+      open = false;
+      file.close();
+    },
+    async abort() {
+      if (open) {
+        open = false;
+        file.close();
+      }
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+async function mkdirp(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw pathError(err, dir, "create directory");
+  }
+}
+
+async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw pathError(err, path, "remove");
+  }
+}

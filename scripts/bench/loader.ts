@@ -1,0 +1,257 @@
+/**
+ * `deno task bench:loader`: one epoch of a packed, generated photo-like JPEG
+ * dataset (224×224 float32, batch 64) through ImageFolderLoader (native and
+ * sharp), next to, in the same run: (a) the native batch decode of the same
+ * images with no pipeline around it, and (b) PyTorch DataLoader(num_workers=2)
+ * over torchvision ImageFolder + Resize((224,224)) + ToTensor on the same
+ * images unpacked. Each runs in its own process; peak RSS is the process
+ * tree's (sampled from /proc).
+ *
+ * Usage: deno task bench:loader [--images 5000] [--dir /tmp/mx8-bench-loader]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { mib, runMeasured } from "./_proc.ts";
+
+const BATCH = 64;
+const HW: [number, number] = [224, 224];
+const INFLIGHT = 256 * 2 ** 20;
+const SELF = fileURLToPath(import.meta.url);
+
+interface ChildReport {
+  images: number;
+  seconds: number;
+  baseRssBytes: number;
+  backend?: string;
+  inflightHighWaterBytes?: number;
+}
+
+async function child(mode: string, dir: string): Promise<void> {
+  const base = Deno.memoryUsage().rss;
+  if (mode === "native-decode") {
+    const { createDecoder } = await import("../../lib/decode/select.ts");
+    const { listLocalFiles } = await import("../../lib/snapshot/index_base.ts");
+    const files = await listLocalFiles(`${dir}/raw`);
+    const bytes = await Promise.all(
+      files.map((f) => Deno.readFile(`${dir}/raw/${f.rel}`)),
+    );
+    const decoder = createDecoder({
+      backend: "native",
+      poolCapacityBytes: INFLIGHT,
+    });
+    const baseLoaded = Deno.memoryUsage().rss;
+    const t0 = performance.now();
+    for (let i = 0; i < bytes.length; i += BATCH) {
+      const d = await decoder.decodeBatch(bytes.slice(i, i + BATCH), {
+        height: HW[0],
+        width: HW[1],
+      });
+      if (d.errors.some((e) => e !== null)) throw new Error("decode failed");
+      d.release();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    decoder.close();
+    report({
+      images: bytes.length,
+      seconds,
+      baseRssBytes: baseLoaded,
+      backend: "native",
+    });
+    return;
+  }
+  const { ImageFolderLoader } = await import("../../mod.ts");
+  const { FsManifestStore } = await import("../../lib/store/fs.ts");
+  const loader = new ImageFolderLoader(`${dir}/packed`, {
+    batchSizeSamples: BATCH,
+    resizeHw: HW,
+    maxInflightBytes: INFLIGHT,
+    maxQueueBatches: 8,
+    prefetchBatches: 4,
+    decodeBackend: mode === "loader-native" ? "native" : "sharp",
+    manifestStore: new FsManifestStore(`${dir}/store`),
+  });
+  await loader.open();
+  const t0 = performance.now();
+  let n = 0;
+  for await (const b of loader) n += b.sampleIds.length;
+  const seconds = (performance.now() - t0) / 1000;
+  const s = loader.stats();
+  report({
+    images: n,
+    seconds,
+    baseRssBytes: base,
+    backend: s.decodeBackend,
+    inflightHighWaterBytes: s.inflightHighWaterBytes,
+  });
+}
+
+function report(r: ChildReport): void {
+  console.log("REPORT " + JSON.stringify(r));
+}
+
+const PYTORCH = `
+import json, sys, time, resource
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+torch.set_num_threads(1)
+root = sys.argv[1]
+ds = datasets.ImageFolder(root, transform=transforms.Compose([transforms.Resize((224, 224)), transforms.ToTensor()]))
+dl = DataLoader(ds, batch_size=64, num_workers=2, shuffle=False)
+t0 = time.perf_counter()
+n = 0
+for x, y in dl:
+    n += x.shape[0]
+print("REPORT " + json.dumps({"images": n, "seconds": time.perf_counter() - t0, "baseRssBytes": 0, "backend": "torchvision/PIL"}))
+`;
+
+async function prepare(dir: string, images: number): Promise<void> {
+  const { generatePhotoJpegs } = await import("../gen_jpegs.ts");
+  const { pack } = await import("../../lib/pack/pack.ts");
+  console.error(
+    `preparing ${images} photo-like JPEGs (500×375) in ${dir}/raw …`,
+  );
+  await generatePhotoJpegs(`${dir}/raw`, {
+    count: images,
+    classes: 10,
+    seed: 7,
+    skipExisting: true,
+  });
+  const done = await Deno.stat(`${dir}/packed/_mx8/manifest.tsv`).then(
+    () => true,
+    () => false,
+  );
+  if (!done) {
+    console.error(`packing into ${dir}/packed …`);
+    await pack(`${dir}/raw`, {
+      out: `${dir}/packed`,
+      labelMode: "imagefolder",
+      overwrite: true,
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      images: { type: "string", default: "5000" },
+      dir: { type: "string", default: "/tmp/mx8-bench-loader" },
+      child: { type: "string" },
+    },
+  });
+  const dir = values.dir!;
+  if (values.child) return await child(values.child, dir);
+  const images = Number(values.images);
+  await prepare(dir, images);
+  const denoArgs = (
+    mode: string,
+  ) => ["run", "-A", "--quiet", SELF, "--child", mode, "--dir", dir];
+  const runs: { name: string; cmd: string; args: string[] }[] = [
+    {
+      name: "(a) native batch decode, no pipeline",
+      cmd: Deno.execPath(),
+      args: denoArgs("native-decode"),
+    },
+    {
+      name: "ImageFolderLoader, native",
+      cmd: Deno.execPath(),
+      args: denoArgs("loader-native"),
+    },
+    {
+      name: "ImageFolderLoader, sharp",
+      cmd: Deno.execPath(),
+      args: denoArgs("loader-sharp"),
+    },
+  ];
+  const hasTorch = (await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", "import torch, torchvision"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ success: false }))).success;
+  if (hasTorch) {
+    runs.push({
+      name: "(b) PyTorch DataLoader(num_workers=2)",
+      cmd: "/usr/bin/python3",
+      args: ["-c", PYTORCH, `${dir}/raw`],
+    });
+  } else {
+    console.error(
+      "PyTorch not found (apt-get install -y python3-torch python3-torchvision): skipping (b)",
+    );
+  }
+  const rows: {
+    name: string;
+    ips: number;
+    peak: number;
+    base: number;
+    report: ChildReport;
+  }[] = [];
+  for (const r of runs) {
+    console.error(`running ${r.name} …`);
+    const m = await runMeasured(r.cmd, r.args);
+    const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+    if (m.code !== 0 || !line) {
+      console.error(m.stderr);
+      throw new Error(`${r.name} failed (exit ${m.code})`);
+    }
+    const rep = JSON.parse(line.slice(7)) as ChildReport;
+    rows.push({
+      name: r.name,
+      ips: rep.images / rep.seconds,
+      peak: m.peakRssBytes,
+      base: rep.baseRssBytes,
+      report: rep,
+    });
+  }
+  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
+  const a = by("(a)")!;
+  const native = by("ImageFolderLoader, native")!;
+  const torch = by("(b)");
+  console.log(
+    `\n### bench:loader — ${images} JPEGs 500×375 → 224×224 float32, batch ${BATCH}, maxInflightBytes ${
+      mib(INFLIGHT)
+    } MiB\n`,
+  );
+  console.log("| run | images/s | peak RSS (MiB) | vs (a) | vs (b) |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const vsA = (r.ips / a.ips).toFixed(2) + "×";
+    const vsB = torch ? (r.ips / torch.ips).toFixed(2) + "×" : "n/a";
+    console.log(
+      `| ${r.name} | ${r.ips.toFixed(0)} | ${mib(r.peak)} | ${vsA} | ${vsB} |`,
+    );
+  }
+  const budget = native.base + INFLIGHT;
+  console.log(
+    `\nloader (native) / (a): ${
+      (native.ips / a.ips).toFixed(2)
+    }× (goal ≥ 0.90×)` +
+      (torch
+        ? `; loader (native) / (b): ${
+          (native.ips / torch.ips).toFixed(2)
+        }× (goal ≥ 3×)`
+        : ""),
+  );
+  console.log(
+    `loader (native) peak RSS ${mib(native.peak)} MiB vs base ${
+      mib(native.base)
+    } + maxInflightBytes ${mib(INFLIGHT)} + 10% = ${mib(budget * 1.1)} MiB: ${
+      native.peak <= budget * 1.1 ? "within" : "OVER"
+    }` +
+      (torch
+        ? `; PyTorch tree peak ${mib(torch.peak)} MiB: ${
+          native.peak < torch.peak ? "loader lower" : "loader HIGHER"
+        }`
+        : ""),
+  );
+  console.log(
+    `inflight high-water (native loader): ${
+      mib(native.report.inflightHighWaterBytes ?? 0)
+    } MiB`,
+  );
+}
+
+if (import.meta.main) await main();
