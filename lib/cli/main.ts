@@ -5,11 +5,11 @@
  */
 import { VERSION } from "../version.ts";
 import { type Command, runCommand } from "./command.ts";
-import { demoPending } from "./pending.ts";
 import { packCommand } from "./pack.ts";
 import { agentCommand } from "./agent.ts";
 import { coordinatorCommand } from "./coordinator.ts";
 import { resolveCommand } from "./resolve.ts";
+import { demoCommand } from "./demo.ts";
 import { tuiCommand } from "./tui.ts";
 
 /** Every subcommand, in `--help` order. */
@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
   packCommand,
   tuiCommand,
   resolveCommand,
-  demoPending,
+  demoCommand,
 ];
 
 function topHelp(): string {

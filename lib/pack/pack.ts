@@ -27,6 +27,11 @@ export type { LabelMode };
 const MIB = 1024 * 1024;
 /** File bytes read but not yet written, at most. */
 export const PACK_INFLIGHT_BYTES = 64 * MIB;
+/**
+ * The same for blocking local reads, which never read ahead of the writer:
+ * two pieces are enough.
+ */
+export const PACK_INFLIGHT_BYTES_BLOCKING = 16 * MIB;
 /** Files bigger than this are read in pieces of this size. */
 export const PACK_PIECE_BYTES = 8 * MIB;
 
@@ -133,9 +138,10 @@ export async function pack(
   const settings = checkOptions(options);
   const concurrency = options.concurrency ??
     (isS3Url(src) ? S3_READ_CONCURRENCY : LOCAL_READ_CONCURRENCY);
+  const syncReads = !isS3Url(src) && concurrency === 1;
   const source: PackSource = isS3Url(src)
     ? s3Source(src.replace(/\/+$/, ""))
-    : localSource(resolve(src), { syncReads: concurrency === 1 });
+    : localSource(resolve(src), { syncReads });
   const dest: PackDestination = isS3Url(options.out)
     ? s3Destination(options.out, { partBytes: settings.partBytes })
     : localDestination(resolve(options.out));
@@ -172,7 +178,7 @@ export async function pack(
   progress(0, 0, 0);
   await writeShards(plan, source, dest, {
     concurrency,
-    budgetBytes: PACK_INFLIGHT_BYTES,
+    budgetBytes: syncReads ? PACK_INFLIGHT_BYTES_BLOCKING : PACK_INFLIGHT_BYTES,
     pieceBytes: PACK_PIECE_BYTES,
     signal: options.signal,
     onFile: (i, bytesDone, shardsDone) =>
