@@ -5,21 +5,53 @@
  */
 import { VERSION } from "../version.ts";
 import { type Command, runCommand } from "./command.ts";
-import { packCommand } from "./pack.ts";
-import { agentCommand } from "./agent.ts";
-import { coordinatorCommand } from "./coordinator.ts";
-import { resolveCommand } from "./resolve.ts";
-import { demoCommand } from "./demo.ts";
-import { tuiCommand } from "./tui.ts";
+
+/** A subcommand whose implementation loads on first use (fast startup). */
+interface LazyCommand {
+  /** Subcommand name. */
+  name: string;
+  /** One-line summary for `mx8 --help`. */
+  summary: string;
+  /** Loads the implementation. */
+  load(): Promise<Command>;
+}
 
 /** Every subcommand, in `--help` order. */
-export const COMMANDS: readonly Command[] = [
-  coordinatorCommand,
-  agentCommand,
-  packCommand,
-  tuiCommand,
-  resolveCommand,
-  demoCommand,
+export const COMMANDS: readonly LazyCommand[] = [
+  {
+    name: "coordinator",
+    summary:
+      "per-job control plane: pins the dataset snapshot, serves leases over Connect-RPC",
+    load: async () => (await import("./coordinator.ts")).coordinatorCommand,
+  },
+  {
+    name: "agent",
+    summary:
+      "per-node worker: registers, leases ranges, fetches bytes, delivers to a sink",
+    load: async () => (await import("./agent.ts")).agentCommand,
+  },
+  {
+    name: "pack",
+    summary: "pack many small objects into tar shards + byte-range manifest",
+    load: async () => (await import("./pack.ts")).packCommand,
+  },
+  {
+    name: "tui",
+    summary:
+      "operator view of a live job (full screen, or headless for scripts)",
+    load: async () => (await import("./tui.ts")).tuiCommand,
+  },
+  {
+    name: "resolve",
+    summary: "resolve a dataset link to a pinned manifest hash",
+    load: async () => (await import("./resolve.ts")).resolveCommand,
+  },
+  {
+    name: "demo",
+    summary:
+      "embedded default: dataset, pack, coordinator + agents, a kill, requeue, drain, stats",
+    load: async () => (await import("./demo.ts")).demoCommand,
+  },
 ];
 
 function topHelp(): string {
@@ -63,5 +95,5 @@ export async function main(args: string[]): Promise<number> {
     console.error(`mx8: unknown command "${first}" (see mx8 --help)`);
     return 2;
   }
-  return await runCommand(cmd, rest);
+  return await runCommand(await cmd.load(), rest);
 }

@@ -12,7 +12,7 @@ import { parseManifest } from "../manifest/tsv.ts";
 import { createS3Client } from "../s3/client.ts";
 import { getObjectBytes } from "../s3/objects.ts";
 import { isS3Url, joinKey, parseS3Url } from "../s3/url.ts";
-import { PACKED_LABELS } from "../snapshot/index_base.ts";
+import { PACKED_LABELS } from "../snapshot/list_local.ts";
 import { resolveDataset, type ResolvedSnapshot } from "../snapshot/resolve.ts";
 import type { ManifestStore } from "../store/store.ts";
 

@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { pathError } from "../errors.ts";
-import { PACKED_LABELS, PACKED_MANIFEST } from "../snapshot/index_base.ts";
+import { PACKED_LABELS, PACKED_MANIFEST } from "../snapshot/list_local.ts";
 import { Chunker } from "./chunker.ts";
 import {
   type PackDestination,

@@ -10,7 +10,7 @@ import { createS3Client } from "../s3/client.ts";
 import { MultipartUpload, S3_MAX_PARTS } from "../s3/multipart.ts";
 import { deleteObject, listObjects, putObject } from "../s3/objects.ts";
 import { joinKey, parseS3Url } from "../s3/url.ts";
-import { PACKED_LABELS, PACKED_MANIFEST } from "../snapshot/index_base.ts";
+import { PACKED_LABELS, PACKED_MANIFEST } from "../snapshot/list_local.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { Chunker } from "./chunker.ts";
 import {

@@ -11,14 +11,12 @@ import { manifestHash } from "../manifest/tsv.ts";
 import { isS3Url } from "../s3/url.ts";
 import type { PackDestination } from "./dest.ts";
 import { localDestination } from "./dest_local.ts";
-import { s3Destination } from "./dest_s3.ts";
 import { LABEL_MODES, type LabelMode, planLabels } from "./label_mode.ts";
 import { canonicalRoot, checkOverlap } from "./overlap.ts";
 import { manifestBytes } from "./manifest_bytes.ts";
 import { planShards } from "./plan.ts";
 import type { PackSource } from "./source.ts";
 import { LOCAL_READ_CONCURRENCY, localSource } from "./source_local.ts";
-import { S3_READ_CONCURRENCY, s3Source } from "./source_s3.ts";
 import { writeShards } from "./write_shards.ts";
 
 export type { LabelMode };
@@ -136,14 +134,18 @@ export async function pack(
 ): Promise<PackResult> {
   const started = performance.now();
   const settings = checkOptions(options);
+  // S3 code (and the AWS SDK) loads only when a side is on S3.
+  const s3Src = isS3Url(src) ? await import("./source_s3.ts") : undefined;
   const concurrency = options.concurrency ??
-    (isS3Url(src) ? S3_READ_CONCURRENCY : LOCAL_READ_CONCURRENCY);
-  const syncReads = !isS3Url(src) && concurrency === 1;
-  const source: PackSource = isS3Url(src)
-    ? s3Source(src.replace(/\/+$/, ""))
+    (s3Src ? s3Src.S3_READ_CONCURRENCY : LOCAL_READ_CONCURRENCY);
+  const syncReads = !s3Src && concurrency === 1;
+  const source: PackSource = s3Src
+    ? s3Src.s3Source(src.replace(/\/+$/, ""))
     : localSource(resolve(src), { syncReads });
   const dest: PackDestination = isS3Url(options.out)
-    ? s3Destination(options.out, { partBytes: settings.partBytes })
+    ? (await import("./dest_s3.ts")).s3Destination(options.out, {
+      partBytes: settings.partBytes,
+    })
     : localDestination(resolve(options.out));
   checkOverlap(await canonicalRoot(src), await canonicalRoot(options.out));
   if (!options.overwrite && await dest.hasManifest()) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { Mx8Error } from "../errors.ts";
-import type { FoundObject } from "../snapshot/index_base.ts";
+import type { FoundObject } from "../snapshot/list_local.ts";
 import { entryName } from "./entry_name.ts";
 import { TAR_BLOCK, TAR_END, tarEntrySpan, USTAR_NAME_MAX } from "./ustar.ts";
 

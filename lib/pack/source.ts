@@ -4,7 +4,7 @@
  * @module
  */
 import { Mx8Error } from "../errors.ts";
-import type { FoundObject } from "../snapshot/index_base.ts";
+import type { FoundObject } from "../snapshot/list_local.ts";
 
 /** The input side of a pack. */
 export interface PackSource {

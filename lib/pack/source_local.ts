@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { pathError } from "../errors.ts";
-import { listLocalFiles } from "../snapshot/index_base.ts";
+import { listLocalFiles } from "../snapshot/list_local.ts";
 import { changedSizeError, type PackSource } from "./source.ts";
 
 /**

@@ -1,0 +1,84 @@
+/**
+ * Listing a local dataset folder (no S3 code, so local-only commands start
+ * fast): every file sorted by relative path bytes, `_mx8/` and `shards/` at
+ * the top skipped.
+ *
+ * @module
+ */
+import { join, relative, sep as SEPARATOR } from "node:path";
+import { pathError } from "../errors.ts";
+import { compareUtf8 } from "../util/bytes_order.ts";
+
+/** Relative path of a packed dataset's manifest. */
+export const PACKED_MANIFEST = "_mx8/manifest.tsv";
+/** Relative path of a packed dataset's labels. */
+export const PACKED_LABELS = "_mx8/labels.tsv";
+
+/** Top-level folders that indexing and packing skip. */
+export const SKIPPED_TOP_DIRS: readonly string[] = ["_mx8", "shards"];
+
+/** One file found under a dataset root. */
+export interface FoundObject {
+  /** Path relative to the root, `/`-separated. */
+  rel: string;
+  /** Size in bytes. */
+  size: number;
+}
+
+/**
+ * Returns true when a relative path lies under a skipped top-level folder.
+ *
+ * @param rel `/`-separated relative path.
+ * @returns Whether indexing skips it.
+ */
+export function isSkippedPath(rel: string): boolean {
+  const top = rel.split("/", 1)[0];
+  return rel.includes("/") && SKIPPED_TOP_DIRS.includes(top);
+}
+
+/**
+ * Lists every file under a local directory, sorted by relative path bytes,
+ * skipping `_mx8/` and `shards/` at the top.
+ *
+ * @param root Directory.
+ * @returns Files with sizes.
+ * @throws {PathError} When the directory cannot be read.
+ */
+export function listLocalFiles(root: string): Promise<FoundObject[]> {
+  // Synchronous reads and stats: one awaited stat per file costs ~10× more
+  // (a thread-pool round trip each); listing 20k files takes ~0.2 s this way.
+  const out: FoundObject[] = [];
+  const walk = (dir: string): void => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch (err) {
+      throw pathError(err, dir, "read directory");
+    }
+    for (const e of entries) {
+      if (dir === root && SKIPPED_TOP_DIRS.includes(e.name)) continue;
+      const abs = join(dir, e.name);
+      if (e.isDirectory) {
+        walk(abs);
+        continue;
+      }
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.statSync(abs);
+      } catch (err) {
+        throw pathError(err, abs, "stat");
+      }
+      if (st.isDirectory) walk(abs);
+      else {out.push({
+          rel: relative(root, abs).split(SEPARATOR).join("/"),
+          size: st.size,
+        });}
+    }
+  };
+  try {
+    walk(root);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return Promise.resolve(out.sort((a, b) => compareUtf8(a.rel, b.rel)));
+}
