@@ -29,10 +29,9 @@ interface ChildReport {
 }
 
 async function child(mode: string, dir: string): Promise<void> {
-  const base = Deno.memoryUsage().rss;
   if (mode === "native-decode") {
     const { createDecoder } = await import("../../lib/decode/select.ts");
-    const { listLocalFiles } = await import("../../lib/snapshot/index_base.ts");
+    const { listLocalFiles } = await import("../../lib/snapshot/list_local.ts");
     const files = await listLocalFiles(`${dir}/raw`);
     const bytes = await Promise.all(
       files.map((f) => Deno.readFile(`${dir}/raw/${f.rel}`)),
@@ -73,6 +72,9 @@ async function child(mode: string, dir: string): Promise<void> {
     manifestStore: new FsManifestStore(`${dir}/store`),
   });
   await loader.open();
+  // Base = the process with the loader open (modules, native library,
+  // decoder, manifest) and nothing in flight.
+  const baseOpen = Deno.memoryUsage().rss;
   const t0 = performance.now();
   let n = 0;
   for await (const b of loader) n += b.sampleIds.length;
@@ -81,7 +83,7 @@ async function child(mode: string, dir: string): Promise<void> {
   report({
     images: n,
     seconds,
-    baseRssBytes: base,
+    baseRssBytes: baseOpen,
     backend: s.decodeBackend,
     inflightHighWaterBytes: s.inflightHighWaterBytes,
   });
@@ -108,17 +110,21 @@ print("REPORT " + json.dumps({"images": n, "seconds": time.perf_counter() - t0, 
 `;
 
 async function prepare(dir: string, images: number): Promise<void> {
-  const { generatePhotoJpegs } = await import("../gen_jpegs.ts");
+  const { makeDemoImages } = await import("../../lib/demo/dataset.ts");
   const { pack } = await import("../../lib/pack/pack.ts");
   console.error(
     `preparing ${images} photo-like JPEGs (500×375) in ${dir}/raw …`,
   );
-  await generatePhotoJpegs(`${dir}/raw`, {
-    count: images,
-    classes: 10,
-    seed: 7,
-    skipExisting: true,
-  });
+  const marker = `${dir}/.raw-complete-${images}`;
+  if (!(await Deno.stat(marker).then(() => true, () => false))) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await makeDemoImages(`${dir}/raw`, {
+      count: images,
+      classes: Array.from({ length: 10 }, (_, i) => `class_${i}`),
+      seed: 7,
+    });
+    await Deno.writeTextFile(marker, "");
+  }
   const done = await Deno.stat(`${dir}/packed/_mx8/manifest.tsv`).then(
     () => true,
     () => false,
