@@ -99,6 +99,12 @@ export interface AutotuneState {
   cooldown: number;
   /** Increases since the last cut; `want` grows on every second one. */
   increases: number;
+  /**
+   * Ticks run so far. On the first tick (`0`) the EWMAs start at that tick's
+   * measurement instead of 0, so a loader that starts under memory pressure
+   * sees it at once. States without the field count as already running.
+   */
+  ticks?: number;
 }
 
 /** What the controller decided on a tick (first matching rule). */
@@ -150,6 +156,7 @@ export function initialAutotuneState(): AutotuneState {
     pressure: 0,
     cooldown: 0,
     increases: 0,
+    ticks: 0,
   };
 }
 
@@ -158,8 +165,9 @@ export function initialAutotuneState(): AutotuneState {
  *
  * 1. `rssRatio = rssBytes / rssCapBytes`, `inflightRatio = inflightBytes /
  *    inflightCapBytes` (0 when the cap is `<= 0`); `waitRatio` is clamped to [0, 1].
- * 2. `waitEwma += 0.2 × (waitRatio − waitEwma)`, `rssEwma += 0.2 × (rssRatio − rssEwma)`.
- * 3. PID: `e = rssEwma − 0.90` (positive above target),
+ * 2. `waitEwma += 0.2 × (waitRatio − waitEwma)`, `rssEwma += 0.2 × (rssRatio − rssEwma)`;
+ *    on the first tick both start at the measurement.
+ * 3. PID: `e = (rssEwma − 0.90) / (1 − 0.90)` (0 at the target, 1 at the cap),
  *    `i = clamp(i + e, −0.5, 0.5)`, `p = 1.5 × e`, `d = 0.1 × (e − prevError)`,
  *    `pressure = clamp(p + 0.2 × i + d, 0, 1)`.
  * 4. First matching rule:
@@ -213,10 +221,19 @@ export function autotuneStep(
   const waitRatio = Math.min(1, signals.waitRatio);
   const rssRatio = ratio(signals.rssBytes, signals.rssCapBytes);
   const inflightRatio = ratio(signals.inflightBytes, signals.inflightCapBytes);
-  const waitEwma = prev.waitEwma + t.ewmaAlpha * (waitRatio - prev.waitEwma);
-  const rssEwma = prev.rssEwma + t.ewmaAlpha * (rssRatio - prev.rssEwma);
+  const first = prev.ticks === 0;
+  const waitEwma = first
+    ? waitRatio
+    : prev.waitEwma + t.ewmaAlpha * (waitRatio - prev.waitEwma);
+  const rssEwma = first
+    ? rssRatio
+    : prev.rssEwma + t.ewmaAlpha * (rssRatio - prev.rssEwma);
 
-  const error = rssEwma - t.rssTarget;
+  // Error normalized by the headroom above the target: 0 at the target,
+  // 1 at the cap. (A raw `rssEwma − 0.90` never exceeds 0.10, so with
+  // Kp 1.5 the pressure could not reach the 0.6 soft-cut line before the
+  // 0.97 hard cut — the controller kept increasing at 96 % of the cap.)
+  const error = (rssEwma - t.rssTarget) / (1 - t.rssTarget);
   const pid: PidState = {
     p: t.kp * error,
     i: clamp(prev.pid.i + error, -t.integralLimit, t.integralLimit),
@@ -266,7 +283,15 @@ export function autotuneStep(
   return {
     knobs: clampKnobs(knobs, profile),
     decision,
-    state: { waitEwma, rssEwma, pid, pressure, cooldown, increases },
+    state: {
+      waitEwma,
+      rssEwma,
+      pid,
+      pressure,
+      cooldown,
+      increases,
+      ticks: (prev.ticks ?? 1) + 1,
+    },
     rssRatio,
     inflightRatio,
   };

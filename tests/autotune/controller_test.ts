@@ -25,6 +25,7 @@ const near = (a: number, b: number) =>
 function warm(overrides: Partial<AutotuneState> = {}): AutotuneState {
   return {
     ...initialAutotuneState(),
+    ticks: 5,
     waitEwma: 0.5,
     rssEwma: 0.5,
     pid: { p: 0, i: 0, d: 0, prevError: -0.4 },
@@ -88,24 +89,25 @@ Deno.test("soft cut when pressure >= 0.6: prefetch -1, queue -2, want kept", () 
   assert.equal(step.state.increases, 0);
 });
 
-Deno.test("pressure formula: clamp(1.5e + 0.2i + 0.1(e - prevError), 0, 1)", () => {
+Deno.test("pressure formula: e = (ewma - 0.9) / 0.1; clamp(1.5e + 0.2i + 0.1(e - prevError), 0, 1)", () => {
   const state = warm({
-    rssEwma: 0.95,
-    pid: { p: 0, i: 0.1, d: 0, prevError: 0.02 },
+    rssEwma: 0.905,
+    pid: { p: 0, i: 0.01, d: 0, prevError: 0.02 },
   });
-  const step = autotuneStep({ ...calm, rssBytes: 960 }, {
+  const step = autotuneStep({ ...calm, rssBytes: 910 }, {
     profile: "balanced",
     knobs: mid,
     state,
   });
-  const rssEwma = 0.95 + 0.2 * (0.96 - 0.95);
-  const e = rssEwma - 0.9;
+  const rssEwma = 0.905 + 0.2 * (0.91 - 0.905);
+  const e = (rssEwma - 0.9) / 0.1;
   near(step.state.rssEwma, rssEwma);
   near(step.state.pid.p, 1.5 * e);
-  near(step.state.pid.i, 0.1 + e);
+  near(step.state.pid.i, 0.01 + e);
   near(step.state.pid.d, 0.1 * (e - 0.02));
   near(step.state.pid.prevError, e);
-  near(step.state.pressure, 1.5 * e + 0.2 * (0.1 + e) + 0.1 * (e - 0.02));
+  near(step.state.pressure, 1.5 * e + 0.2 * (0.01 + e) + 0.1 * (e - 0.02));
+  assert.ok(step.state.pressure > 0 && step.state.pressure < 1, "not clamped");
   // below target: negative error, pressure clamped to 0
   const low = autotuneStep(calm, { profile: "balanced", knobs: mid });
   assert.equal(low.state.pressure, 0);
@@ -119,14 +121,21 @@ Deno.test("pressure formula: clamp(1.5e + 0.2i + 0.1(e - prevError), 0, 1)", () 
   assert.equal(high.state.pressure, 1);
 });
 
-Deno.test("EWMA alpha 0.2 from a zero start; integral clamped at +-0.5", () => {
+Deno.test("EWMAs start at the first measurement, then alpha 0.2; integral clamped at +-0.5", () => {
   const step = autotuneStep({ ...calm, waitRatio: 1 }, {
     profile: "safe",
     knobs: mid,
   });
-  near(step.state.waitEwma, 0.2);
-  near(step.state.rssEwma, 0.1);
-  assert.equal(step.state.pid.i, -0.5, "0.1 - 0.9 = -0.8, clamped");
+  near(step.state.waitEwma, 1);
+  near(step.state.rssEwma, calm.rssBytes / calm.rssCapBytes);
+  assert.equal(step.state.ticks, 1);
+  assert.equal(step.state.pid.i, -0.5, "(0.5 - 0.9) / 0.1 = -4, clamped");
+  const second = autotuneStep({ ...calm, waitRatio: 0 }, {
+    profile: "safe",
+    knobs: mid,
+    state: step.state,
+  });
+  near(second.state.waitEwma, 0.8);
   let state: AutotuneState | undefined;
   for (let i = 0; i < 40; i++) {
     state = autotuneStep({ ...calm, rssBytes: 960 }, {
@@ -190,11 +199,12 @@ Deno.test("increase needs wait EWMA > 0.05, pressure <= 0.3, inflight <= 0.85", 
     }).decision,
     "increase",
   );
+  // e ≈ 0.3 → pressure ≈ 0.45 + small terms: between the increase and soft-cut lines.
   const pressured = warm({
-    rssEwma: 1.15,
-    pid: { p: 0, i: 0.2, d: 0, prevError: 0.15 },
+    rssEwma: 0.93,
+    pid: { p: 0, i: 0, d: 0, prevError: 0.3 },
   });
-  const step = autotuneStep({ ...starving, rssBytes: 950 }, {
+  const step = autotuneStep({ ...starving, rssBytes: 930 }, {
     ...options,
     state: pressured,
   });
@@ -273,5 +283,5 @@ Deno.test("bad signals and unknown caps", () => {
   assert.equal(uncapped.inflightRatio, 0);
   assert.equal(uncapped.decision, "increase");
   const over = autotuneStep({ ...calm, waitRatio: 3 }, options);
-  near(over.state.waitEwma, 0.2);
+  near(over.state.waitEwma, 1); // the wait ratio is clamped to 1
 });
