@@ -43,7 +43,8 @@ Options:
   -h, --help                   show this help
 
 Logs one JSON line per event on stderr; last stdout line:
-  mx8 agent done node=ID samples=N batches=M leases=K`;
+  mx8 agent done node=ID samples=N batches=M leases=K
+(SIGTERM/SIGINT before the drain: "mx8 agent stopped by SIGTERM …", exit 143/130)`;
 
 function intFlag(
   name: string,
@@ -141,9 +142,11 @@ export const agentCommand: Command = {
       "",
       { ...options, [SEGMENT_SOURCE]: source } as never,
     );
-    const stop = () => void loader.close();
-    Deno.addSignalListener("SIGTERM", stop);
-    Deno.addSignalListener("SIGINT", stop);
+    let stoppedBy: "SIGTERM" | "SIGINT" | undefined;
+    const onTerm = () => (stoppedBy = "SIGTERM", void loader.close());
+    const onInt = () => (stoppedBy = "SIGINT", void loader.close());
+    Deno.addSignalListener("SIGTERM", onTerm);
+    Deno.addSignalListener("SIGINT", onInt);
     try {
       for await (const batch of loader) {
         await sink.write(batch);
@@ -154,15 +157,18 @@ export const agentCommand: Command = {
         }
       }
     } finally {
-      Deno.removeSignalListener("SIGTERM", stop);
-      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", onTerm);
+      Deno.removeSignalListener("SIGINT", onInt);
       await sink.close();
     }
     const s = loader.stats();
     const leases = (source as { leasesStarted?: number }).leasesStarted ?? 0;
+    const verb = stoppedBy ? `stopped by ${stoppedBy}` : "done";
     console.log(
-      `mx8 agent done node=${nodeId} samples=${s.deliveredSamplesTotal} batches=${s.deliveredBatchesTotal} leases=${leases}`,
+      `mx8 agent ${verb} node=${nodeId} samples=${s.deliveredSamplesTotal} batches=${s.deliveredBatchesTotal} leases=${leases}`,
     );
+    // Stopped before the job drained: 128 + signal number, like a shell.
+    if (stoppedBy) return stoppedBy === "SIGTERM" ? 143 : 130;
     return 0;
   },
 };

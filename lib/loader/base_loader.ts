@@ -374,6 +374,8 @@ export abstract class BaseLoader<T extends { release(): void }>
       this.#delivered.samples += batchLength(built.value);
       return built.value;
     } catch (err) {
+      // close() while we waited is a normal end (e.g. SIGTERM), not a failure.
+      if (this.#closed) return null;
       this.#failed = err;
       await this.close();
       throw err;

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type NativeLibrary, symbols } from "./ffi.ts";
 import { NativeLibraryUnavailableError } from "./errors.ts";
+import { embeddedLibraryCandidates } from "./embedded.ts";
 
 /** Outcome of {@linkcode loadNativeLibrary}. */
 export type NativeLibraryResult =
@@ -59,6 +60,8 @@ export function libraryCandidates(): string[] {
   const out: string[] = [];
   const env = envPath();
   if (env) out.push(env);
+  // Inside a `deno compile`d binary: the embedded library, extracted to a cache dir.
+  out.push(...embeddedLibraryCandidates(name));
   if (import.meta.url.startsWith("file:")) {
     const here = dirname(fileURLToPath(import.meta.url));
     out.push(join(here, "..", "..", "ffi", "target", "release", name));

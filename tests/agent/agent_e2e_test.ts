@@ -211,3 +211,17 @@ Deno.test("coordinator restart: agents keep retrying, re-register, and the job c
   assertAllIds(union, 200);
   await second.waitForEvent((e) => e.event === "job_drained");
 });
+
+Deno.test("SIGTERM while the coordinator is unreachable: clean stop, exit 143, no internal error", async () => {
+  const agent = startAgent("http://127.0.0.1:9", "lonely");
+  await new Promise((r) => setTimeout(r, 1500));
+  agent.kill("SIGTERM");
+  const r = await agent.done;
+  assert.equal(r.code, 143, r.stderr);
+  assert.match(
+    r.stdout,
+    /^mx8 agent stopped by SIGTERM node=lonely samples=0/m,
+  );
+  assert.match(r.stderr, /"event":"coordinator_unreachable"/);
+  assert.doesNotMatch(r.stderr, /internal error/);
+});
