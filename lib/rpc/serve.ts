@@ -31,6 +31,16 @@ export interface ListenOptions {
   port: number;
   /** Close connections that send nothing for this long (ms). Defaults to 60 000. */
   idleTimeoutMs?: number;
+  /**
+   * Sees every HTTP/2 stream before `handler` does and may answer it
+   * itself on the raw stream API (a fast path without the request/response
+   * compatibility layer); returns `true` when it took the stream, `false` to
+   * pass it on to `handler` untouched.
+   */
+  claimH2Stream?: (
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ) => boolean;
 }
 
 /** A listening HTTP/1.1 + h2c server. */
@@ -120,6 +130,19 @@ export async function listenHttp(
       res: http2.Http2ServerResponse,
     ) => void,
   );
+  const claim = options.claimH2Stream;
+  if (claim !== undefined) {
+    // The compatibility layer (Http2ServerRequest/Response → handler) is
+    // itself a "stream" listener: run it only for streams not claimed.
+    const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+    h2.removeAllListeners("stream");
+    h2.on("stream", (stream, headers, ...rest) => {
+      if (claim(stream, headers)) return;
+      for (const listener of compat) {
+        listener.call(h2, stream, headers, ...rest);
+      }
+    });
+  }
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

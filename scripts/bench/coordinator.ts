@@ -2,48 +2,45 @@
  * Benchmark of `mx8 coordinator` under many simulated nodes.
  *
  * For each node count N it starts a real coordinator process (world size N,
- * blocks of 100 samples), then two client processes that simulate N/2 nodes
- * each. Every node has its own h2c connection (the client of
- * lib/rpc/client.ts), registers until the barrier is met, then for the
- * measured window: heartbeats every 200 ms, and in a second loop requests a
- * lease (want 1) and reports progress every 200 ms, 10 samples at a time,
- * until the lease completes. It prints RPCs/s, p50/p99 latency (client side)
- * and the coordinator's CPU (utime+stime from /proc, 100% = one core) as a
- * markdown table. Goal: p99 < 20 ms at 512 nodes on a 2-core machine.
+ * blocks of 100 samples), then two client processes
+ * (`_coord_worker.ts`) that simulate N/2 nodes each. Every node has its own
+ * h2c connection, registers until the barrier is met, then for the measured
+ * window: heartbeats every 200 ms, and in a second loop requests a lease
+ * (want 1) and reports progress every 200 ms, 10 samples at a time, until
+ * the lease completes. It prints RPCs/s, p50/p99 latency (client side), the
+ * coordinator's CPU and the client processes' CPU (utime+stime from /proc,
+ * 100% = one core) as a markdown table. Goal: p99 < 20 ms at 512 nodes on a
+ * 2-core machine.
+ *
+ * The simulated nodes share the machine with the coordinator, so their own
+ * cost per RPC is taken from the coordinator's CPU. Two knobs keep that
+ * artifact small, and the header line says which were used:
+ * - `--client raw` (default): a minimal Connect client on `node:http2`
+ *   (unary POST, `application/proto`: the same bytes on the wire as
+ *   lib/rpc/client.ts) instead of `--client connect` (lib/rpc/client.ts,
+ *   ≈0.5 ms CPU per call in the simulator);
+ * - `--sim auto` (default): run the simulators under Node.js (the worker
+ *   bundled with `deno bundle`, nothing installed) when `node` is on PATH,
+ *   else under Deno; `--sim deno` / `--sim node` force one.
  *
  * ```sh
  * deno run -A scripts/bench/coordinator.ts [--nodes 16,128,512] [--seconds 10] [--clients 2]
  *   [--heartbeat-ms 200] [--progress-ms 200] [--conns 0 (= one per node)]
+ *   [--client raw|connect] [--sim auto|node|deno]
+ *   ["--coord-flags=--cpu-prof --cpu-prof-dir=DIR"] ["--sim-flags=…"]
  * ```
+ *
+ * Summarize a profile with `deno run -A scripts/bench/_coord_profsum.ts FILE`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { serializeManifest } from "../../lib/manifest/tsv.ts";
-import {
-  type CoordinatorClient,
-  createCoordinatorClient,
-} from "../../lib/rpc/client.ts";
+import { BUCKET_MS, JOB, STEP, type WorkerReport } from "./_coord_common.ts";
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
-const SELF = new URL(import.meta.url).pathname;
-const JOB = "bench";
+const WORKER_TS = new URL("./_coord_worker.ts", import.meta.url).pathname;
 const BLOCK = 100;
-const STEP = 10;
-/** Latency histogram resolution: 0.05 ms buckets. */
-const BUCKET_MS = 0.05;
-
-/** What one client process reports. */
-interface WorkerReport {
-  /** Bucket index → count, for every RPC started inside the window. */
-  hist: Record<string, number>;
-  /** RPCs per method inside the window. */
-  calls: Record<string, number>;
-  /** Failed RPCs inside the window. */
-  errors: number;
-  /** First error message, if any. */
-  firstError?: string;
-}
 
 interface Row {
   nodes: number;
@@ -52,148 +49,13 @@ interface Row {
   p99: number;
   max: number;
   cpu: number;
+  /** CPU of all client processes together (100% = one core). */
+  clientCpu: number;
   errors: number;
   calls: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- worker
-
-async function worker(
-  url: string,
-  nodeIds: string[],
-  opts: {
-    seconds: number;
-    heartbeatMs: number;
-    progressMs: number;
-    conns: number;
-  },
-): Promise<WorkerReport> {
-  const report: WorkerReport = { hist: {}, calls: {}, errors: 0 };
-  let startAt = Infinity;
-  let endAt = Infinity;
-  const inWindow = (wall: number) => wall >= startAt && wall < endAt;
-  const timed = async <T>(method: string, call: () => Promise<T>) => {
-    const t0 = performance.now();
-    const wall = Date.now();
-    try {
-      return await call();
-    } catch (err) {
-      if (inWindow(wall)) {
-        report.errors++;
-        report.firstError ??= `${method}: ${(err as Error).message}`;
-      }
-      return undefined;
-    } finally {
-      if (inWindow(wall)) {
-        const b = Math.floor((performance.now() - t0) / BUCKET_MS);
-        report.hist[b] = (report.hist[b] ?? 0) + 1;
-        report.calls[method] = (report.calls[method] ?? 0) + 1;
-      }
-    }
-  };
-  // One connection per node, or `conns` connections shared round-robin.
-  const pool = Array.from(
-    {
-      length: opts.conns > 0
-        ? Math.min(opts.conns, nodeIds.length)
-        : nodeIds.length,
-    },
-    () => createCoordinatorClient(url),
-  );
-  const clientOf = new Map<string, CoordinatorClient>(
-    nodeIds.map((id, i) => [id, pool[i % pool.length]]),
-  );
-  for (let i = 0; i < nodeIds.length; i += 64) {
-    await Promise.all(
-      nodeIds.slice(i, i + 64).map((nodeId) =>
-        clientOf.get(nodeId)!.registerNode({ jobId: JOB, nodeId })
-      ),
-    );
-  }
-  // Tell the driver we registered; it answers with the window start once the barrier is met.
-  console.log("registered");
-  const line = await readLine();
-  startAt = Number(line);
-  endAt = startAt + opts.seconds * 1000;
-  const stop = () => Date.now() >= endAt;
-  const heartbeatLoop = async (nodeId: string) => {
-    const client = clientOf.get(nodeId)!;
-    await sleep(
-      Math.max(0, startAt - Date.now()) + Math.random() * opts.heartbeatMs,
-    );
-    while (!stop()) {
-      const t = Date.now();
-      await timed(
-        "heartbeat",
-        () =>
-          client.heartbeat({
-            jobId: JOB,
-            nodeId,
-            unixTimeMs: BigInt(t),
-            stats: { inflightBytes: 1n << 20n, queueDepthBatches: 2 },
-          }),
-      );
-      await sleep(Math.max(0, opts.heartbeatMs - (Date.now() - t)));
-    }
-  };
-  const workLoop = async (nodeId: string) => {
-    const client = clientOf.get(nodeId)!;
-    await sleep(
-      Math.max(0, startAt - Date.now()) + Math.random() * opts.progressMs,
-    );
-    while (!stop()) {
-      const grant = await timed(
-        "request_lease",
-        () => client.requestLease({ jobId: JOB, nodeId, want: 1 }),
-      );
-      const lease = grant?.leases[0];
-      if (!lease) {
-        if (grant?.jobDrained) return;
-        await sleep(grant?.waitMs || opts.progressMs);
-        continue;
-      }
-      let cursor = lease.range!.startId;
-      const end = lease.range!.endId;
-      while (cursor < end && !stop()) {
-        await sleep(opts.progressMs);
-        const next = cursor + BigInt(STEP) < end ? cursor + BigInt(STEP) : end;
-        await timed(
-          "report_progress",
-          () =>
-            client.reportProgress({
-              jobId: JOB,
-              nodeId,
-              leaseId: lease.leaseId,
-              cursor: next,
-              deliveredSamples: next - cursor,
-              deliveredBytes: (next - cursor) * 100_000n,
-            }),
-        );
-        cursor = next;
-      }
-    }
-  };
-  await Promise.all(
-    nodeIds.flatMap((id) => [heartbeatLoop(id), workLoop(id)]),
-  );
-  for (const client of pool) client.close();
-  return report;
-}
-
-async function readLine(): Promise<string> {
-  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  return text.trim();
-}
 
 // ---------------------------------------------------------------- driver
 
@@ -238,6 +100,79 @@ interface BenchOptions {
   progressMs: number;
   conns: number;
   dir: string;
+  /** How to start a client process. */
+  sim: Simulator;
+  /** Simulated nodes' client: `connect` (lib/rpc/client.ts) or `raw` (node:http2). */
+  client: string;
+  /** Extra `deno run` flags for the coordinator process (e.g. `--cpu-prof`). */
+  coordFlags: string[];
+}
+
+/** A way to run `_coord_worker.ts`. */
+interface Simulator {
+  /** Executable. */
+  command: string;
+  /** Arguments before the worker's own. */
+  args: string[];
+  /** What the table header says. */
+  label: string;
+}
+
+function run(cmd: string, args: string[]): { ok: boolean; out: string } {
+  try {
+    const r = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" })
+      .outputSync();
+    const text = new TextDecoder().decode(r.success ? r.stdout : r.stderr);
+    return { ok: r.success, out: text.trim() };
+  } catch (err) {
+    return { ok: false, out: String(err) };
+  }
+}
+
+/**
+ * Picks the node simulator's runtime. `node`: the worker bundled with
+ * `deno bundle` (npm packages included, `node:*` left to Node.js) and run by
+ * Node.js, whose native HTTP/2 client costs the shared CPU much less per RPC
+ * than Deno's `node:http2` compat. `deno`: the worker run by Deno. `auto`:
+ * node when `node` (>= 18) is on PATH and the bundle builds, else deno.
+ */
+function pickSimulator(
+  kind: string,
+  dir: string,
+  simFlags: string[],
+): Simulator {
+  const deno: Simulator = {
+    command: Deno.execPath(),
+    args: ["run", "-A", "--quiet", ...simFlags, WORKER_TS],
+    label: `deno ${Deno.version.deno}`,
+  };
+  if (kind === "deno") return deno;
+  const version = run("node", ["--version"]);
+  const major = Number(/^v(\d+)/.exec(version.out)?.[1] ?? 0);
+  let why = version.ok && major >= 18 ? "" : `node not usable (${version.out})`;
+  const bundle = `${dir}/_coord_worker.mjs`;
+  if (!why) {
+    const built = run(Deno.execPath(), [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "-o",
+      bundle,
+      WORKER_TS,
+    ]);
+    if (!built.ok) why = `deno bundle failed: ${built.out}`;
+  }
+  if (!why) {
+    return {
+      command: "node",
+      args: [...simFlags, bundle],
+      label: `node ${version.out}`,
+    };
+  }
+  if (kind === "node") throw new Error(`--sim node: ${why}`);
+  console.error(`coordinator bench: simulators fall back to Deno: ${why}`);
+  return deno;
 }
 
 async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
@@ -251,6 +186,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       "run",
       "-A",
       "--quiet",
+      ...o.coordFlags,
       MAIN_TS,
       "coordinator",
       "--job-id",
@@ -285,13 +221,9 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     (_, c) => ids.filter((_, i) => i % o.clients === c),
   ).filter((p) => p.length > 0);
   const workers = parts.map((part) => {
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command(o.sim.command, {
       args: [
-        "run",
-        "-A",
-        "--quiet",
-        SELF,
-        "--worker",
+        ...o.sim.args,
         "--url",
         url,
         "--node-ids",
@@ -304,6 +236,8 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
         String(o.progressMs),
         "--conns",
         String(o.conns),
+        "--client",
+        o.client,
       ],
       stdin: "piped",
       stdout: "piped",
@@ -325,9 +259,11 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   const hz = clockTicks();
   await sleep(Math.max(0, startAt - Date.now()));
   const cpu0 = cpuTicks(coord.pid);
+  const client0 = workers.reduce((n, w) => n + cpuTicks(w.child.pid), 0);
   const t0 = performance.now();
   await sleep(o.seconds * 1000);
   const cpu1 = cpuTicks(coord.pid);
+  const client1 = workers.reduce((n, w) => n + cpuTicks(w.child.pid), 0);
   const elapsed = (performance.now() - t0) / 1000;
   const reports: WorkerReport[] = [];
   for (const w of workers) {
@@ -372,6 +308,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     p99: pct(0.99),
     max: sorted.length ? (sorted[sorted.length - 1][0] + 1) * BUCKET_MS : NaN,
     cpu: ((cpu1 - cpu0) / hz / elapsed) * 100,
+    clientCpu: ((client1 - client0) / hz / elapsed) * 100,
     errors,
     calls,
   };
@@ -396,35 +333,34 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      worker: { type: "boolean" },
-      url: { type: "string" },
-      "node-ids": { type: "string" },
+      sim: { type: "string", default: "auto" },
       nodes: { type: "string", default: "16,128,512" },
       seconds: { type: "string", default: "10" },
       clients: { type: "string", default: "2" },
       "heartbeat-ms": { type: "string", default: "200" },
       "progress-ms": { type: "string", default: "200" },
       conns: { type: "string", default: "0" },
+      "coord-flags": { type: "string", default: "" },
+      "sim-flags": { type: "string", default: "" },
+      client: { type: "string", default: "raw" },
     },
   });
   const seconds = Number(values.seconds);
   const heartbeatMs = Number(values["heartbeat-ms"]);
   const progressMs = Number(values["progress-ms"]);
   const conns = Number(values.conns);
-  if (values.worker) {
-    const report = await worker(values.url!, values["node-ids"]!.split(","), {
-      seconds,
-      heartbeatMs,
-      progressMs,
-      conns,
-    });
-    console.log(JSON.stringify(report));
-    return;
+  if (values.client !== "raw" && values.client !== "connect") {
+    throw new Error(`--client must be raw or connect: ${values.client}`);
   }
   const clients = Number(values.clients);
   const counts = values.nodes!.split(",").map(Number);
   const dir = await Deno.makeTempDir({ prefix: "mx8-bench-coord-" });
   const rows: Row[] = [];
+  const sim = pickSimulator(
+    values.sim!,
+    dir,
+    values["sim-flags"]!.split(" ").filter((f) => f),
+  );
   try {
     for (const n of counts) {
       console.error(`coordinator bench: ${n} nodes, ${seconds} s …`);
@@ -436,6 +372,9 @@ async function main(): Promise<void> {
           progressMs,
           conns,
           dir,
+          sim,
+          client: values.client!,
+          coordFlags: values["coord-flags"]!.split(" ").filter((f) => f),
         }),
       );
     }
@@ -444,7 +383,7 @@ async function main(): Promise<void> {
   }
   const cores = navigator.hardwareConcurrency;
   console.log(
-    `\nmx8 coordinator: ${clients} client processes, ${
+    `\nmx8 coordinator: ${clients} client processes (${sim.label}, ${values.client} client), ${
       conns > 0
         ? `${conns} shared h2c connections per process`
         : "one h2c connection per node"
@@ -452,16 +391,18 @@ async function main(): Promise<void> {
       `(${STEP} samples, leases of ${BLOCK}), ${seconds} s window, ${cores} cores\n`,
   );
   console.log(
-    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | coordinator CPU % | errors | heartbeat / request_lease / report_progress |",
+    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | coordinator CPU % | clients CPU % | errors | heartbeat / request_lease / report_progress |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of rows) {
     console.log(
       `| ${r.nodes} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${
         r.p99.toFixed(2)
-      } | ${r.max.toFixed(1)} | ${r.cpu.toFixed(0)} | ${r.errors} | ${
-        r.calls.heartbeat ?? 0
-      } / ${r.calls.request_lease ?? 0} / ${r.calls.report_progress ?? 0} |`,
+      } | ${r.max.toFixed(1)} | ${r.cpu.toFixed(0)} | ${
+        r.clientCpu.toFixed(0)
+      } | ${r.errors} | ${r.calls.heartbeat ?? 0} / ${
+        r.calls.request_lease ?? 0
+      } / ${r.calls.report_progress ?? 0} |`,
     );
   }
   const big = rows.find((r) => r.nodes === 512);
