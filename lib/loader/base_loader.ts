@@ -110,6 +110,8 @@ export abstract class BaseLoader<T extends { release(): void }>
   #failed?: unknown;
   #startedAt = performance.now();
   #waitMs = 0;
+  /** When the consumer's current wait began (undefined: not waiting). */
+  #waitingSince?: number;
   #delivered = { batches: 0, samples: 0 };
   #autotune?: {
     profile: ReturnType<typeof autotuneSetting> & object;
@@ -229,7 +231,8 @@ export abstract class BaseLoader<T extends { release(): void }>
         want: this.#source.want || autotuneProfile(tune.profile).startWant,
       },
       {
-        consumerWaitMs: () => this.#waitMs,
+        // Counts a wait still in progress, so a long wait shows in every tick it spans.
+        consumerWaitMs: () => this.#consumerWaitMs(),
         rssBytes: () => {
           const v = Deno.memoryUsage().rss;
           rss.observeRss(v);
@@ -358,13 +361,18 @@ export abstract class BaseLoader<T extends { release(): void }>
     try {
       await this.open();
       const t0 = performance.now();
+      this.#waitingSince = t0;
       let built: Held<T> | null = null;
-      while (this.#segment) {
-        built = await this.#pipeline!.next();
-        if (built) break;
-        await this.#nextSegment();
+      try {
+        while (this.#segment) {
+          built = await this.#pipeline!.next();
+          if (built) break;
+          await this.#nextSegment();
+        }
+      } finally {
+        this.#waitMs += performance.now() - t0;
+        this.#waitingSince = undefined;
       }
-      this.#waitMs += performance.now() - t0;
       if (built === null) return null;
       this.#held = built;
       built.segment.delivered?.(built.index, built.ids);
@@ -442,13 +450,18 @@ export abstract class BaseLoader<T extends { release(): void }>
       autotuneLastDecision: this.#autotune?.driver?.lastDecision ?? "",
       autotuneAdjustmentsTotal: this.#autotune?.driver?.adjustments ?? 0,
       elapsedSeconds: (performance.now() - this.#startedAt) / 1000,
-      consumerWaitSeconds: this.#waitMs / 1000,
+      consumerWaitSeconds: this.#consumerWaitMs() / 1000,
       decodeBackend: this.decodeBackend,
       decodeErrorsSkippedTotal: this.decodeErrorsSkipped,
       fetchRetriesTotal: this.#reader?.retries ?? 0,
       queueDepthBatches: this.#pipeline?.readyBatches ?? 0,
       prefetchDepthBatches: this.#pipeline?.buildingBatches ?? 0,
     };
+  }
+
+  #consumerWaitMs(): number {
+    const since = this.#waitingSince;
+    return this.#waitMs + (since === undefined ? 0 : performance.now() - since);
   }
 
   /** Stops background work and returns all memory. Idempotent. */
