@@ -13,7 +13,7 @@ import { SEGMENT_SOURCE } from "../loader/base_loader.ts";
 import { DataLoader } from "../loader/data_loader.ts";
 import { LOADER_DEFAULTS } from "../loader/options.ts";
 import { loadAuthToken } from "../rpc/token.ts";
-import { type Command, UsageError } from "./command.ts";
+import { type Command, intFlag, UsageError } from "./command.ts";
 
 const HELP = `mx8 agent — per-node worker
 
@@ -45,20 +45,6 @@ Options:
 Logs one JSON line per event on stderr; last stdout line:
   mx8 agent done node=ID samples=N batches=M leases=K
 (SIGTERM/SIGINT before the drain: "mx8 agent stopped by SIGTERM …", exit 143/130)`;
-
-function intFlag(
-  name: string,
-  v: string | undefined,
-  dflt: number,
-  min = 0,
-): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
-  }
-  return n;
-}
 
 /** The `agent` subcommand. */
 export const agentCommand: Command = {

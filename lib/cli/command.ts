@@ -32,6 +32,30 @@ export class UsageError extends Error {
 }
 
 /**
+ * Parses an integer flag value.
+ *
+ * @param name Flag name without `--`.
+ * @param v The flag's text, if given.
+ * @param dflt Value when the flag is absent.
+ * @param min Smallest accepted value.
+ * @returns The value.
+ * @throws {UsageError} When the text is not an integer ≥ `min`.
+ */
+export function intFlag(
+  name: string,
+  v: string | undefined,
+  dflt: number,
+  min = 0,
+): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+/**
  * Runs a command, printing any error on one line of stderr.
  *
  * @param cmd The command.

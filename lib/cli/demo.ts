@@ -14,7 +14,7 @@ import { ImageFolderLoader } from "../loader/image_folder.ts";
 import { loadNativeLibrary } from "../native/library.ts";
 import { pack } from "../pack/pack.ts";
 import { FsManifestStore } from "../store/fs.ts";
-import { type Command, UsageError } from "./command.ts";
+import { type Command, intFlag, UsageError } from "./command.ts";
 
 const HELP = `mx8 demo — the embedded default job
 
@@ -40,20 +40,6 @@ Options:
 
 Last stdout line:
   mx8 demo OK samples=N requeued=R leases_expired=E drained=true decode_backend=B images_per_s=X`;
-
-function intFlag(
-  name: string,
-  v: string | undefined,
-  dflt: number,
-  min: number,
-): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
-  }
-  return n;
-}
 
 const CLASSES = ["beach", "forest", "city", "desert"];
 
