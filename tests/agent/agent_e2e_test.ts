@@ -202,7 +202,9 @@ Deno.test("coordinator restart: agents keep retrying, re-register, and the job c
   const results = await Promise.all(agents.map((a) => a.done));
   for (const r of results) {
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /"event":"(coordinator_unreachable|reregistering)"/);
+    // Registered with the first coordinator and again with its replacement.
+    const registrations = r.stderr.match(/"event":"registered"/g) ?? [];
+    assert.ok(registrations.length >= 2, r.stderr);
   }
   const union = new Set([
     ...await readIds(`${work.path}/x.txt`),
