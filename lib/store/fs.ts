@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { pathError, StoreError } from "../errors.ts";
 import { safeComponent } from "./keys.ts";
+import { bytesEqual } from "../util/bytes_equal.ts";
 import type { CurrentSnapshot, ManifestStore } from "./store.ts";
 
 function randomSuffix(): string {
@@ -19,12 +20,6 @@ async function readOrNull(path: string): Promise<Uint8Array | null> {
     if (err instanceof Deno.errors.NotFound) return null;
     throw pathError(err, path, "read");
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A manifest store in a local directory. */
@@ -75,7 +70,7 @@ export class FsManifestStore implements ManifestStore {
         throw pathError(err, final, "write");
       }
       const existing = await readOrNull(final);
-      if (existing === null || !sameBytes(existing, bytes)) {
+      if (existing === null || !bytesEqual(existing, bytes)) {
         throw new StoreError(
           `Manifest store conflict: ${final} already holds different bytes for this hash ` +
             `(the store is corrupt; move that file away and resolve again)`,

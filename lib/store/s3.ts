@@ -18,11 +18,8 @@ import {
 } from "../s3/objects.ts";
 import { joinKey, parseS3Url } from "../s3/url.ts";
 import { safeComponent } from "./keys.ts";
+import { bytesEqual } from "../util/bytes_equal.ts";
 import type { CurrentSnapshot, ManifestStore } from "./store.ts";
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 /** A manifest store under an S3 prefix. */
 export class S3ManifestStore implements ManifestStore {
@@ -75,7 +72,7 @@ export class S3ManifestStore implements ManifestStore {
     }
     const now = existing ??
       await getObjectBytes(this.#client, this.#bucket, key);
-    if (now === null || !sameBytes(now, bytes)) {
+    if (now === null || !bytesEqual(now, bytes)) {
       throw new StoreError(
         `Manifest store conflict: s3://${this.#bucket}/${key} already holds different bytes ` +
           `for this hash (the store is corrupt; delete that object and resolve again)`,

@@ -4,7 +4,9 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { generatePhotoJpegs } from "../../scripts/gen_jpegs.ts";
+import type { ImageFolderLoader } from "../../lib/loader/image_folder.ts";
 
 let made: Promise<string> | undefined;
 
@@ -31,4 +33,28 @@ export function imageFolderFixture(): Promise<string> {
 /** A fresh temp manifest store dir. */
 export function storeDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "mx8-store-" });
+}
+
+/**
+ * Asserts two loaders deliver the same batches (ids, labels, pixels) and
+ * end together, and pin the same manifest.
+ *
+ * @param a Reference loader.
+ * @param b Loader under test.
+ */
+export async function assertSameBatches(
+  a: ImageFolderLoader,
+  b: ImageFolderLoader,
+): Promise<void> {
+  for (;;) {
+    const [x, y] = [await a.next(), await b.next()];
+    if (x === null || y === null) {
+      assert.equal(x, y);
+      break;
+    }
+    assert.deepEqual(y.sampleIds, x.sampleIds);
+    assert.deepEqual(y.labels, x.labels);
+    assert.deepEqual(y.images.data, x.images.data);
+  }
+  assert.equal(b.manifestHash, a.manifestHash);
 }

@@ -10,7 +10,7 @@ import { listLocalFiles } from "../../lib/snapshot/index_base.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { startFaultyProxy } from "../_helpers/faulty_proxy.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
-import { imageFolderFixture, storeDir } from "./_fixture.ts";
+import { assertSameBatches, imageFolderFixture, storeDir } from "./_fixture.ts";
 
 async function store() {
   return new FsManifestStore(await storeDir());
@@ -308,17 +308,7 @@ Deno.test("S3: the same dataset through s3rver equals the local one batch for ba
   };
   const local = new ImageFolderLoader(dir, opts);
   const remote = new ImageFolderLoader("s3://imgs/train", opts);
-  for (;;) {
-    const [a, b] = [await local.next(), await remote.next()];
-    if (a === null || b === null) {
-      assert.equal(a, b);
-      break;
-    }
-    assert.deepEqual(b.sampleIds, a.sampleIds);
-    assert.deepEqual(b.labels, a.labels);
-    assert.deepEqual(b.images.data, a.images.data);
-  }
-  assert.equal(local.manifestHash, remote.manifestHash);
+  await assertSameBatches(local, remote);
 });
 
 Deno.test("S3 faults: failed requests are retried and no sample is lost", async () => {

@@ -6,7 +6,7 @@ import { listLocalFiles } from "../../lib/snapshot/list_local.ts";
 import { FsManifestStore } from "../../lib/store/fs.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { tempDir } from "../_helpers/tmp.ts";
-import { imageFolderFixture, storeDir } from "./_fixture.ts";
+import { assertSameBatches, imageFolderFixture, storeDir } from "./_fixture.ts";
 
 Deno.test("packed dataset: raw bytes come out of the shards; labels come from labels.tsv", async () => {
   await using work = await tempDir();
@@ -67,16 +67,6 @@ Deno.test("packed dataset on S3 (pack local → s3rver) equals the local one bat
   };
   const local = new ImageFolderLoader(`${work.path}/packed`, opts);
   const remote = new ImageFolderLoader("s3://packed-ds/train", opts);
-  for (;;) {
-    const [a, b] = [await local.next(), await remote.next()];
-    if (a === null || b === null) {
-      assert.equal(a, b);
-      break;
-    }
-    assert.deepEqual(b.sampleIds, a.sampleIds);
-    assert.deepEqual(b.labels, a.labels);
-    assert.deepEqual(b.images.data, a.images.data);
-  }
-  assert.equal(remote.manifestHash, local.manifestHash);
+  await assertSameBatches(local, remote);
   assert.deepEqual(remote.classes, local.classes);
 });
