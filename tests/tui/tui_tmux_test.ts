@@ -68,7 +68,11 @@ Deno.test({
       "-y",
       "30",
     );
-    screen = await tmux.until(/^── Overview ─{88}$/m, "redraw after resize");
+    // Wait for the whole frame (header and footer) so the capture is not mid-redraw.
+    screen = await tmux.until(
+      /^── Overview ─{88}$[\s\S]*^ 1 row\(s\) match "dog\/0013"/m,
+      "redraw after resize",
+    );
     const lines = screen.replace(/\n$/, "").split("\n");
     assert.equal(lines.length, 30);
     assert.ok(lines.every((l) => l.length <= 100), "lines fit the new width");
