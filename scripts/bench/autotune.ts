@@ -3,12 +3,16 @@
  * come near the best fixed knobs, on a slow source?
  *
  * Source: s3rver on loopback behind a latency proxy that delays every
- * forwarded request (HEAD and GET alike) by a uniform random 20–50 ms
- * (seeded). Dataset: `--objects` raw objects of 20–60 KB random bytes under
- * one S3 prefix (no byte ranges in the manifest, so each sample costs one
- * HEAD and one GET through the proxy). Consumer: a fixed `--consumer-ms`
- * sleep per batch (an accelerator step that leaves the CPU free), so it can
- * take at most 1000 / consumer-ms batches/s.
+ * forwarded request by a uniform random 20–50 ms (seeded). Dataset
+ * (`--layout packed`, the default): `--objects` files of `--size-kb`
+ * random bytes packed with `pack()` straight to `s3://bench/d` in
+ * `--shard-mb` shards, so a batch costs one coalesced ranged GET per shard
+ * it touches: the source is latency-bound, which is what prefetch depth is
+ * for. `--layout raw` keeps one object per sample (a HEAD and a GET each);
+ * there s3rver + proxy + SDK run out of CPU on 2 cores near 550 requests/s,
+ * before prefetch depth matters. Consumer: a fixed `--consumer-ms` sleep per
+ * batch (an accelerator step that leaves the CPU free), so it takes at most
+ * 1000 / consumer-ms batches/s.
  *
  * Configurations, each in its own child process (peak RSS is per
  * configuration), all with the same dataset, proxy, consumer,
@@ -27,17 +31,18 @@
  * window. (a) and (b) run `--repeats` times (half before the sweep, half
  * after) and their mean is used for the ratios.
  *
- * Notes: s3rver under Deno cannot page a listing past 1000 keys (DES is
- * missing from node:crypto), so the bench writes the manifest the lister
- * would produce (`_mx8/manifest.tsv`, no byte ranges). On a 2-core machine
- * s3rver + proxy + the SDK run out of CPU around 250–300 samples/s
- * (~550 requests/s); with the default fetchConcurrency (16) that is reached
- * at prefetch ~4, so `--fetch-concurrency 2` shows the latency-bound regime.
+ * The tick is the spec's 2 s by default, so the ramp from prefetch 2 to the
+ * balanced rail (8) takes ~12 s of the window, and counts against autotune.
  *
- * Usage: deno task bench:autotune [--objects 3000] [--batch 32]
- *   [--consumer-ms 20] [--window-s 12] [--tick-ms 500] [--inflight-mib 128]
+ * Notes: with `--layout raw`, s3rver under Deno cannot page a listing past
+ * 1000 keys (DES is missing from node:crypto), so the bench writes the
+ * manifest the lister would produce (`_mx8/manifest.tsv`, no byte ranges).
+ *
+ * Usage: deno task bench:autotune [--objects 240000] [--size-kb 2-6]
+ *   [--layout packed|raw] [--shard-mb 64] [--batch 32] [--consumer-ms 6]
+ *   [--window-s 60] [--tick-ms 2000] [--inflight-mib 128]
  *   [--rss-cap-mib 1024] [--fetch-concurrency 16] [--repeats 2]
- *   [--prefetch 1,2,4,8,16] [--queue 8,32,64] [--only default,autotune,p4q8]
+ *   [--prefetch 1,2,4,8,16] [--queue 16,64] [--only default,autotune,p4q8]
  *
  * @module
  */
@@ -51,7 +56,6 @@ const MIB = 2 ** 20;
 const BUCKET = "bench";
 const PREFIX = "d";
 const LATENCY_MS: [number, number] = [20, 50];
-const SIZE_BYTES: [number, number] = [20 * 1024, 60 * 1024];
 
 type Knobs = { prefetchBatches: number; maxQueueBatches: number; want: number };
 
@@ -167,33 +171,63 @@ async function child(cfg: ChildConfig): Promise<void> {
   console.log("REPORT " + JSON.stringify(report));
 }
 
-/** Uploads the objects (seeded random bytes) and returns their total size. */
+/** Seeded random object sizes. */
+function objectSizes(objects: number, size: [number, number]): number[] {
+  const rand = prng(7);
+  return Array.from(
+    { length: objects },
+    () => size[0] + Math.floor(rand() * (size[1] - size[0] + 1)),
+  );
+}
+
+/** Object `i`'s bytes (seeded random). */
+function objectBytes(i: number, size: number): Uint8Array {
+  const body = new Uint8Array(size);
+  const r = prng(1000 + i);
+  for (let k = 0; k < body.length; k++) body[k] = (r() * 256) | 0;
+  return body;
+}
+
+/**
+ * Puts the dataset on s3rver and returns its total size. `packed`: the
+ * objects are written to a local folder and packed straight to
+ * `s3://bench/d` with `pack()` (tar shards + byte-range manifest, so a batch
+ * is one coalesced ranged GET per shard it touches). `raw`: one object per
+ * sample (each sample costs a HEAD and a GET).
+ */
 async function upload(
   s3: Awaited<
     ReturnType<typeof import("../../tests/_helpers/s3rver.ts").startS3>
   >,
   objects: number,
+  layout: "packed" | "raw",
+  size: [number, number],
+  shardMb: number,
 ): Promise<number> {
   const { PutObjectCommand } = await import("@aws-sdk/client-s3");
-  const rand = prng(7);
-  const sizes = Array.from(
-    { length: objects },
-    () =>
-      SIZE_BYTES[0] +
-      Math.floor(rand() * (SIZE_BYTES[1] - SIZE_BYTES[0] + 1)),
-  );
+  const sizes = objectSizes(objects, size);
+  if (layout === "packed") {
+    const { pack } = await import("../../lib/pack/pack.ts");
+    const dir = await Deno.makeTempDir({ prefix: "mx8-bench-autotune-src-" });
+    try {
+      for (let i = 0; i < objects; i++) {
+        Deno.writeFileSync(`${dir}/${key(i)}`, objectBytes(i, sizes[i]));
+      }
+      await pack(dir, { out: `s3://${BUCKET}/${PREFIX}`, shardMb });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    return sizes.reduce((a, b) => a + b, 0);
+  }
   let next = 0;
   const worker = async () => {
     while (next < objects) {
       const i = next++;
-      const body = new Uint8Array(sizes[i]);
-      const r = prng(1000 + i);
-      for (let k = 0; k < body.length; k++) body[k] = (r() * 256) | 0;
       await s3.client.send(
         new PutObjectCommand({
           Bucket: BUCKET,
           Key: `${PREFIX}/${key(i)}`,
-          Body: body,
+          Body: objectBytes(i, sizes[i]),
         }),
       );
     }
@@ -238,18 +272,21 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       child: { type: "string" },
-      objects: { type: "string", default: "3000" },
+      objects: { type: "string", default: "240000" },
       batch: { type: "string", default: "32" },
-      "consumer-ms": { type: "string", default: "20" },
-      "window-s": { type: "string", default: "12" },
+      "consumer-ms": { type: "string", default: "6" },
+      "window-s": { type: "string", default: "60" },
       "fetch-concurrency": { type: "string", default: "16" },
       repeats: { type: "string", default: "2" },
-      "tick-ms": { type: "string", default: "500" },
+      "tick-ms": { type: "string", default: "2000" },
       "inflight-mib": { type: "string", default: "128" },
       "rss-cap-mib": { type: "string", default: "1024" },
       prefetch: { type: "string", default: "1,2,4,8,16" },
-      queue: { type: "string", default: "8,32,64" },
+      queue: { type: "string", default: "16,64" },
       only: { type: "string", default: "" },
+      layout: { type: "string", default: "packed" },
+      "size-kb": { type: "string", default: "2-6" },
+      "shard-mb": { type: "string", default: "64" },
     },
   });
   if (values.child) return await child(JSON.parse(values.child));
@@ -264,6 +301,13 @@ async function main(): Promise<void> {
   const inflightBytes = Number(values["inflight-mib"]) * MIB;
   const rssCapBytes = Number(values["rss-cap-mib"]) * MIB;
   const only = values.only ? values.only.split(",") : [];
+  const layout = values.layout as "packed" | "raw";
+  if (layout !== "packed" && layout !== "raw") {
+    throw new RangeError(`--layout must be packed or raw, got ${layout}`);
+  }
+  const [lo, hi] = values["size-kb"]!.split("-").map((x) => Number(x) * 1024);
+  const size: [number, number] = [lo, hi ?? lo];
+  const shardMb = Number(values["shard-mb"]);
 
   const { startS3 } = await import("../../tests/_helpers/s3rver.ts");
   const { startFaultyProxy } = await import(
@@ -277,11 +321,11 @@ async function main(): Promise<void> {
   const store = await Deno.makeTempDir({ prefix: "mx8-bench-autotune-" });
   try {
     console.error(
-      `uploading ${objects} objects (${SIZE_BYTES[0] / 1024}–${
-        SIZE_BYTES[1] / 1024
-      } KB random bytes) to s3rver …`,
+      `uploading ${objects} objects (${size[0] / 1024}–${
+        size[1] / 1024
+      } KB random bytes, ${layout}) to s3rver …`,
     );
-    const totalBytes = await upload(s3, objects);
+    const totalBytes = await upload(s3, objects, layout, size, shardMb);
     // Index straight against s3rver (no latency), then pin the hash so every
     // child reads exactly the same manifest and never re-indexes.
     const indexer = new DataLoader(`s3://${BUCKET}/${PREFIX}`, {
@@ -410,6 +454,9 @@ async function main(): Promise<void> {
       tickMs,
       inflightBytes,
       rssCapBytes,
+      layout,
+      size,
+      shardMb,
       benchSeconds: (performance.now() - tBench) / 1000,
     });
   } finally {
@@ -433,6 +480,9 @@ function print(
     tickMs: number;
     inflightBytes: number;
     rssCapBytes: number;
+    layout: "packed" | "raw";
+    size: [number, number];
+    shardMb: number;
     benchSeconds: number;
   },
 ): void {
@@ -440,9 +490,11 @@ function print(
   console.log(
     `\n### bench:autotune — ${p.objects} S3 objects (${
       mib(p.totalBytes)
-    } MiB, ${SIZE_BYTES[0] / 1024}–${
-      SIZE_BYTES[1] / 1024
-    } KB; HEAD + GET each), +${LATENCY_MS[0]}–${
+    } MiB, ${p.size[0] / 1024}–${p.size[1] / 1024} KB; ${
+      p.layout === "packed"
+        ? `packed in ${p.shardMb} MiB shards: one coalesced ranged GET per shard a batch touches`
+        : "raw: HEAD + GET each"
+    }), +${LATENCY_MS[0]}–${
       LATENCY_MS[1]
     } ms uniform per request, batch ${p.batch}, consumer sleep ${p.consumerMs} ms/batch (≤ ${
       consumerSps.toFixed(0)
