@@ -17,9 +17,11 @@ import { type Command, UsageError } from "./command.ts";
 
 const HELP = `mx8 coordinator — per-job control plane
 
-Pins the dataset snapshot at start, then serves leases to agents over
-Connect, gRPC and gRPC-Web (HTTP/1.1 and h2c on one port) until SIGINT or
-SIGTERM. It stays up after the job drains so operators can read it.
+Pins the dataset snapshot at start, then serves leases to agents until
+SIGINT or SIGTERM. It stays up after the job drains so operators can read it.
+The main port (--bind) serves Connect and gRPC-Web over HTTP/1.1 and h2c;
+gRPC clients (gRPC needs HTTP/2 trailers) use the gRPC port (--grpc-bind),
+which serves Connect, gRPC and gRPC-Web.
 
 Usage:
   mx8 coordinator --job-id J --dataset LINK [options]
@@ -28,6 +30,8 @@ Options:
   --job-id J               job id agents must present (required)
   --dataset LINK           dataset link to pin at start (required)
   --bind HOST:PORT         listen address (default 127.0.0.1:50051; port 0 = any free port)
+  --grpc-bind PORT|off     gRPC port on the same interface (default: --bind's port + 1,
+                           or any free port when that is 0; off = no gRPC)
   --world-size N           nodes required before leases are granted (default 1)
   --min-world-size M       start as soon as M nodes registered (1 <= M <= N)
   --block-size N           samples per lease block (default 65536)
@@ -45,7 +49,8 @@ Options:
 
 Output:
   stdout, once listening:
-    mx8 coordinator ready url=http://HOST:PORT job=J manifest_hash=H samples=N
+    mx8 coordinator ready url=http://HOST:PORT job=J manifest_hash=H samples=N grpc=http://HOST:PORT2
+  (grpc=off with --grpc-bind off)
   stderr: one JSON line per event ({"ts":…,"event":"lease_granted",…})
 
 HTTP: /mx8.v1.Coordinator/<Rpc>, GET /metrics (Prometheus text), GET /healthz.`;
@@ -60,6 +65,8 @@ export interface CoordinatorArgs {
   hostname: string;
   /** Port to bind (0 = any). */
   port: number;
+  /** gRPC port on the same interface (0 = any), or `null` for none. */
+  grpcPort: number | null;
   /** Nodes the barrier waits for. */
   worldSize: number;
   /** Start with this many nodes. */
@@ -133,6 +140,47 @@ export function parseBind(text: string): { hostname: string; port: number } {
 }
 
 /**
+ * Parses `--grpc-bind`: a port, or `off`.
+ *
+ * @param text The flag's value, if given.
+ * @param mainPort The `--bind` port.
+ * @returns The gRPC port (main + 1 by default, 0 when main is 0), or `null` for off.
+ * @throws {UsageError} If it is neither a port nor `off`, or equals the main port.
+ *
+ * @example Defaults and explicit values
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseGrpcBind } from "./coordinator.ts";
+ *
+ * assert.equal(parseGrpcBind(undefined, 50051), 50052);
+ * assert.equal(parseGrpcBind(undefined, 0), 0);
+ * assert.equal(parseGrpcBind("off", 50051), null);
+ * assert.equal(parseGrpcBind("9000", 50051), 9000);
+ * ```
+ */
+export function parseGrpcBind(
+  text: string | undefined,
+  mainPort: number,
+): number | null {
+  if (text === undefined) {
+    return mainPort === 0 ? 0 : mainPort === 65535 ? 0 : mainPort + 1;
+  }
+  if (text === "off") return null;
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535)) {
+    throw new UsageError(
+      `--grpc-bind must be a port (0 = any free port) or off: "${text}"`,
+    );
+  }
+  if (port !== 0 && port === mainPort) {
+    throw new UsageError(
+      `--grpc-bind must differ from the --bind port ${mainPort}: pick another port, 0 or off`,
+    );
+  }
+  return port;
+}
+
+/**
  * Parses and checks the command line of `mx8 coordinator`.
  *
  * @param args Arguments after `coordinator`.
@@ -156,6 +204,7 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       "job-id": { type: "string" },
       dataset: { type: "string" },
       bind: { type: "string" },
+      "grpc-bind": { type: "string" },
       "world-size": { type: "string" },
       "min-world-size": { type: "string" },
       "block-size": { type: "string" },
@@ -200,10 +249,12 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       `--seed must be an integer in [0, 2^64): "${seedText}"`,
     );
   }
+  const bind = parseBind(values.bind ?? "127.0.0.1:50051");
   return {
     jobId,
     dataset,
-    ...parseBind(values.bind ?? "127.0.0.1:50051"),
+    ...bind,
+    grpcPort: parseGrpcBind(values["grpc-bind"], bind.port),
     worldSize,
     minWorldSize,
     blockSize: intFlag(
@@ -283,11 +334,13 @@ export const coordinatorCommand: Command = {
       hostname: args.hostname,
       port: args.port,
       token,
+      grpcPort: args.grpcPort ?? undefined,
     });
     job.start();
     onEvent({
       event: "coordinator_started",
       url: server.url,
+      grpc_url: server.grpcUrl ?? null,
       manifest_hash: snap.manifestHash,
       total_samples: snap.samples,
       world_size: args.worldSize,
@@ -295,7 +348,9 @@ export const coordinatorCommand: Command = {
     });
     const stopped = waitForSignal();
     console.log(
-      `mx8 coordinator ready url=${server.url} job=${args.jobId} manifest_hash=${snap.manifestHash} samples=${snap.samples}`,
+      `mx8 coordinator ready url=${server.url} job=${args.jobId} manifest_hash=${snap.manifestHash} samples=${snap.samples} grpc=${
+        server.grpcUrl ?? "off"
+      }`,
     );
     const signal = await stopped;
     onEvent({ event: "coordinator_stopping", signal });

@@ -1,13 +1,16 @@
 /**
- * The coordinator's HTTP server: the Coordinator service over Connect, gRPC
- * and gRPC-Web (via `connectNodeAdapter`) on HTTP/1.1 and h2c, one port, plus
- * `GET /metrics` (Prometheus text) and `GET /healthz`. The bearer token, when
- * set, guards every RPC; `/metrics` and `/healthz` stay open.
+ * The coordinator's HTTP servers. The main port (`Deno.serve`, HTTP/1.1 and
+ * h2c) serves the Coordinator service over Connect and gRPC-Web, plus
+ * `GET /metrics` (Prometheus text) and `GET /healthz`; the per-node hot RPCs
+ * in their common Connect form take a fast path. gRPC needs HTTP/2
+ * trailers, which `Deno.serve` cannot send, so gRPC clients are served on a
+ * second port (`node:http2` + `connectNodeAdapter`: Connect, gRPC and
+ * gRPC-Web) and the main port answers gRPC with UNIMPLEMENTED naming it. The
+ * bearer token, when set, guards every RPC on both; `/metrics` and
+ * `/healthz` stay open.
  *
  * @module
  */
-import type * as http2 from "node:http2";
-import { Buffer } from "node:buffer";
 import {
   create,
   type DescMessage,
@@ -20,17 +23,17 @@ import {
   codeToHttpStatus,
   errorToJsonBytes,
 } from "@connectrpc/connect/protocol-connect";
-import {
-  connectNodeAdapter,
-  type ConnectNodeAdapterOptions,
-} from "@connectrpc/connect-node";
 import { Coordinator } from "../gen/mx8/v1/coordinator_pb.ts";
 import {
   bearerTokenOf,
   requireBearerToken,
   secretsEqual,
 } from "../rpc/auth.ts";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Mx8Error } from "../errors.ts";
+import { connectFetchAdapter, requestPath } from "../rpc/fetch_adapter.ts";
 import { type HttpListener, listenHttp } from "../rpc/serve.ts";
+import { listenNodeHttp } from "../rpc/serve_node.ts";
 import type { CoordinatorJob } from "./job.ts";
 import { renderMetrics } from "./metrics.ts";
 import { coordinatorRoutes, createCoordinatorService } from "./service.ts";
@@ -46,22 +49,24 @@ export interface ServeCoordinatorOptions {
   port?: number;
   /** When set, every RPC needs `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Also serve gRPC (and Connect, gRPC-Web) on this port of the same
+   * interface through `node:http2`; `0` picks a free one. Omitted: no gRPC.
+   */
+  grpcPort?: number;
 }
 
-type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-type Response = Parameters<Fallback>[1];
+/** The coordinator's listeners. */
+export interface CoordinatorServer extends HttpListener {
+  /** `http://HOST:PORT` of the gRPC port, when one is served. */
+  readonly grpcUrl?: string;
+}
 
-function reply(
-  res: Response,
-  status: number,
-  contentType: string,
-  body: string,
-): void {
-  res.writeHead(status, {
-    "content-type": contentType,
-    "cache-control": "no-store",
+function reply(status: number, contentType: string, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": contentType, "cache-control": "no-store" },
   });
-  res.end(body);
 }
 
 /** The per-node hot-loop RPCs the fast path serves. */
@@ -81,24 +86,19 @@ interface FastRoute {
 /**
  * A fast path for the hot per-node RPCs (RegisterNode, Heartbeat,
  * RequestLease, ReportProgress) in their common form: Connect protocol,
- * unary POST over HTTP/2, binary (`application/proto`), uncompressed, with a
- * valid token when one is required. Those are answered on the raw
- * `node:http2` stream with the same service implementation and the same
- * wire result as `connectNodeAdapter` (200 + proto body, or the Connect
- * error JSON with its HTTP status), skipping the request/response
- * compatibility layer, web `Headers`/`URL`/`AbortController` per call and
- * the async-iterable plumbing: about half of the server's CPU per RPC.
- * Anything else (gRPC, gRPC-Web, JSON, GET, compression, a missing or wrong
- * token, a malformed timeout, other methods, HTTP/1.1) is not claimed and
- * goes through `connectNodeAdapter` unchanged.
+ * unary POST, binary (`application/proto`), uncompressed, with a valid token
+ * when one is required. Those are answered with the same service
+ * implementation and the same wire result as the Connect router (200 +
+ * proto body, or the Connect error JSON with its HTTP status), without the
+ * router's async-iterable plumbing, interceptor chain and per-call
+ * `AbortController`. Anything else (gRPC, gRPC-Web, JSON, GET, compression,
+ * a missing or wrong token, a malformed timeout, other methods) returns
+ * `undefined` and goes through the router unchanged.
  */
 function fastPath(
   job: CoordinatorJob,
   token: string | undefined,
-): (
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-) => boolean {
+): (request: Request, path: string) => Promise<Response> | undefined {
   const impl = createCoordinatorService(job) as unknown as Record<
     string,
     (req: unknown, ctx: unknown) => unknown
@@ -113,84 +113,65 @@ function fastPath(
       call: (req) => fn(req, undefined),
     });
   }
-  return (stream, headers) => {
-    if (headers[":method"] !== "POST") return false;
-    const route = routes.get(headers[":path"] ?? "");
-    if (route === undefined) return false;
-    if (headers["content-type"] !== "application/proto") return false;
-    const encoding = headers["content-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    const timeout = headers["connect-timeout-ms"];
-    if (
-      timeout !== undefined &&
-      (typeof timeout !== "string" || !/^\d{1,10}$/.test(timeout))
-    ) return false;
-    if (token !== undefined) {
-      const given = bearerTokenOf(headers["authorization"] ?? null);
-      if (given === undefined || !secretsEqual(given, token)) return false;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    stream.on("error", () => {});
-    stream.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > READ_MAX_BYTES) tooBig = true;
-      else chunks.push(chunk);
-    });
-    stream.on("end", async () => {
-      let status = 200;
-      let type = "application/proto";
-      let body: Uint8Array;
-      try {
-        if (tooBig) {
-          throw new ConnectError(
-            `message size ${size} is larger than configured readMaxBytes ${READ_MAX_BYTES}`,
-            Code.ResourceExhausted,
-          );
-        }
-        const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        let input;
-        try {
-          input = fromBinary(route.input, bytes);
-        } catch (e) {
-          throw new ConnectError(
-            `parse binary: ${e instanceof Error ? e.message : String(e)}`,
-            Code.InvalidArgument,
-          );
-        }
-        let out = route.call(input) as Record<string, unknown>;
-        if (out instanceof Promise) out = await out;
-        body = toBinary(
-          route.output,
-          isMessage(out, route.output) ? out : create(route.output, out),
+  const answer = async (route: FastRoute, request: Request) => {
+    let status = 200;
+    let type = "application/proto";
+    let body: Uint8Array;
+    try {
+      const bytes = await request.bytes();
+      if (bytes.byteLength > READ_MAX_BYTES) {
+        throw new ConnectError(
+          `message size ${bytes.byteLength} is larger than configured readMaxBytes ${READ_MAX_BYTES}`,
+          Code.ResourceExhausted,
         );
+      }
+      let input;
+      try {
+        input = fromBinary(route.input, bytes);
       } catch (e) {
-        const error = e instanceof ConnectError ? e : new ConnectError(
-          "internal error",
-          Code.Internal,
-          undefined,
-          undefined,
-          e,
+        throw new ConnectError(
+          `parse binary: ${e instanceof Error ? e.message : String(e)}`,
+          Code.InvalidArgument,
         );
-        status = codeToHttpStatus(error.code);
-        type = "application/json";
-        body = errorToJsonBytes(error, {});
       }
-      if (stream.destroyed || stream.closed) return;
-      try {
-        stream.respond({
-          ":status": status,
-          "content-type": type,
-          "content-length": String(body.byteLength),
-        });
-        stream.end(body);
-      } catch {
-        // The peer reset the stream meanwhile: nobody to answer.
-        stream.destroy();
-      }
+      let out = route.call(input) as Record<string, unknown>;
+      if (out instanceof Promise) out = await out;
+      body = toBinary(
+        route.output,
+        isMessage(out, route.output) ? out : create(route.output, out),
+      );
+    } catch (e) {
+      const error = e instanceof ConnectError ? e : new ConnectError(
+        "internal error",
+        Code.Internal,
+        undefined,
+        undefined,
+        e,
+      );
+      status = codeToHttpStatus(error.code);
+      type = "application/json";
+      body = errorToJsonBytes(error, {});
+    }
+    return new Response(body as Uint8Array<ArrayBuffer>, {
+      status,
+      headers: { "content-type": type },
     });
-    return true;
+  };
+  return (request, path) => {
+    if (request.method !== "POST") return undefined;
+    const route = routes.get(path);
+    if (route === undefined) return undefined;
+    const headers = request.headers;
+    if (headers.get("content-type") !== "application/proto") return undefined;
+    const encoding = headers.get("content-encoding");
+    if (encoding !== null && encoding !== "identity") return undefined;
+    const timeout = headers.get("connect-timeout-ms");
+    if (timeout !== null && !/^\d{1,10}$/.test(timeout)) return undefined;
+    if (token !== undefined) {
+      const given = bearerTokenOf(headers.get("authorization"));
+      if (given === undefined || !secretsEqual(given, token)) return undefined;
+    }
+    return answer(route, request);
   };
 }
 
@@ -221,43 +202,75 @@ function fastPath(
 export async function serveCoordinator(
   job: CoordinatorJob,
   options: ServeCoordinatorOptions = {},
-): Promise<HttpListener> {
-  const fallback: Fallback = (req, res) => {
-    const path = (req.url ?? "/").split("?", 1)[0];
-    const method = req.method ?? "GET";
-    if ((path === "/metrics" || path === "/healthz") && method !== "GET") {
-      return reply(res, 405, "text/plain; charset=utf-8", "GET only\n");
+): Promise<CoordinatorServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const interceptors = options.token === undefined
+    ? []
+    : [requireBearerToken(options.token)];
+  const grpc = options.grpcPort === undefined
+    ? undefined
+    : await listenNodeHttp(
+      connectNodeAdapter({
+        routes: coordinatorRoutes(job),
+        interceptors,
+        readMaxBytes: READ_MAX_BYTES,
+      }),
+      { hostname, port: options.grpcPort },
+    ).catch((err: Error) => {
+      throw new Mx8Error(`gRPC port: ${err.message}`, { cause: err });
+    });
+  const fallback = (request: Request): Response => {
+    const path = requestPath(request.url);
+    if (
+      (path === "/metrics" || path === "/healthz") && request.method !== "GET"
+    ) {
+      return reply(405, "text/plain; charset=utf-8", "GET only\n");
     }
     if (path === "/metrics") {
       const snap = job.snapshot();
       return reply(
-        res,
         200,
         "text/plain; version=0.0.4; charset=utf-8",
         renderMetrics({ ...snap }),
       );
     }
     if (path === "/healthz") {
-      return reply(res, 200, "text/plain; charset=utf-8", "ok\n");
+      return reply(200, "text/plain; charset=utf-8", "ok\n");
     }
-    reply(
-      res,
+    return reply(
       404,
       "text/plain; charset=utf-8",
       `Not found: ${path} (RPCs live under /mx8.v1.Coordinator/; also GET /metrics, GET /healthz)\n`,
     );
   };
-  const handler = connectNodeAdapter({
+  const router = connectFetchAdapter({
     routes: coordinatorRoutes(job),
-    interceptors: options.token === undefined
-      ? []
-      : [requireBearerToken(options.token)],
+    interceptors,
     readMaxBytes: READ_MAX_BYTES,
     fallback,
+    grpcUrl: grpc?.url,
   });
-  return await listenHttp(handler, {
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 50051,
-    claimH2Stream: fastPath(job, options.token),
-  });
+  const fast = fastPath(job, options.token);
+  let main: HttpListener;
+  try {
+    main = await listenHttp(
+      (request, info) =>
+        fast(request, requestPath(request.url)) ?? router(request, info),
+      { hostname, port: options.port ?? 50051 },
+    );
+  } catch (err) {
+    await grpc?.close();
+    throw err;
+  }
+  const close = async () => {
+    await Promise.all([main.close(), grpc?.close()]);
+  };
+  return {
+    hostname: main.hostname,
+    port: main.port,
+    url: main.url,
+    grpcUrl: grpc?.url,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

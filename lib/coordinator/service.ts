@@ -163,7 +163,7 @@ export function createCoordinatorService(
 
 /**
  * Routes that serve the Coordinator service for one job, for
- * `connectNodeAdapter({ routes })` or `createRouterTransport(routes)`.
+ * `connectFetchAdapter({ routes })` or `createRouterTransport(routes)`.
  *
  * @param job The job.
  * @returns The route registration function.

@@ -1,13 +1,13 @@
 /**
  * The coordinator client every MX8 component uses (agents, loaders, TUI,
- * benchmarks): Connect (default), gRPC or gRPC-Web; unary calls over h2c
- * (HTTP/2 without TLS, one multiplexed connection) or HTTP/1.1, server
- * streams over HTTP/1.1 by default; the bearer token on every call.
+ * benchmarks): Connect (default), gRPC or gRPC-Web; calls over h2c (HTTP/2
+ * without TLS, one multiplexed connection) or HTTP/1.1; the bearer token on
+ * every call. Connect and gRPC-Web run on Deno's `fetch`
+ * (`fetch_transport.ts`); gRPC, which needs response trailers, on
+ * `node:http2`.
  *
  * @module
  */
-import { Agent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import {
   type Client,
   createClient,
@@ -15,14 +15,13 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import {
-  createConnectTransport,
   createGrpcTransport,
-  createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { Mx8Error } from "../errors.ts";
 import { Coordinator } from "../gen/mx8/v1/coordinator_pb.ts";
 import { sendBearerToken } from "./auth.ts";
+import { createFetchTransport } from "./fetch_transport.ts";
 
 /** Wire protocol of a client. */
 export type RpcProtocol = "connect" | "grpc" | "grpc-web";
@@ -40,9 +39,7 @@ export interface CoordinatorClientOptions {
   httpVersion?: "1.1" | "2";
   /**
    * HTTP version of server-streaming calls (GetManifestStream). Defaults to
-   * `"1.1"` except for gRPC: under Deno 2.9 the `node:http2` client now and
-   * then drops the end of a stream that arrives in one burst ("Premature
-   * close"); HTTP/1.1 streams do not have that problem.
+   * `httpVersion`.
    */
   streamHttpVersion?: "1.1" | "2";
   /** Deadline of every call in ms unless the call sets its own. Defaults to none. */
@@ -97,43 +94,32 @@ interface OwnedTransport {
   close(): void;
 }
 
-function h2Transport(protocol: RpcProtocol, common: Common): OwnedTransport {
+function transportOf(
+  protocol: RpcProtocol,
+  version: "1.1" | "2",
+  common: Common,
+): OwnedTransport {
+  if (protocol !== "grpc") {
+    return createFetchTransport({ protocol, httpVersion: version, ...common });
+  }
+  if (version !== "2") {
+    throw new TypeError('RPC protocol "grpc" needs httpVersion "2"');
+  }
   const sessionManager = new Http2SessionManager(common.baseUrl, {
     pingIntervalMs: 15_000,
     idleConnectionTimeoutMs: 60_000,
   });
-  const options = { ...common, httpVersion: "2" as const, sessionManager };
-  const transport = protocol === "connect"
-    ? createConnectTransport(options)
-    : protocol === "grpc"
-    ? createGrpcTransport(options)
-    : createGrpcWebTransport(options);
+  const transport = createGrpcTransport({
+    ...common,
+    sessionManager,
+  });
   return { transport, close: () => sessionManager.abort() };
 }
 
-function h1Transport(protocol: RpcProtocol, common: Common): OwnedTransport {
-  if (protocol === "grpc") {
-    throw new TypeError('RPC protocol "grpc" needs httpVersion "2"');
-  }
-  const agent = common.baseUrl.startsWith("https:")
-    ? new HttpsAgent({ keepAlive: true })
-    : new Agent({ keepAlive: true });
-  const options = {
-    ...common,
-    httpVersion: "1.1" as const,
-    nodeOptions: { agent },
-  };
-  const transport = protocol === "connect"
-    ? createConnectTransport(options)
-    : createGrpcWebTransport(options);
-  return { transport, close: () => agent.destroy() };
-}
-
 /**
- * Creates a coordinator client. Unary calls share one HTTP/2 connection (h2c
- * prior knowledge for `http://`) by default; server streams use a keep-alive
- * HTTP/1.1 connection (see {@linkcode CoordinatorClientOptions.streamHttpVersion}).
- * Close the client when done so no socket outlives it.
+ * Creates a coordinator client. Calls share one HTTP/2 connection (h2c
+ * prior knowledge for `http://`) by default, or keep-alive HTTP/1.1
+ * connections. Close the client when done so no socket outlives it.
  *
  * @param url Coordinator URL as printed in its ready line (`http://HOST:PORT`).
  * @param options Token, protocol, HTTP versions and default deadline.
@@ -169,12 +155,8 @@ export function createCoordinatorClient(
     defaultTimeoutMs: options.timeoutMs,
   };
   const unaryVersion = options.httpVersion ?? "2";
-  const streamVersion = options.streamHttpVersion ??
-    (protocol === "grpc" ? "2" : "1.1");
-  const make = (version: "1.1" | "2") =>
-    version === "2"
-      ? h2Transport(protocol, common)
-      : h1Transport(protocol, common);
+  const streamVersion = options.streamHttpVersion ?? unaryVersion;
+  const make = (version: "1.1" | "2") => transportOf(protocol, version, common);
   const unary = make(unaryVersion);
   const stream = streamVersion === unaryVersion ? unary : make(streamVersion);
   const transport: Transport = {

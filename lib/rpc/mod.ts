@@ -1,7 +1,9 @@
 /**
  * Connect-RPC plumbing shared by the coordinator, agents, loaders and the
  * TUI: the coordinator client factory, bearer-token auth, the auth-token
- * source, lease-error mapping and an HTTP/1.1 + h2c listener.
+ * source, lease-error mapping, the HTTP/1.1 + h2c listeners (`Deno.serve`
+ * for Connect and gRPC-Web; `node:http2` where gRPC's trailers are needed)
+ * and the Connect-to-fetch adapter.
  *
  * @example Call a coordinator
  * ```ts ignore
@@ -19,5 +21,8 @@
 export * from "./auth.ts";
 export * from "./client.ts";
 export * from "./errors.ts";
+export * from "./fetch_adapter.ts";
+export * from "./fetch_transport.ts";
 export * from "./serve.ts";
+export * from "./serve_node.ts";
 export * from "./token.ts";

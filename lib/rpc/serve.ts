@@ -1,27 +1,22 @@
 /**
- * One TCP port serving both HTTP/1.1 and h2c (HTTP/2 with prior knowledge,
- * no TLS), so Connect, gRPC and gRPC-Web clients all reach the same handler.
+ * One TCP port serving both HTTP/1.1 (keep-alive) and h2c (HTTP/2 with prior
+ * knowledge, no TLS), so Connect, gRPC and gRPC-Web clients all reach the
+ * same handler.
  *
- * `node:http2`'s `allowHTTP1` only applies to TLS (it keys off ALPN), so each
- * connection is sniffed instead: one that opens with the HTTP/2 client
- * preface goes to an `http2` server, anything else to an `http` server.
- * HTTP/1.1 `Upgrade: h2c` is not supported (clients use prior knowledge);
- * HTTP/1.1 connections carry one request each (`Connection: close`).
+ * Built on `Deno.serve`, whose HTTP stack (hyper) runs in Rust and detects
+ * the HTTP/2 client preface on plaintext connections itself; only the
+ * handler runs in JavaScript. HTTP/1.1 `Upgrade: h2c` is not supported
+ * (clients use prior knowledge).
  *
  * @module
  */
-import * as http from "node:http";
-import * as http2 from "node:http2";
-import * as net from "node:net";
-import { Buffer } from "node:buffer";
-import { Duplex } from "node:stream";
 import { Mx8Error } from "../errors.ts";
 
-/** A request handler both `node:http` and `node:http2` accept (e.g. `connectNodeAdapter`'s). */
-export type NodeHandler = (
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
+/** A fetch-style request handler (what `Deno.serve` calls). */
+export type FetchHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
 
 /** Options of {@linkcode listenHttp}. */
 export interface ListenOptions {
@@ -29,18 +24,13 @@ export interface ListenOptions {
   hostname: string;
   /** Port; `0` picks a free one. */
   port: number;
-  /** Close connections that send nothing for this long (ms). Defaults to 60 000. */
-  idleTimeoutMs?: number;
   /**
-   * Sees every HTTP/2 stream before `handler` does and may answer it
-   * itself on the raw stream API (a fast path without the request/response
-   * compatibility layer); returns `true` when it took the stream, `false` to
-   * pass it on to `handler` untouched.
+   * Called when the handler throws; its response is sent instead. Defaults to
+   * a plain `500 Internal Server Error`.
    */
-  claimH2Stream?: (
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-  ) => boolean;
+  onError?: (error: unknown) => Response | Promise<Response>;
+  /** How long {@linkcode HttpListener.close} waits for connections to end (default 2000 ms). */
+  closeGraceMs?: number;
 }
 
 /** A listening HTTP/1.1 + h2c server. */
@@ -51,42 +41,15 @@ export interface HttpListener {
   readonly port: number;
   /** `http://HOST:PORT` (IPv6 hosts in brackets). */
   readonly url: string;
-  /** Stops accepting and closes every open connection. Idempotent. */
+  /**
+   * Stops accepting, lets requests in flight finish and closes every
+   * connection (HTTP/2 clients get a GOAWAY). Resolves within
+   * `closeGraceMs` even when a peer never lets go of its connection; the
+   * server then no longer keeps the process alive. Idempotent.
+   */
   close(): Promise<void>;
   /** Same as {@linkcode HttpListener.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-
-/**
- * Wraps a socket whose first bytes were already read in a duplex that
- * replays them, for `node:http2`, which reads sockets below the JS buffer.
- */
-function replaying(socket: net.Socket, head: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, callback) {
-      socket.write(chunk, encoding, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(err, callback) {
-      socket.destroy(err ?? undefined);
-      callback(err);
-    },
-  });
-  duplex.push(head);
-  socket.on("data", (chunk: Buffer) => {
-    if (!duplex.push(chunk)) socket.pause();
-  });
-  socket.on("end", () => duplex.push(null));
-  socket.on("error", (err) => duplex.destroy(err));
-  socket.on("close", () => duplex.destroy());
-  return duplex;
 }
 
 /**
@@ -103,120 +66,60 @@ function replaying(socket: net.Socket, head: Buffer): Duplex {
  * import assert from "node:assert/strict";
  * import { listenHttp } from "./serve.ts";
  *
- * await using server = await listenHttp((_req, res) => res.end("ok"), {
+ * await using server = await listenHttp(() => new Response("ok"), {
  *   hostname: "127.0.0.1", port: 0,
  * });
  * const res = await fetch(`${server.url}/healthz`);
  * assert.equal(await res.text(), "ok");
  * ```
  */
-export async function listenHttp(
-  handler: NodeHandler,
+export function listenHttp(
+  handler: FetchHandler,
   options: ListenOptions,
 ): Promise<HttpListener> {
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  // One request per HTTP/1.1 connection: under Deno 2.9 a socket handed to
-  // node:http after its first bytes were read is closed after the first
-  // response anyway, so say so (Connection: close) and clients reconnect
-  // instead of failing with EPIPE on a reused socket. HTTP/2 multiplexes.
-  const h1 = http.createServer((req, res) => {
-    res.shouldKeepAlive = false;
-    (handler as http.RequestListener)(req, res);
-  });
-  const h2 = http2.createServer(
-    { settings: { maxConcurrentStreams: 1000 } },
-    handler as (
-      req: http2.Http2ServerRequest,
-      res: http2.Http2ServerResponse,
-    ) => void,
-  );
-  const claim = options.claimH2Stream;
-  if (claim !== undefined) {
-    // The compatibility layer (Http2ServerRequest/Response → handler) is
-    // itself a "stream" listener: run it only for streams not claimed.
-    const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
-    h2.removeAllListeners("stream");
-    h2.on("stream", (stream, headers, ...rest) => {
-      if (claim(stream, headers)) return;
-      for (const listener of compat) {
-        listener.call(h2, stream, headers, ...rest);
-      }
-    });
+  const where = `${options.hostname}:${options.port}`;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: options.hostname,
+      port: options.port,
+      onListen: () => {},
+      onError: options.onError ??
+        (() => new Response("Internal Server Error\n", { status: 500 })),
+    }, handler);
+  } catch (err) {
+    return Promise.reject(
+      new Mx8Error(
+        err instanceof Deno.errors.AddrInUse
+          ? `Cannot listen on ${where}: address already in use (stop the other process or pick another port)`
+          : `Cannot listen on ${where}: ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+        { cause: err },
+      ),
+    );
   }
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    // Small RPC replies must not wait for delayed ACKs (Nagle): ~40 ms otherwise.
-    socket.setNoDelay(true);
-    sniff(socket, idleTimeoutMs, h1, h2);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      const where = `${options.hostname}:${options.port}`;
-      reject(
-        new Mx8Error(
-          err.code === "EADDRINUSE"
-            ? `Cannot listen on ${where}: address already in use (stop the other process or pick another port)`
-            : `Cannot listen on ${where}: ${err.message}`,
-          { cause: err },
-        ),
-      );
-    });
-    server.listen(options.port, options.hostname, () => resolve());
-  });
-  server.on("error", () => {});
-  const address = server.address() as net.AddressInfo;
-  const host = address.address.includes(":")
-    ? `[${address.address}]`
-    : address.address;
+  const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    });
-    return closing;
-  };
-  return {
-    hostname: address.address,
-    port: address.port,
-    url: `http://${host}:${address.port}`,
+  const graceMs = options.closeGraceMs ?? 2000;
+  const close = () =>
+    closing ??= (async () => {
+      // A graceful shutdown waits for every connection to close; an HTTP/2
+      // peer that ignores the GOAWAY would hold it forever.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs);
+      });
+      const done = await Promise.race([server.shutdown(), grace]);
+      clearTimeout(timer);
+      if (done === "late") server.unref();
+    })();
+  return Promise.resolve({
+    hostname,
+    port,
+    url: `http://${host}:${port}`,
     close,
     [Symbol.asyncDispose]: close,
-  };
-}
-
-function sniff(
-  socket: net.Socket,
-  idleTimeoutMs: number,
-  h1: http.Server,
-  h2: http2.Http2Server,
-): void {
-  let head: Buffer = Buffer.alloc(0);
-  const onTimeout = () => socket.destroy();
-  const onError = () => socket.destroy();
-  const onReadable = () => {
-    let chunk: Buffer | null;
-    while ((chunk = socket.read() as Buffer | null) !== null) {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    }
-    const n = Math.min(head.length, PREFACE.length);
-    const isH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
-    if (n === 0 || (isH2 && head.length < PREFACE.length)) return;
-    socket.off("readable", onReadable);
-    socket.off("timeout", onTimeout);
-    socket.off("error", onError);
-    socket.setTimeout(0);
-    if (isH2) {
-      h2.emit("connection", replaying(socket, head));
-    } else {
-      socket.unshift(head);
-      h1.emit("connection", socket);
-    }
-  };
-  socket.setTimeout(idleTimeoutMs);
-  socket.on("timeout", onTimeout);
-  socket.on("error", onError);
-  socket.on("readable", onReadable);
+  });
 }

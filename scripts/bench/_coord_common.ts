@@ -22,6 +22,8 @@ export interface WorkerReport {
   errors: number;
   /** First error message, if any. */
   firstError?: string;
+  /** CPU seconds the process itself used over the window, when it measures it. */
+  cpuSeconds?: number;
   /** Runtime that ran the simulator, e.g. `node v20.20.2`. */
   runtime?: string;
 }

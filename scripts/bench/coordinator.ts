@@ -35,11 +35,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { serializeManifest } from "../../lib/manifest/tsv.ts";
 import { BUCKET_MS, JOB, STEP, type WorkerReport } from "./_coord_common.ts";
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const WORKER_TS = new URL("./_coord_worker.ts", import.meta.url).pathname;
+const NATIVE_SIM_C = new URL("./coord_sim.c", import.meta.url).pathname;
 const BLOCK = 100;
 
 interface Row {
@@ -53,14 +56,22 @@ interface Row {
   clientCpu: number;
   errors: number;
   calls: Record<string, number>;
+  /** Heartbeat latency seen by the native h2load probe (p50, p99 ms), if run. */
+  probe?: [number, number];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- driver
 
+/** utime + stime of a process in clock ticks; NaN once it has exited. */
 function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return NaN;
+  }
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
@@ -106,6 +117,10 @@ interface BenchOptions {
   client: string;
   /** Extra `deno run` flags for the coordinator process (e.g. `--cpu-prof`). */
   coordFlags: string[];
+  /** Run the h2load latency probe during the window. */
+  probe: boolean;
+  /** Niceness of the simulator processes (0: same priority as the coordinator). */
+  simNice: number;
 }
 
 /** A way to run `_coord_worker.ts`. */
@@ -130,7 +145,24 @@ function run(cmd: string, args: string[]): { ok: boolean; out: string } {
 }
 
 /**
- * Picks the node simulator's runtime. `node`: the worker bundled with
+ * Builds `coord_sim.c` (C, libnghttp2) into `dir`; undefined with the reason
+ * when `cc` or the nghttp2 headers (Debian `libnghttp2-dev`) are missing.
+ */
+function buildNativeSim(dir: string): { path?: string; why?: string } {
+  const path = `${dir}/coord_sim`;
+  const built = run("cc", ["-O2", "-o", path, NATIVE_SIM_C, "-lnghttp2"]);
+  return built.ok ? { path } : {
+    why: `cannot build ${NATIVE_SIM_C} (needs cc and libnghttp2-dev): ${
+      built.out.split("\n")[0]
+    }`,
+  };
+}
+
+/**
+ * Picks the node simulator. `native` (the default under `auto`):
+ * `coord_sim.c`, one epoll loop over libnghttp2 sessions, a few µs of CPU per
+ * RPC, so the simulators neither take the coordinator's CPU nor add their
+ * own event-loop delays to the latency. `node`: the worker bundled with
  * `deno bundle` (npm packages included, `node:*` left to Node.js) and run by
  * Node.js, whose native HTTP/2 client costs the shared CPU much less per RPC
  * than Deno's `node:http2` compat. `deno`: the worker run by Deno. `auto`:
@@ -147,6 +179,14 @@ function pickSimulator(
     label: `deno ${Deno.version.deno}`,
   };
   if (kind === "deno") return deno;
+  if (kind === "native" || kind === "auto") {
+    const native = buildNativeSim(dir);
+    if (native.path) {
+      return { command: native.path, args: [], label: "native C/nghttp2" };
+    }
+    if (kind === "native") throw new Error(`--sim native: ${native.why}`);
+    console.error(`coordinator bench: no native simulator: ${native.why}`);
+  }
   const version = run("node", ["--version"]);
   const major = Number(/^v(\d+)/.exec(version.out)?.[1] ?? 0);
   let why = version.ok && major >= 18 ? "" : `node not usable (${version.out})`;
@@ -221,8 +261,9 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     (_, c) => ids.filter((_, i) => i % o.clients === c),
   ).filter((p) => p.length > 0);
   const workers = parts.map((part) => {
-    const child = new Deno.Command(o.sim.command, {
+    const child = new Deno.Command(o.simNice ? "nice" : o.sim.command, {
       args: [
+        ...(o.simNice ? ["-n", String(o.simNice), o.sim.command] : []),
         ...o.sim.args,
         "--url",
         url,
@@ -258,6 +299,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   }
   const hz = clockTicks();
   await sleep(Math.max(0, startAt - Date.now()));
+  const probe = o.probe ? startProbe(url, ids[0], o) : undefined;
   const cpu0 = cpuTicks(coord.pid);
   const client0 = workers.reduce((n, w) => n + cpuTicks(w.child.pid), 0);
   const t0 = performance.now();
@@ -265,6 +307,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   const cpu1 = cpuTicks(coord.pid);
   const client1 = workers.reduce((n, w) => n + cpuTicks(w.child.pid), 0);
   const elapsed = (performance.now() - t0) / 1000;
+  const probed = await probe;
   const reports: WorkerReport[] = [];
   for (const w of workers) {
     const json = (await w.out.next()).value;
@@ -308,10 +351,74 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     p99: pct(0.99),
     max: sorted.length ? (sorted[sorted.length - 1][0] + 1) * BUCKET_MS : NaN,
     cpu: ((cpu1 - cpu0) / hz / elapsed) * 100,
-    clientCpu: ((client1 - client0) / hz / elapsed) * 100,
+    // Simulators that time their own CPU over the window say so (they may
+    // exit before /proc is read at the window's end).
+    clientCpu: reports.every((r) => r.cpuSeconds !== undefined)
+      ? (reports.reduce((a, r) => a + r.cpuSeconds!, 0) / elapsed) * 100
+      : ((client1 - client0) / hz / elapsed) * 100,
     errors,
     calls,
+    probe: probed,
   };
+}
+
+/**
+ * Runs `h2load` (nghttp2's native load generator: its own cost is negligible)
+ * as one extra h2c connection sending heartbeats for an already registered
+ * node at 50/s through the window, and returns its p50/p99 latency in ms:
+ * the coordinator's latency without the simulators' JS event loops in it.
+ */
+async function startProbe(
+  url: string,
+  nodeId: string,
+  o: BenchOptions,
+): Promise<[number, number] | undefined> {
+  const method = Coordinator.method.heartbeat;
+  const body = `${o.dir}/probe-heartbeat.bin`;
+  const log = `${o.dir}/probe-log.tsv`;
+  await Deno.writeFile(
+    body,
+    toBinary(
+      method.input,
+      create(method.input, {
+        jobId: JOB,
+        nodeId,
+        unixTimeMs: BigInt(Date.now()),
+        stats: { inflightBytes: 1n << 20n, queueDepthBatches: 2 },
+      }),
+    ),
+  );
+  const out = await new Deno.Command("h2load", {
+    args: [
+      "-D",
+      String(o.seconds),
+      "-c",
+      "1",
+      "--rps",
+      "50",
+      "-H",
+      "content-type: application/proto",
+      "-H",
+      "connect-protocol-version: 1",
+      "-d",
+      body,
+      "--log-file",
+      log,
+      `${url}/${Coordinator.typeName}/${method.name}`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!out.success) return undefined;
+  const us = (await Deno.readTextFile(log)).trim().split("\n")
+    .map((l) => l.split("\t"))
+    .filter((f) => f[1] === "200")
+    .map((f) => Number(f[2]))
+    .sort((a, b) => a - b);
+  if (us.length === 0) return undefined;
+  const at = (p: number) =>
+    us[Math.min(us.length - 1, Math.floor(p * us.length))] / 1000;
+  return [at(0.5), at(0.99)];
 }
 
 async function* lines(
@@ -343,6 +450,7 @@ async function main(): Promise<void> {
       "coord-flags": { type: "string", default: "" },
       "sim-flags": { type: "string", default: "" },
       client: { type: "string", default: "raw" },
+      "sim-nice": { type: "string", default: "0" },
     },
   });
   const seconds = Number(values.seconds);
@@ -353,6 +461,8 @@ async function main(): Promise<void> {
     throw new Error(`--client must be raw or connect: ${values.client}`);
   }
   const clients = Number(values.clients);
+  const probe = new Deno.Command("h2load", { args: ["--version"] })
+    .output().then((r) => r.success, () => false);
   const counts = values.nodes!.split(",").map(Number);
   const dir = await Deno.makeTempDir({ prefix: "mx8-bench-coord-" });
   const rows: Row[] = [];
@@ -375,6 +485,8 @@ async function main(): Promise<void> {
           sim,
           client: values.client!,
           coordFlags: values["coord-flags"]!.split(" ").filter((f) => f),
+          probe: await probe,
+          simNice: Number(values["sim-nice"]),
         }),
       );
     }
@@ -391,18 +503,18 @@ async function main(): Promise<void> {
       `(${STEP} samples, leases of ${BLOCK}), ${seconds} s window, ${cores} cores\n`,
   );
   console.log(
-    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | coordinator CPU % | clients CPU % | errors | heartbeat / request_lease / report_progress |",
+    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | clients CPU % | errors | heartbeat / request_lease / report_progress |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of rows) {
     console.log(
       `| ${r.nodes} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${
         r.p99.toFixed(2)
-      } | ${r.max.toFixed(1)} | ${r.cpu.toFixed(0)} | ${
-        r.clientCpu.toFixed(0)
-      } | ${r.errors} | ${r.calls.heartbeat ?? 0} / ${
-        r.calls.request_lease ?? 0
-      } / ${r.calls.report_progress ?? 0} |`,
+      } | ${r.max.toFixed(1)} | ${
+        r.probe ? `${r.probe[0].toFixed(2)} / ${r.probe[1].toFixed(2)}` : "—"
+      } | ${r.cpu.toFixed(0)} | ${r.clientCpu.toFixed(0)} | ${r.errors} | ${
+        r.calls.heartbeat ?? 0
+      } / ${r.calls.request_lease ?? 0} / ${r.calls.report_progress ?? 0} |`,
     );
   }
   const big = rows.find((r) => r.nodes === 512);

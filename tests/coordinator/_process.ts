@@ -9,12 +9,14 @@ import { writeTree } from "../_helpers/tmp.ts";
 
 /** The ready line's fields. */
 const READY =
-  /^mx8 coordinator ready url=(\S+) job=(\S+) manifest_hash=([0-9a-f]{64}) samples=(\d+)$/;
+  /^mx8 coordinator ready url=(\S+) job=(\S+) manifest_hash=([0-9a-f]{64}) samples=(\d+) grpc=(\S+)$/;
 
 /** A running coordinator process. */
 export interface CoordinatorProcess {
   /** `http://127.0.0.1:PORT`. */
   url: string;
+  /** The gRPC port's `http://127.0.0.1:PORT`, or `off`. */
+  grpcUrl: string;
   /** Pinned manifest hash from the ready line. */
   manifestHash: string;
   /** Samples from the ready line. */
@@ -122,6 +124,7 @@ export async function startCoordinator(
   };
   return {
     url: match[1],
+    grpcUrl: match[5],
     manifestHash: match[3],
     samples: Number(match[4]),
     pid: child.pid,

@@ -16,7 +16,7 @@ async function bufCurl(args: string[]): Promise<Deno.CommandOutput> {
   }).output();
 }
 
-Deno.test("interop: buf curl over gRPC (h2c) and gRPC-Web (HTTP/1.1) reads the snapshot", async () => {
+Deno.test("interop: buf curl over gRPC (h2c, gRPC port) and gRPC-Web / Connect (HTTP/1.1, main port) reads the snapshot", async () => {
   await using data = await tempDir();
   await using store = await tempDir();
   await writeDataset(data.path, 5);
@@ -32,13 +32,18 @@ Deno.test("interop: buf curl over gRPC (h2c) and gRPC-Web (HTTP/1.1) reads the s
     "--auth-token-file",
     tokenFile,
   ]);
-  const rpc = `${coord.url}/mx8.v1.Coordinator/GetJobSnapshot`;
+  const path = "/mx8.v1.Coordinator/GetJobSnapshot";
+  const rpc = `${coord.url}${path}`;
+  const grpcRpc = `${coord.grpcUrl}${path}`;
+  assert.notEqual(coord.grpcUrl, coord.url);
   const body = JSON.stringify({ job_id: "interop" });
   for (
-    const protocol of [
-      ["--protocol", "grpc", "--http2-prior-knowledge"],
-      ["--protocol", "grpcweb"],
-      ["--protocol", "connect"],
+    const [url, ...protocol] of [
+      [grpcRpc, "--protocol", "grpc", "--http2-prior-knowledge"],
+      [grpcRpc, "--protocol", "grpcweb"],
+      [rpc, "--protocol", "grpcweb"],
+      [rpc, "--protocol", "connect"],
+      [rpc, "--protocol", "connect", "--http2-prior-knowledge"],
     ]
   ) {
     const out = await bufCurl([
@@ -47,7 +52,7 @@ Deno.test("interop: buf curl over gRPC (h2c) and gRPC-Web (HTTP/1.1) reads the s
       "Authorization: Bearer tok",
       "-d",
       body,
-      rpc,
+      url,
     ]);
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, `${protocol}: ${stderr}`);
@@ -62,10 +67,25 @@ Deno.test("interop: buf curl over gRPC (h2c) and gRPC-Web (HTTP/1.1) reads the s
     "--http2-prior-knowledge",
     "-d",
     body,
-    rpc,
+    grpcRpc,
   ]);
   assert.notEqual(denied.code, 0);
   assert.match(new TextDecoder().decode(denied.stderr), /unauthenticated/);
+  // gRPC on the main port: a well-formed gRPC error that names the gRPC port.
+  const wrongPort = await bufCurl([
+    "--protocol",
+    "grpc",
+    "--http2-prior-knowledge",
+    "-H",
+    "Authorization: Bearer tok",
+    "-d",
+    body,
+    rpc,
+  ]);
+  assert.notEqual(wrongPort.code, 0);
+  const why = new TextDecoder().decode(wrongPort.stderr);
+  assert.match(why, /unimplemented/, why);
+  assert.ok(why.includes(coord.grpcUrl), why);
 });
 
 Deno.test("a > 4 MiB manifest arrives intact through GetManifestStream in ≤ 1 MiB chunks", async () => {
@@ -120,7 +140,7 @@ Deno.test("a > 4 MiB manifest arrives intact through GetManifestStream in ≤ 1 
     "--http2-prior-knowledge",
     "-d",
     JSON.stringify({ job_id: "big", manifest_hash: coord.manifestHash }),
-    `${coord.url}/mx8.v1.Coordinator/GetManifestStream`,
+    `${coord.grpcUrl}/mx8.v1.Coordinator/GetManifestStream`,
   ]);
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const text = new TextDecoder().decode(out.stdout);

@@ -1,12 +1,13 @@
 /**
  * Test helper: a scripted fake Coordinator service (only GetJobSnapshot and
  * GetManifestStream), in memory via `createRouterTransport` or on a real
- * h2c port via `node:http2` + `connectNodeAdapter`, plus a small mutable job
+ * h2c port via `Deno.serve` + `connectFetchAdapter`, plus a small mutable job
  * model that produces snapshots on the coordinator's clock.
  *
  * @module
  */
-import { listenHttp, type NodeHandler } from "../../lib/rpc/serve.ts";
+import { listenHttp } from "../../lib/rpc/serve.ts";
+import { connectFetchAdapter } from "../../lib/rpc/fetch_adapter.ts";
 import { create } from "@bufbuild/protobuf";
 import {
   Code,
@@ -15,7 +16,6 @@ import {
   createClient,
   createRouterTransport,
 } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   Coordinator,
   type GetJobSnapshotResponse,
@@ -125,7 +125,7 @@ export async function startFakeCoordinator(
   const calls: FakeCalls = { snapshot: 0, manifest: 0 };
   // The same HTTP/1.1 + h2c listener as the real coordinator.
   const listener = await listenHttp(
-    connectNodeAdapter({ routes: fakeRoutes(script, calls) }) as NodeHandler,
+    connectFetchAdapter({ routes: fakeRoutes(script, calls) }),
     { hostname: "127.0.0.1", port },
   );
   const close = () => listener.close();

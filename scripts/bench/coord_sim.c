@@ -1,0 +1,622 @@
+/*
+ * Native client process of scripts/bench/coordinator.ts (`--sim native`):
+ * simulates a share of the nodes against a running coordinator, speaking the
+ * Connect protocol (unary POST, application/proto) over h2c with libnghttp2,
+ * one connection per node, all in one epoll loop. Same contract with the
+ * driver as _coord_worker.ts: argv
+ *   --url http://HOST:PORT --node-ids a,b,... --seconds S
+ *   --heartbeat-ms H --progress-ms P --step K
+ * prints "registered" once every node registered, reads the window start
+ * (Unix ms) from stdin, and prints one JSON WorkerReport line at the end:
+ * {"hist":{bucket:count},"calls":{method:count},"errors":N,"firstError":"…",
+ *  "cpuSeconds":C,"runtime":"native (nghttp2 x.y.z)"}, C being its own CPU
+ * time over the window. Latency buckets are 0.05 ms.
+ *
+ * Why: a JS simulator costs the shared 2-core machine more CPU per RPC than
+ * the coordinator itself, and its own event-loop delays land in the measured
+ * latency. This one costs a few microseconds per RPC.
+ *
+ * Build: cc -O2 -o coord_sim coord_sim.c -lnghttp2   (Debian: libnghttp2-dev)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUCKET_US 50
+#define MAX_BUCKETS 200000 /* 10 s */
+#define JOB "bench"
+
+enum method { M_REGISTER, M_HEARTBEAT, M_LEASE, M_PROGRESS, M_COUNT };
+static const char *METHOD_PATH[M_COUNT] = {
+    "/mx8.v1.Coordinator/RegisterNode", "/mx8.v1.Coordinator/Heartbeat",
+    "/mx8.v1.Coordinator/RequestLease", "/mx8.v1.Coordinator/ReportProgress"};
+static const char *METHOD_NAME[M_COUNT] = {"register_node", "heartbeat",
+                                           "request_lease", "report_progress"};
+
+/* ------------------------------------------------------------ protobuf */
+
+typedef struct {
+  uint8_t b[512];
+  size_t n;
+} buf_t;
+
+static void pb_varint(buf_t *o, uint64_t v) {
+  while (v >= 0x80) {
+    o->b[o->n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  o->b[o->n++] = (uint8_t)v;
+}
+static void pb_uint(buf_t *o, int field, uint64_t v) {
+  if (v == 0) return;
+  pb_varint(o, (uint64_t)field << 3);
+  pb_varint(o, v);
+}
+static void pb_bytes(buf_t *o, int field, const void *p, size_t len) {
+  pb_varint(o, ((uint64_t)field << 3) | 2);
+  pb_varint(o, len);
+  memcpy(o->b + o->n, p, len);
+  o->n += len;
+}
+static void pb_str(buf_t *o, int field, const char *s) {
+  pb_bytes(o, field, s, strlen(s));
+}
+
+/* Reads one varint; returns 0 on a malformed buffer. */
+static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  uint64_t x = 0;
+  int shift = 0;
+  while (*p < end && shift < 64) {
+    uint8_t c = *(*p)++;
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *v = x;
+      return 1;
+    }
+    shift += 7;
+  }
+  return 0;
+}
+
+typedef struct {
+  char lease_id[128];
+  uint64_t start, end;
+  int got;
+  uint64_t wait_ms;
+} grant_t;
+
+/*
+ * Next field of a message: its number, and its value (varint) or bytes
+ * (length-delimited, `*v` = length); fixed-width fields are skipped over.
+ * Returns 0 at the end or on a malformed buffer.
+ */
+static int next_field(const uint8_t **p, const uint8_t *end, int *f,
+                      uint64_t *v, const uint8_t **bytes) {
+  while (*p < end) {
+    uint64_t key;
+    if (!rd_varint(p, end, &key)) return 0;
+    *f = (int)(key >> 3);
+    *bytes = NULL;
+    switch (key & 7) {
+    case 0:
+      return rd_varint(p, end, v);
+    case 2:
+      if (!rd_varint(p, end, v) || *v > (uint64_t)(end - *p)) return 0;
+      *bytes = *p;
+      *p += *v;
+      return 1;
+    case 1:
+      *p += 8;
+      break;
+    case 5:
+      *p += 4;
+      break;
+    default:
+      return 0;
+    }
+  }
+  return 0;
+}
+
+/* WorkRange { uint64 start_id = 1; uint64 end_id = 2; ... } */
+static void parse_range(const uint8_t *p, const uint8_t *end, grant_t *g) {
+  int f;
+  uint64_t v;
+  const uint8_t *b;
+  while (next_field(&p, end, &f, &v, &b)) {
+    if (b) continue;
+    if (f == 1) g->start = v;
+    if (f == 2) g->end = v;
+  }
+}
+
+/* Lease { string lease_id = 1; ...; WorkRange range = 3; ... } */
+static void parse_lease(const uint8_t *p, const uint8_t *end, grant_t *g) {
+  int f;
+  uint64_t v;
+  const uint8_t *b;
+  while (next_field(&p, end, &f, &v, &b)) {
+    if (!b) continue;
+    if (f == 1 && v < sizeof g->lease_id) {
+      memcpy(g->lease_id, b, v);
+      g->lease_id[v] = 0;
+      g->got = 1;
+    } else if (f == 3) {
+      parse_range(b, b + v, g);
+    }
+  }
+}
+
+/* RequestLeaseResponse { repeated Lease leases = 1; uint32 wait_ms = 2; } */
+static void parse_grant(const uint8_t *p, size_t n, grant_t *g) {
+  int f;
+  uint64_t v;
+  const uint8_t *b, *end = p + n;
+  memset(g, 0, sizeof *g);
+  while (next_field(&p, end, &f, &v, &b)) {
+    if (!b && f == 2) g->wait_ms = v;
+    if (b && f == 1 && !g->got) parse_lease(b, b + v, g);
+  }
+}
+
+/* ------------------------------------------------------------ state */
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+static double cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct node node_t;
+
+/* One RPC in flight on a stream. */
+typedef struct {
+  node_t *node;
+  enum method m;
+  buf_t req;
+  size_t sent;
+  int status;
+  uint8_t body[4096];
+  size_t body_n;
+  int64_t t0_us;
+  int in_window;
+} call_t;
+
+struct node {
+  char id[64];
+  int fd;
+  nghttp2_session *session;
+  int want_write;
+  int registered;
+  /* Heartbeat loop: next send time (µs), or in flight. */
+  int64_t next_hb;
+  int hb_busy;
+  /* Work loop. */
+  int64_t next_work;
+  int work_busy;
+  char lease_id[128];
+  uint64_t cursor, end;
+  int has_lease;
+};
+
+static node_t *nodes;
+static int n_nodes;
+static int epfd;
+static int64_t window_start_us = INT64_MAX, window_end_us = INT64_MAX;
+static int64_t heartbeat_us = 200000, progress_us = 200000;
+static uint64_t step = 10;
+static uint64_t *hist;
+static uint64_t calls[M_COUNT];
+static uint64_t errors;
+static char first_error[256];
+static int registered_count;
+
+static int in_window(int64_t t) {
+  return t >= window_start_us && t < window_end_us;
+}
+
+static void fail(const char *what) {
+  fprintf(stderr, "coord_sim: %s\n", what);
+  exit(1);
+}
+
+/* ------------------------------------------------------------ nghttp2 */
+
+static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len,
+                       int flags, void *user) {
+  (void)s;
+  (void)flags;
+  node_t *n = user;
+  ssize_t w = send(n->fd, data, len, MSG_NOSIGNAL);
+  if (w < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      n->want_write = 1;
+      return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return w;
+}
+
+static ssize_t read_body_cb(nghttp2_session *s, int32_t stream_id,
+                            uint8_t *buf, size_t length, uint32_t *flags,
+                            nghttp2_data_source *src, void *user) {
+  (void)s;
+  (void)stream_id;
+  (void)user;
+  call_t *c = src->ptr;
+  size_t left = c->req.n - c->sent;
+  size_t k = left < length ? left : length;
+  memcpy(buf, c->req.b + c->sent, k);
+  c->sent += k;
+  if (c->sent == c->req.n) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return (ssize_t)k;
+}
+
+static int header_cb(nghttp2_session *s, const nghttp2_frame *frame,
+                     const uint8_t *name, size_t namelen, const uint8_t *value,
+                     size_t valuelen, uint8_t flags, void *user) {
+  (void)flags;
+  (void)user;
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  call_t *c = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+  if (c && namelen == 7 && memcmp(name, ":status", 7) == 0) {
+    char tmp[8] = {0};
+    memcpy(tmp, value, valuelen < 7 ? valuelen : 7);
+    c->status = atoi(tmp);
+  }
+  return 0;
+}
+
+static int data_cb(nghttp2_session *s, uint8_t flags, int32_t stream_id,
+                   const uint8_t *data, size_t len, void *user) {
+  (void)flags;
+  (void)user;
+  call_t *c = nghttp2_session_get_stream_user_data(s, stream_id);
+  if (c && c->body_n + len <= sizeof c->body) {
+    memcpy(c->body + c->body_n, data, len);
+    c->body_n += len;
+  }
+  return 0;
+}
+
+static void on_done(call_t *c, int ok);
+
+static int close_cb(nghttp2_session *s, int32_t stream_id, uint32_t code,
+                    void *user) {
+  (void)user;
+  call_t *c = nghttp2_session_get_stream_user_data(s, stream_id);
+  if (!c) return 0;
+  on_done(c, code == 0 && c->status == 200);
+  free(c);
+  return 0;
+}
+
+static void submit(node_t *n, enum method m, buf_t *req) {
+  call_t *c = calloc(1, sizeof *c);
+  c->node = n;
+  c->m = m;
+  c->req = *req;
+  c->t0_us = now_us();
+  c->in_window = in_window(c->t0_us);
+  nghttp2_nv nva[] = {
+#define NV(k, v)                                                              \
+  {(uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, strlen(v),                  \
+   NGHTTP2_NV_FLAG_NONE}
+      NV(":method", "POST"),
+      NV(":scheme", "http"),
+      NV(":authority", "coordinator"),
+      NV(":path", METHOD_PATH[m]),
+      NV("content-type", "application/proto"),
+      NV("connect-protocol-version", "1"),
+#undef NV
+  };
+  nghttp2_data_provider prd = {.source = {.ptr = c}, .read_callback = read_body_cb};
+  if (nghttp2_submit_request(n->session, NULL, nva, sizeof nva / sizeof nva[0],
+                             &prd, c) < 0)
+    fail("nghttp2_submit_request failed");
+}
+
+/* ------------------------------------------------------------ node loops */
+
+static void send_register(node_t *n) {
+  buf_t b = {.n = 0};
+  pb_str(&b, 1, JOB);
+  pb_str(&b, 2, n->id);
+  submit(n, M_REGISTER, &b);
+}
+static void send_heartbeat(node_t *n) {
+  buf_t b = {.n = 0}, stats = {.n = 0};
+  pb_str(&b, 1, JOB);
+  pb_str(&b, 2, n->id);
+  pb_uint(&b, 3, (uint64_t)wall_ms());
+  pb_uint(&stats, 1, 1u << 20); /* inflight_bytes */
+  pb_uint(&stats, 5, 2);        /* queue_depth_batches */
+  pb_bytes(&b, 4, stats.b, stats.n);
+  n->hb_busy = 1;
+  submit(n, M_HEARTBEAT, &b);
+}
+static void send_lease(node_t *n) {
+  buf_t b = {.n = 0};
+  pb_str(&b, 1, JOB);
+  pb_str(&b, 2, n->id);
+  pb_uint(&b, 3, 1);
+  n->work_busy = 1;
+  submit(n, M_LEASE, &b);
+}
+static void send_progress(node_t *n) {
+  uint64_t next = n->cursor + step < n->end ? n->cursor + step : n->end;
+  buf_t b = {.n = 0};
+  pb_str(&b, 1, JOB);
+  pb_str(&b, 2, n->id);
+  pb_str(&b, 3, n->lease_id);
+  pb_uint(&b, 4, next);
+  pb_uint(&b, 5, next - n->cursor);
+  pb_uint(&b, 6, (next - n->cursor) * 100000);
+  n->cursor = next;
+  n->work_busy = 1;
+  submit(n, M_PROGRESS, &b);
+}
+
+static void on_done(call_t *c, int ok) {
+  node_t *n = c->node;
+  int64_t t = now_us();
+  if (c->in_window) {
+    int64_t b = (t - c->t0_us) / BUCKET_US;
+    if (b >= MAX_BUCKETS) b = MAX_BUCKETS - 1;
+    hist[b]++;
+    calls[c->m]++;
+    if (!ok) {
+      errors++;
+      if (!first_error[0]) {
+        snprintf(first_error, sizeof first_error, "%s: HTTP %d %.*s",
+                 METHOD_NAME[c->m], c->status, (int)(c->body_n < 120 ? c->body_n : 120),
+                 (const char *)c->body);
+      }
+    }
+  }
+  switch (c->m) {
+  case M_REGISTER:
+    if (!ok) fail("RegisterNode failed");
+    n->registered = 1;
+    registered_count++;
+    break;
+  case M_HEARTBEAT:
+    n->hb_busy = 0;
+    /* Next beat one interval after this one started. */
+    n->next_hb = c->t0_us + heartbeat_us;
+    if (n->next_hb < t) n->next_hb = t;
+    break;
+  case M_LEASE: {
+    n->work_busy = 0;
+    grant_t g;
+    if (ok) parse_grant(c->body, c->body_n, &g);
+    if (ok && g.got) {
+      memcpy(n->lease_id, g.lease_id, sizeof n->lease_id);
+      n->cursor = g.start;
+      n->end = g.end;
+      n->has_lease = 1;
+      n->next_work = t + progress_us;
+    } else {
+      n->next_work = t + (ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us);
+    }
+    break;
+  }
+  case M_PROGRESS:
+    n->work_busy = 0;
+    if (n->cursor >= n->end) {
+      n->has_lease = 0;
+      n->next_work = t; /* lease the next block at once */
+    } else {
+      n->next_work = t + progress_us;
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* ------------------------------------------------------------ I/O */
+
+static void flush(node_t *n) {
+  int was = n->want_write;
+  n->want_write = 0;
+  if (nghttp2_session_send(n->session) != 0) fail("nghttp2_session_send failed");
+  if (was != n->want_write) { /* only touch epoll when the interest changes */
+    struct epoll_event ev = {.events = EPOLLIN | (n->want_write ? EPOLLOUT : 0),
+                             .data.ptr = n};
+    epoll_ctl(epfd, EPOLL_CTL_MOD, n->fd, &ev);
+  }
+}
+
+static void on_readable(node_t *n) {
+  uint8_t buf[16384];
+  for (;;) {
+    ssize_t r = recv(n->fd, buf, sizeof buf, 0);
+    if (r > 0) {
+      if (nghttp2_session_mem_recv(n->session, buf, (size_t)r) < 0)
+        fail("nghttp2_session_mem_recv failed");
+      continue;
+    }
+    if (r == 0) fail("coordinator closed a connection");
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EINTR) continue;
+    fail("recv failed");
+  }
+}
+
+static void connect_node(node_t *n, struct sockaddr_in *addr) {
+  n->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (n->fd < 0) fail("socket failed");
+  if (connect(n->fd, (struct sockaddr *)addr, sizeof *addr) != 0)
+    fail("cannot connect to the coordinator");
+  int one = 1;
+  setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(n->fd, F_SETFL, fcntl(n->fd, F_GETFL) | O_NONBLOCK);
+  nghttp2_session_callbacks *cbs;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_send_callback(cbs, send_cb);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, header_cb);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, data_cb);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, close_cb);
+  nghttp2_session_client_new(&n->session, cbs, n);
+  nghttp2_session_callbacks_del(cbs);
+  nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100}};
+  nghttp2_submit_settings(n->session, NGHTTP2_FLAG_NONE, iv, 1);
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = n};
+  epoll_ctl(epfd, EPOLL_CTL_ADD, n->fd, &ev);
+}
+
+/* Runs the loop until `until_us`, or (until_us = 0) until `registered_target` nodes registered. */
+static int registered_target;
+static void run(int64_t until_us) {
+  struct epoll_event evs[256];
+  for (;;) {
+    int64_t t = now_us();
+    if (until_us == 0 ? registered_count >= registered_target : t >= until_us) return;
+    int64_t next = until_us ? until_us : t + 100000;
+    if (until_us) {
+      for (int i = 0; i < n_nodes; i++) {
+        node_t *n = &nodes[i];
+        if (!n->hb_busy) {
+          if (n->next_hb <= t) send_heartbeat(n);
+          else if (n->next_hb < next) next = n->next_hb;
+        }
+        if (!n->work_busy) {
+          if (n->next_work <= t) {
+            if (n->has_lease) send_progress(n);
+            else send_lease(n);
+          } else if (n->next_work < next) next = n->next_work;
+        }
+      }
+    }
+    for (int i = 0; i < n_nodes; i++) {
+      if (!nodes[i].want_write && nghttp2_session_want_write(nodes[i].session))
+        flush(&nodes[i]);
+    }
+    /* Sleep until the next deadline, rounded up to whole ms: never spin. */
+    int64_t wait = (next - now_us() + 999) / 1000;
+    int k = epoll_wait(epfd, evs, 256, wait < 0 ? 0 : (int)wait);
+    for (int i = 0; i < k; i++) {
+      node_t *n = evs[i].data.ptr;
+      if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(n);
+      if (evs[i].events & EPOLLOUT) n->want_write = 0;
+      if (nghttp2_session_want_write(n->session)) flush(n);
+    }
+  }
+}
+
+/* ------------------------------------------------------------ main */
+
+static const char *arg(int argc, char **argv, const char *name, const char *dflt) {
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], name) == 0) return argv[i + 1];
+  return dflt;
+}
+
+int main(int argc, char **argv) {
+  const char *url = arg(argc, argv, "--url", NULL);
+  const char *ids = arg(argc, argv, "--node-ids", NULL);
+  if (!url || !ids) fail("usage: coord_sim --url http://HOST:PORT --node-ids a,b,...");
+  double seconds = atof(arg(argc, argv, "--seconds", "10"));
+  heartbeat_us = (int64_t)(atof(arg(argc, argv, "--heartbeat-ms", "200")) * 1000);
+  progress_us = (int64_t)(atof(arg(argc, argv, "--progress-ms", "200")) * 1000);
+  step = strtoull(arg(argc, argv, "--step", "10"), NULL, 10);
+
+  char host[256];
+  int port;
+  if (sscanf(url, "http://%255[^:]:%d", host, &port) != 2)
+    fail("--url must be http://HOST:PORT");
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) fail("--url host must be an IPv4 address");
+
+  char *list = strdup(ids);
+  n_nodes = 1;
+  for (char *p = list; *p; p++) n_nodes += *p == ',';
+  nodes = calloc((size_t)n_nodes, sizeof *nodes);
+  hist = calloc(MAX_BUCKETS, sizeof *hist);
+  epfd = epoll_create1(0);
+  int i = 0;
+  for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    snprintf(nodes[i].id, sizeof nodes[i].id, "%s", tok);
+    connect_node(&nodes[i], &addr);
+    i++;
+  }
+  n_nodes = i;
+  for (i = 0; i < n_nodes; i += 64) {
+    for (int k = i; k < n_nodes && k < i + 64; k++) send_register(&nodes[k]);
+    registered_target = i + 64 < n_nodes ? i + 64 : n_nodes;
+    run(0);
+  }
+  printf("registered\n");
+  fflush(stdout);
+
+  char line[64];
+  if (!fgets(line, sizeof line, stdin)) fail("no window start on stdin");
+  int64_t start_wall = strtoll(line, NULL, 10);
+  int64_t delay_us = (start_wall - wall_ms()) * 1000;
+  window_start_us = now_us() + (delay_us > 0 ? delay_us : 0);
+  window_end_us = window_start_us + (int64_t)(seconds * 1e6);
+  /* Each node starts at a random phase within its interval, like the JS worker. */
+  srand((unsigned)getpid());
+  for (i = 0; i < n_nodes; i++) {
+    nodes[i].next_hb = window_start_us + (int64_t)(rand() % (int)heartbeat_us);
+    nodes[i].next_work = window_start_us + (int64_t)(rand() % (int)progress_us);
+  }
+  /* Wait for the window, then measure own CPU across it. */
+  run(window_start_us);
+  double cpu0 = cpu_seconds();
+  run(window_end_us);
+  double cpu = cpu_seconds() - cpu0;
+
+  printf("{\"hist\":{");
+  int first = 1;
+  for (int b = 0; b < MAX_BUCKETS; b++) {
+    if (!hist[b]) continue;
+    printf("%s\"%d\":%llu", first ? "" : ",", b, (unsigned long long)hist[b]);
+    first = 0;
+  }
+  printf("},\"calls\":{");
+  first = 1;
+  for (int m = 0; m < M_COUNT; m++) {
+    if (!calls[m]) continue;
+    printf("%s\"%s\":%llu", first ? "" : ",", METHOD_NAME[m], (unsigned long long)calls[m]);
+    first = 0;
+  }
+  printf("},\"errors\":%llu", (unsigned long long)errors);
+  if (first_error[0]) {
+    printf(",\"firstError\":\"");
+    for (const char *p = first_error; *p; p++) {
+      if (*p == '"' || *p == '\\') putchar('\\');
+      if ((unsigned char)*p >= 0x20) putchar(*p);
+    }
+    printf("\"");
+  }
+  printf(",\"cpuSeconds\":%.4f", cpu);
+  printf(",\"runtime\":\"native (nghttp2 %s)\"}\n", nghttp2_version(0)->version_str);
+  fflush(stdout);
+  return 0;
+}
