@@ -10,7 +10,7 @@ import { jsonLinesSink } from "../coordinator/events.ts";
 import { serveCoordinator } from "../coordinator/server.ts";
 import { LeaseError } from "../lease/errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../lease/blocks.ts";
-import { openDataset } from "../loader/dataset.ts";
+import { openDatasetSummary } from "../loader/dataset.ts";
 import { loadAuthToken } from "../rpc/token.ts";
 import { defaultStoreRoot, openManifestStore } from "../store/open.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -298,7 +298,7 @@ export const coordinatorCommand: Command = {
     const args = parseCoordinatorArgs(argv);
     const token = await loadAuthToken({ file: args.authTokenFile });
     const store = openManifestStore(args.manifestStore ?? defaultStoreRoot());
-    const { snapshot: snap, root, classes } = await openDataset(
+    const { snapshot: snap, root, classes } = await openDatasetSummary(
       args.dataset,
       store,
     );

@@ -8,6 +8,7 @@ import { basename, dirname } from "node:path";
 import { Mx8Error } from "../errors.ts";
 import { assignLabelIds, parseLabels } from "../manifest/labels.ts";
 import { labelIdOfHint, type ManifestRow } from "../manifest/row.ts";
+import { streamManifestRows } from "../manifest/stream.ts";
 import { parseManifest } from "../manifest/tsv.ts";
 import { createS3Client } from "../s3/client.ts";
 import { getObjectBytes } from "../s3/objects.ts";
@@ -61,6 +62,79 @@ async function readOptional(
   }
 }
 
+/** What a coordinator needs of a dataset: no rows. */
+export interface DatasetSummary {
+  /** The pinned snapshot. */
+  snapshot: ResolvedSnapshot;
+  /** Root that relative locations resolve against. */
+  root: string;
+  /** Class names; `classes[labelId]`. Empty when the dataset has no labels. */
+  classes: string[];
+}
+
+/** Label facts gathered row by row. */
+class LabelScan {
+  rows = 0;
+  hinted = true;
+  maxHintId = -1;
+  /** `<class>/<file>` folder of each row so far, while every row has one. */
+  dirs: (string | null)[] | undefined;
+  #dirNames: Set<string> | undefined = new Set();
+
+  constructor(keepDirs: boolean) {
+    if (keepDirs) this.dirs = [];
+  }
+
+  add(row: ManifestRow): void {
+    this.rows++;
+    const id = labelIdOfHint(row.decodeHint);
+    if (id === undefined) this.hinted = false;
+    else if (id > this.maxHintId) this.maxHintId = id;
+    const dir = this.#dirNames && folderOf(row.location);
+    if (dir) this.#dirNames!.add(dir);
+    else this.#dirNames = undefined;
+    this.dirs?.push(dir ?? null);
+  }
+
+  /** Folder classes when every row is `<class>/<file>` and there are ≥ 2. */
+  get folderClasses(): string[] {
+    return this.#dirNames && this.#dirNames.size >= 2
+      ? assignLabelIds(this.#dirNames)
+      : [];
+  }
+}
+
+function folderOf(location: string): string | null {
+  const parts = location.split("/");
+  return parts.length === 2 && !isS3Url(location) && !location.startsWith("/")
+    ? parts[0]
+    : null;
+}
+
+async function rootOf(snapshot: ResolvedSnapshot): Promise<string> {
+  let isFile = false;
+  if (!isS3Url(snapshot.base)) {
+    isFile = (await Deno.stat(snapshot.base).catch(() => null))?.isFile ??
+      false;
+  }
+  return datasetRoot(snapshot.base, isFile);
+}
+
+/** Classes from the hints (with `labels.tsv` names) or from the folders. */
+async function classesOf(root: string, scan: LabelScan): Promise<string[]> {
+  if (!(scan.rows > 0 && scan.hinted)) return scan.folderClasses;
+  const labelsBytes = await readOptional(root, PACKED_LABELS);
+  const classes = labelsBytes
+    ? parseLabels(labelsBytes, `${root}/${PACKED_LABELS}`)
+    : Array.from({ length: scan.maxHintId + 1 }, (_, i) => String(i));
+  if (scan.maxHintId >= classes.length) {
+    throw new Mx8Error(
+      `${root}/${PACKED_LABELS} has ${classes.length} labels but the manifest uses label_id ${scan.maxHintId}: repack the dataset`,
+    );
+  }
+  return classes;
+}
+
 /**
  * Opens a dataset link.
  *
@@ -77,42 +151,49 @@ export async function openDataset(
     snapshot.manifestBytes,
     `manifest sha256:${snapshot.manifestHash}`,
   );
-  let isFile = false;
-  if (!isS3Url(snapshot.base)) {
-    isFile = (await Deno.stat(snapshot.base).catch(() => null))?.isFile ??
-      false;
-  }
-  const root = datasetRoot(snapshot.base, isFile);
+  const root = await rootOf(snapshot);
+  const scan = new LabelScan(true);
+  for (const r of rows) scan.add(r);
+  const classes = await classesOf(root, scan);
   const labelIds = new Int32Array(rows.length).fill(-1);
-  let classes: string[] = [];
-  const hinted = rows.length > 0 &&
-    rows.every((r) => labelIdOfHint(r.decodeHint) !== undefined);
-  if (hinted) {
-    const labelsBytes = await readOptional(root, PACKED_LABELS);
+  if (scan.rows > 0 && scan.hinted) {
     rows.forEach((r, i) => labelIds[i] = labelIdOfHint(r.decodeHint)!);
-    const maxId = labelIds.reduce((m, v) => Math.max(m, v), -1);
-    classes = labelsBytes
-      ? parseLabels(labelsBytes, `${root}/${PACKED_LABELS}`)
-      : Array.from({ length: maxId + 1 }, (_, i) => String(i));
-    if (maxId >= classes.length) {
-      throw new Mx8Error(
-        `${root}/${PACKED_LABELS} has ${classes.length} labels but the manifest uses label_id ${maxId}: repack the dataset`,
-      );
-    }
-  } else {
-    // Unpacked ImageFolder layout: <class>/<file> relative locations, ≥ 2 classes.
-    const dirs = rows.map((r) => {
-      const parts = r.location.split("/");
-      return parts.length === 2 && !isS3Url(r.location) &&
-          !r.location.startsWith("/")
-        ? parts[0]
-        : null;
-    });
-    if (dirs.every((d) => d !== null) && new Set(dirs).size >= 2) {
-      classes = assignLabelIds(dirs as string[]);
-      const idOf = new Map(classes.map((c, i) => [c, i]));
-      dirs.forEach((d, i) => labelIds[i] = idOf.get(d!)!);
-    }
+  } else if (classes.length > 0) {
+    const idOf = new Map(classes.map((c, i) => [c, i]));
+    scan.dirs!.forEach((d, i) => labelIds[i] = idOf.get(d!)!);
   }
   return { snapshot, root, rows, classes, labelIds };
+}
+
+/**
+ * Opens a dataset link for a coordinator: the pinned snapshot, root and
+ * classes, with the manifest checked row by row but never held as rows
+ * (a 1M-row manifest would otherwise cost hundreds of MB of objects that
+ * the garbage collector keeps walking).
+ *
+ * @param link Dataset link.
+ * @param store Manifest store (default store when omitted).
+ * @returns Snapshot, root and classes.
+ * @throws {ManifestError} On a malformed manifest.
+ */
+export async function openDatasetSummary(
+  link: string,
+  store?: ManifestStore,
+): Promise<DatasetSummary> {
+  const snapshot = await resolveDataset(link, { store });
+  const scan = new LabelScan(false);
+  const bytes = snapshot.manifestBytes;
+  async function* pieces() {
+    for (let at = 0; at < bytes.length; at += 1 << 20) {
+      yield bytes.subarray(at, at + (1 << 20));
+    }
+  }
+  for await (
+    const row of streamManifestRows(
+      pieces(),
+      `manifest sha256:${snapshot.manifestHash}`,
+    )
+  ) scan.add(row);
+  const root = await rootOf(snapshot);
+  return { snapshot, root, classes: await classesOf(root, scan) };
 }
