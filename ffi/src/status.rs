@@ -32,6 +32,14 @@ pub enum Mx8Status {
     BufferTooSmall = 10,
     /// libjpeg-turbo could not create a decompressor instance.
     TurboJpegInit = 11,
+    /// A file operation failed (the message is the OS error).
+    Io = 12,
+    /// A file operation failed: no such file or directory.
+    NotFound = 13,
+    /// A file operation failed: permission denied.
+    PermissionDenied = 14,
+    /// A source file's size is not the size it was listed with.
+    ChangedSize = 15,
 }
 
 impl fmt::Display for Mx8Status {
@@ -49,6 +57,10 @@ impl fmt::Display for Mx8Status {
             Self::TooManyPixels => "too many pixels",
             Self::BufferTooSmall => "buffer too small",
             Self::TurboJpegInit => "turbojpeg init failed",
+            Self::Io => "i/o error",
+            Self::NotFound => "not found",
+            Self::PermissionDenied => "permission denied",
+            Self::ChangedSize => "file changed size",
         };
         f.write_str(text)
     }

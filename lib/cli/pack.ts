@@ -31,9 +31,11 @@ Options:
   --label-mode MODE      auto: label by class folder when every file is
                          <class>/<file> and there are ≥ 2 classes (default);
                          imagefolder: require <class>/<file>; none: no labels
-  --concurrency N        reads in flight (default 8 from S3; 1 from local disk,
-                         blocking reads: fastest on a page cache or local SSD;
-                         raise it for network file systems)
+  --concurrency N        reads in flight (default 8 from S3; 1 from local disk:
+                         local to local, each file is then appended to its
+                         shard by the kernel (copy_file_range, via libmx8_ffi;
+                         blocking reads without it); raise it for network
+                         file systems)
   --overwrite            replace an existing packed dataset at DST
   -h, --help             show this help
 

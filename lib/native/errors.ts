@@ -19,6 +19,10 @@ export const Status = {
   TooManyPixels: 9,
   BufferTooSmall: 10,
   TurboJpegInit: 11,
+  Io: 12,
+  NotFound: 13,
+  PermissionDenied: 14,
+  ChangedSize: 15,
 } as const;
 
 /** A status code name. */
@@ -156,4 +160,29 @@ export function unwrap(status: number, message?: string | Uint8Array): void {
     status,
     detail ? `${name}: ${detail}` : `${name} (status ${status})`,
   );
+}
+
+/**
+ * A {@linkcode NativeError} for a missing file or a denied permission as the
+ * matching `Deno.errors` class (so `pathError` words it like Deno's own
+ * failures); anything else is returned unchanged.
+ *
+ * @param err A caught error.
+ * @returns The error to word.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asDenoError, NativeError, Status } from "./errors.ts";
+ * const err = asDenoError(new NativeError(Status.NotFound, "gone"));
+ * assert.ok(err instanceof Deno.errors.NotFound);
+ * ```
+ */
+export function asDenoError(err: unknown): unknown {
+  if (!(err instanceof NativeError)) return err;
+  if (err.code === "NotFound") return new Deno.errors.NotFound(err.message);
+  if (err.code === "PermissionDenied") {
+    return new Deno.errors.PermissionDenied(err.message);
+  }
+  return err;
 }

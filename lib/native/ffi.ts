@@ -109,6 +109,80 @@ export const symbols = {
     result: "u32", // Mx8Status
     nonblocking: true,
   },
+  /** Lists a tree: sorted relative paths and sizes (see `ffi/src/list_tree.rs`). */
+  mx8_list_tree: {
+    parameters: [
+      "buffer", // const uint8_t *root (UTF-8 path, no NUL)
+      "usize", // size_t root_len
+      "buffer", // const uint8_t *skip (top-level names, "\n"-separated)
+      "usize", // size_t skip_len
+      "buffer", // Mx8List **out_list
+      "buffer", // uint64_t *out_len
+      "buffer", // uint8_t *err_buf
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Copies a listing out and frees it. */
+  mx8_list_take: {
+    parameters: [
+      "pointer", // Mx8List *list
+      "buffer", // uint8_t *out_buf
+      "usize", // size_t out_cap
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Frees a listing without copying it (NULL is fine). */
+  mx8_list_free: {
+    parameters: [
+      "pointer", // Mx8List *list
+    ],
+    result: "void",
+  },
+  /** Creates (truncates) a shard file for writing, mode 0644. */
+  mx8_file_create: {
+    parameters: [
+      "buffer", // const uint8_t *path (UTF-8, no NUL)
+      "usize", // size_t path_len
+      "buffer", // Mx8File **out_file
+      "buffer", // uint8_t *err_buf
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Appends bytes to a shard file. */
+  mx8_file_write: {
+    parameters: [
+      "pointer", // Mx8File *file
+      "buffer", // const uint8_t *data
+      "usize", // size_t len
+      "buffer", // uint8_t *err_buf
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Appends `prefix`, then a whole source file copied by the kernel. */
+  mx8_file_append_from: {
+    parameters: [
+      "pointer", // Mx8File *file
+      "buffer", // const uint8_t *prefix
+      "u32", // uint32_t prefix_len
+      "buffer", // const uint8_t *src (UTF-8 path, no NUL)
+      "u32", // uint32_t src_len
+      "f64", // double expected_len (integral, < 2^53)
+      "buffer", // uint64_t *out_found (set on ChangedSize)
+      "buffer", // uint8_t *err_buf
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** Closes a shard file and frees its handle (NULL is fine). */
+  mx8_file_close: {
+    parameters: [
+      "pointer", // Mx8File *file
+    ],
+    result: "void",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened `libmx8_ffi` library. */

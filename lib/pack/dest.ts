@@ -14,6 +14,19 @@ export interface ShardWriter {
   close(): Promise<void>;
   /** Drops the shard after a failure (best effort, never throws). */
   abort(): Promise<void>;
+  /**
+   * Appends a whole tar entry at once: the 512-byte `header`, the local
+   * file `rel` (`/`-separated) under directory `dir`, which must be `size`
+   * bytes, then `pad` zero bytes. Present when the destination's
+   * `appendsFiles` is true.
+   */
+  appendEntrySync?(
+    header: Uint8Array,
+    dir: string,
+    rel: string,
+    size: number,
+    pad: number,
+  ): void;
 }
 
 /** The output side of a pack. */
@@ -22,6 +35,12 @@ export interface PackDestination {
   readonly root: string;
   /** Where the manifest goes: `<root>/_mx8/manifest.tsv`. */
   readonly manifestPath: string;
+  /**
+   * True when its shard writers can append local files themselves
+   * (`ShardWriter.appendEntrySync`: the kernel copies, nothing is read into
+   * JavaScript).
+   */
+  readonly appendsFiles: boolean;
   /**
    * Returns whether `_mx8/manifest.tsv` exists; fails early when the
    * destination cannot be reached (missing bucket, no access).
@@ -32,7 +51,12 @@ export interface PackDestination {
   /** Opens shard `k`, whose final size is `size` bytes. */
   openShard(k: number, size: number): Promise<ShardWriter>;
   /** Writes `_mx8/<name>` atomically (whole or not at all). */
-  writeMetadata(name: string, bytes: Uint8Array): Promise<void>;
+  writeMetadata(
+    name: string,
+    bytes: Uint8Array | Iterable<Uint8Array>,
+  ): Promise<void>;
+  // (An iterable's chunks may be views of one reused buffer: each is
+  // consumed before the next is asked for.)
   /** Deletes `shards/shard-NNNNN.tar` files with index ≥ `k` (a previous, bigger pack's). */
   removeShardsFrom(k: number): Promise<void>;
 }

@@ -9,6 +9,10 @@
  * time of 4 MiB writes on Deno's I/O threads, and beats GNU tar's 10 KiB
  * records. A write blocks the event loop for well under a millisecond.
  *
+ * With the native library (`localDestination(root, { native })`) shards are
+ * written by `shard_native.ts` instead, and local input files are appended by
+ * the kernel without being read into JavaScript at all.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -21,17 +25,30 @@ import {
   type ShardWriter,
 } from "./dest.ts";
 import { shardName } from "./plan.ts";
+import type { NativeLibrary } from "../native/ffi.ts";
+import { openNativeShard } from "./shard_native.ts";
 
 /** Bytes gathered before each `write` to a shard file. */
 export const LOCAL_WRITE_BYTES = 256 * 1024;
+
+/** Options of {@linkcode localDestination}. */
+export interface LocalDestinationOptions {
+  /** Write shards through the native library (then `appendsFiles` is true). */
+  native?: NativeLibrary | null;
+}
 
 /**
  * Returns a destination writing under a local directory (created if needed).
  *
  * @param root Absolute directory path.
+ * @param options Native library to write shards with.
  * @returns The destination.
  */
-export function localDestination(root: string): PackDestination {
+export function localDestination(
+  root: string,
+  options: LocalDestinationOptions = {},
+): PackDestination {
+  const native = options.native ?? null;
   const shardsDir = join(root, "shards");
   const metaDir = join(root, "_mx8");
   const manifestPath = join(root, ...PACKED_MANIFEST.split("/"));
@@ -41,6 +58,7 @@ export function localDestination(root: string): PackDestination {
   return {
     root,
     manifestPath,
+    appendsFiles: native !== null,
     async hasManifest() {
       try {
         await Deno.lstat(manifestPath);
@@ -57,14 +75,26 @@ export function localDestination(root: string): PackDestination {
     },
     async openShard(k) {
       await mkdirp(shardsDir);
-      return await openLocalShard(join(shardsDir, shardName(k)), writeBuffer);
+      const path = join(shardsDir, shardName(k));
+      return native
+        ? openNativeShard(path, native)
+        : await openLocalShard(path, writeBuffer);
     },
     async writeMetadata(name, bytes) {
       await mkdirp(metaDir);
       const path = join(metaDir, name);
       const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID()}`;
       try {
-        await Deno.writeFile(tmp, bytes);
+        if (bytes instanceof Uint8Array) await Deno.writeFile(tmp, bytes);
+        else {
+          // Chunk by chunk: a big manifest is never whole in memory.
+          using file = await Deno.open(tmp, { write: true, createNew: true });
+          for (const chunk of bytes) {
+            for (let at = 0; at < chunk.length;) {
+              at += file.writeSync(chunk.subarray(at));
+            }
+          }
+        }
         await Deno.rename(tmp, path);
       } catch (err) {
         await Deno.remove(tmp).catch(() => {});

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../util/bytes_concat.ts";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../s3/client.ts";
 import { MultipartUpload, S3_MAX_PARTS } from "../s3/multipart.ts";
@@ -60,6 +61,7 @@ export function s3Destination(
   return {
     root,
     manifestPath: `${root}/${PACKED_MANIFEST}`,
+    appendsFiles: false,
     async hasManifest() {
       // A listing (not a HEAD) so that a missing bucket is an error here.
       const key = keyOf(PACKED_MANIFEST);
@@ -83,7 +85,10 @@ export function s3Destination(
       );
     },
     async writeMetadata(name, bytes) {
-      await putObject(client, bucket, keyOf(`_mx8/${name}`), bytes);
+      const body = bytes instanceof Uint8Array
+        ? bytes
+        : concatBytes(Array.from(bytes, (c) => c.slice()));
+      await putObject(client, bucket, keyOf(`_mx8/${name}`), body);
     },
     async removeShardsFrom(k) {
       const dir = keyOf("shards/");

@@ -3,6 +3,12 @@
  *
  * @module
  */
+import {
+  beginUstarHeader,
+  finishUstarHeader,
+  USTAR_NAME_MAX,
+  ustarHeader,
+} from "./ustar.ts";
 
 /** Digits of the zero-padded sample index in an entry name. */
 export const ENTRY_INDEX_DIGITS = 20;
@@ -47,4 +53,58 @@ export function extensionOf(rel: string): string {
  */
 export function entryName(index: number, rel: string): string {
   return String(index).padStart(ENTRY_INDEX_DIGITS, "0") + extensionOf(rel);
+}
+
+/**
+ * Writes the ustar header of sample `index` (file `rel`, `size` bytes) into
+ * `into`: the same block as `ustarHeader(entryName(index, rel), size)`,
+ * without building the name string (the pack loop runs once per file).
+ *
+ * @param index Sample index.
+ * @param rel Relative path of the input file.
+ * @param size File size in bytes.
+ * @param into A 512-byte block.
+ * @returns `into`.
+ * @throws {RangeError} When the name would not fit (see `planShards`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entryHeader, entryName } from "./entry_name.ts";
+ * import { ustarHeader } from "./ustar.ts";
+ * const a = entryHeader(42, "cats/x.jpg", 1234, new Uint8Array(512));
+ * assert.deepEqual(a, ustarHeader(entryName(42, "cats/x.jpg"), 1234));
+ * ```
+ */
+export function entryHeader(
+  index: number,
+  rel: string,
+  size: number,
+  into: Uint8Array,
+): Uint8Array {
+  const h = beginUstarHeader(into);
+  let v = index;
+  for (let i = ENTRY_INDEX_DIGITS - 1; i >= 0; i--) {
+    h[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  const base = rel.lastIndexOf("/") + 1;
+  const dot = rel.lastIndexOf(".");
+  if (dot > base) {
+    let at = ENTRY_INDEX_DIGITS;
+    for (let i = dot; i < rel.length; i++) {
+      const c = rel.charCodeAt(i);
+      if (c >= 0x80) {
+        // Rare: a non-ASCII extension goes through the string path.
+        return ustarHeader(entryName(index, rel), size, into);
+      }
+      if (at === USTAR_NAME_MAX) {
+        throw new RangeError(
+          `Tar entry name for "${rel}" is over ${USTAR_NAME_MAX} bytes`,
+        );
+      }
+      h[at++] = c;
+    }
+  }
+  return finishUstarHeader(h, size);
 }

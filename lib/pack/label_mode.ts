@@ -6,6 +6,7 @@
  */
 import { Mx8Error } from "../errors.ts";
 import { assignLabelIds } from "../manifest/labels.ts";
+import type { FileList } from "./file_list.ts";
 
 /**
  * How pack labels samples:
@@ -51,36 +52,46 @@ function classOf(rel: string): string | undefined {
  * assert.equal(planLabels(["a.jpg", "b.jpg"], "auto"), null);
  * ```
  *
- * @param rels `/`-separated relative paths.
+ * @param files Relative paths (`/`-separated), or a file list.
  * @param mode Label mode.
  * @returns The labels, or `null` when samples are not labelled.
  * @throws {Mx8Error} In `imagefolder` mode, naming the first file that is not
  * `<class>/<file>`.
  */
 export function planLabels(
-  rels: readonly string[],
+  files: readonly string[] | FileList,
   mode: LabelMode,
 ): LabelPlan | null {
   if (mode === "none") return null;
-  const classes: string[] = new Array(rels.length);
-  for (let i = 0; i < rels.length; i++) {
-    const c = classOf(rels[i]);
+  // One string per class, a small id per file: per-file class strings would
+  // all live until the end of planning (and grow the young generation).
+  const firstSeen = new Map<string, number>();
+  const n = files.length;
+  const relOf = Array.isArray(files)
+    ? (i: number) => (files as readonly string[])[i]
+    : (i: number) => (files as FileList).rel(i);
+  const seenIds = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const rel = relOf(i);
+    const c = classOf(rel);
     if (c === undefined) {
       if (mode === "auto") return null;
       throw new Mx8Error(
-        `--label-mode imagefolder needs every file at <class>/<file>, but "${
-          rels[i]
-        }" is ${
-          rels[i].includes("/") ? "nested deeper" : "not inside a class folder"
+        `--label-mode imagefolder needs every file at <class>/<file>, but "${rel}" is ${
+          rel.includes("/") ? "nested deeper" : "not inside a class folder"
         }: fix the layout or use --label-mode auto|none`,
       );
     }
-    classes[i] = c;
+    let id = firstSeen.get(c);
+    if (id === undefined) firstSeen.set(c, id = firstSeen.size);
+    seenIds[i] = id;
   }
-  const labels = assignLabelIds(classes);
+  const seen = [...firstSeen.keys()];
+  const labels = assignLabelIds(seen);
   if (mode === "auto" && labels.length < 2) return null;
   const idOf = new Map(labels.map((l, i) => [l, i]));
-  const labelIds = new Int32Array(rels.length);
-  for (let i = 0; i < rels.length; i++) labelIds[i] = idOf.get(classes[i])!;
+  const remap = Int32Array.from(seen, (c) => idOf.get(c)!);
+  const labelIds = new Int32Array(n);
+  for (let i = 0; i < n; i++) labelIds[i] = remap[seenIds[i]];
   return { labels, labelIds };
 }

@@ -5,11 +5,80 @@
  *
  * @module
  */
+import { concatBytes } from "../util/bytes_concat.ts";
 import { imageFolderHint, MANIFEST_HEADER } from "../manifest/row.ts";
-import { formatManifestRow } from "../manifest/tsv.ts";
 import { dataOffset, type PackPlan, shardLocation } from "./plan.ts";
 
 const enc = new TextEncoder();
+
+/** Writes the decimal digits of a safe non-negative integer at `at`. */
+function putDecimal(buf: Uint8Array, at: number, value: number): number {
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  let v = value;
+  for (let i = at + digits - 1; i >= at; i--) {
+    buf[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return at + digits;
+}
+
+/** Bytes per chunk of {@linkcode manifestChunks}. */
+export const MANIFEST_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The canonical manifest of a pack, in chunks of about `chunkBytes` (rows
+ * never split), so the whole manifest need not be in memory at once. Each
+ * row is written byte by byte (ids and offsets as digits, shard locations
+ * and hints encoded once): the same bytes as `formatManifestRow` gives,
+ * with no string or object made per row.
+ *
+ * @param plan The pack layout.
+ * @param labelIds Label id of each file, when labelled.
+ * @param chunkBytes Target chunk size.
+ * @returns The chunks, in order: views of one reused buffer, each valid
+ * until the next is asked for (copy a chunk to keep it).
+ */
+export function* manifestChunks(
+  plan: PackPlan,
+  labelIds?: Int32Array,
+  chunkBytes: number = MANIFEST_CHUNK_BYTES,
+): Generator<Uint8Array> {
+  const locations = plan.shardSizes.map((_, k) => enc.encode(shardLocation(k)));
+  const hints: Uint8Array[] = [];
+  const TAB = 0x09;
+  const size = Math.max(1024, chunkBytes);
+  const buf = new Uint8Array(Math.max(size, 4 * 16 + 5 + 1024));
+  let len = enc.encodeInto(MANIFEST_HEADER + "\n", buf).written;
+  for (let i = 0; i < plan.files.length; i++) {
+    const label = labelIds?.[i];
+    const location = locations[plan.shardOf[i]];
+    const hint = label === undefined
+      ? undefined
+      : (hints[label] ??= enc.encode(imageFolderHint(label)));
+    // 3 numbers of at most 16 digits (+ the id's), 4 tabs, a newline.
+    const most = 4 * 16 + 5 + location.length + (hint?.length ?? 0);
+    if (len + most > buf.length) {
+      yield buf.subarray(0, len);
+      len = 0;
+    }
+    len = putDecimal(buf, len, i);
+    buf[len++] = TAB;
+    buf.set(location, len);
+    len += location.length;
+    buf[len++] = TAB;
+    len = putDecimal(buf, len, dataOffset(plan, i));
+    buf[len++] = TAB;
+    len = putDecimal(buf, len, plan.files.size(i));
+    buf[len++] = TAB;
+    if (hint) {
+      buf.set(hint, len);
+      len += hint.length;
+    }
+    buf[len++] = 0x0a;
+  }
+  yield buf.subarray(0, len);
+}
 
 /**
  * Encodes the manifest of a packed dataset: the same bytes as
@@ -37,30 +106,7 @@ export function manifestBytes(
   plan: PackPlan,
   labelIds?: Int32Array,
 ): Uint8Array {
-  const locations = plan.shardSizes.map((_, k) => shardLocation(k));
-  const hints: string[] = [];
-  let buf = new Uint8Array(64 + plan.files.length * 64);
-  let len = enc.encodeInto(MANIFEST_HEADER + "\n", buf).written;
-  for (let i = 0; i < plan.files.length; i++) {
-    const label = labelIds?.[i];
-    const line = formatManifestRow({
-      sampleId: i,
-      location: locations[plan.shardOf[i]],
-      byteOffset: dataOffset(plan, i),
-      byteLength: plan.files[i].size,
-      decodeHint: label === undefined
-        ? undefined
-        : (hints[label] ??= imageFolderHint(label)),
-    });
-    // A line is at most 3 bytes per UTF-16 unit.
-    if (buf.length - len < line.length * 3) {
-      const bigger = new Uint8Array(
-        Math.max(buf.length * 2, len + line.length * 3),
-      );
-      bigger.set(buf.subarray(0, len));
-      buf = bigger;
-    }
-    len += enc.encodeInto(line, buf.subarray(len)).written;
-  }
-  return buf.slice(0, len);
+  const chunks = [];
+  for (const c of manifestChunks(plan, labelIds)) chunks.push(c.slice());
+  return concatBytes(chunks);
 }

@@ -7,17 +7,18 @@
 import { resolve } from "node:path";
 import { Mx8Error } from "../errors.ts";
 import { serializeLabels } from "../manifest/labels.ts";
-import { manifestHash } from "../manifest/tsv.ts";
+import { createHash } from "node:crypto";
 import { isS3Url } from "../s3/url.ts";
 import type { PackDestination } from "./dest.ts";
 import { localDestination } from "./dest_local.ts";
 import { LABEL_MODES, type LabelMode, planLabels } from "./label_mode.ts";
 import { canonicalRoot, checkOverlap } from "./overlap.ts";
-import { manifestBytes } from "./manifest_bytes.ts";
+import { manifestChunks } from "./manifest_bytes.ts";
 import { planShards } from "./plan.ts";
 import type { PackSource } from "./source.ts";
 import { LOCAL_READ_CONCURRENCY, localSource } from "./source_local.ts";
 import { writeShards } from "./write_shards.ts";
+import { openNativeLibrary } from "../native/library.ts";
 
 export type { LabelMode };
 
@@ -43,11 +44,21 @@ export interface PackOptions {
   labelMode?: LabelMode;
   /**
    * Reads in flight (default 8 for an S3 source, 1 for a local one). At 1,
-   * local files are read with blocking calls, the least overhead on a page
-   * cache or local SSD; above 1 they are read in parallel on Deno's I/O
-   * threads (network file systems).
+   * local files go to a local destination by kernel copy (see `nativeCopy`)
+   * or are read with blocking calls, the least overhead on a page cache or
+   * local SSD; above 1 they are read in parallel on Deno's I/O threads
+   * (network file systems).
    */
   concurrency?: number;
+  /**
+   * Use the native library (`libmx8_ffi`, needs `--allow-ffi`) when it
+   * loads: a local source is listed with one call per directory, and local
+   * to local at concurrency 1 each file is appended to its shard by the
+   * kernel (`copy_file_range`), so file bytes never pass through
+   * JavaScript. Without it: Deno's stat calls and blocking reads. Same
+   * output either way. Default true.
+   */
+  native?: boolean;
   /** Replace an existing packed dataset at `out` (default false). */
   overwrite?: boolean;
   /** Multipart part size in MiB for an S3 destination (default 16; S3 needs ≥ 5). */
@@ -139,14 +150,19 @@ export async function pack(
   const concurrency = options.concurrency ??
     (s3Src ? s3Src.S3_READ_CONCURRENCY : LOCAL_READ_CONCURRENCY);
   const syncReads = !s3Src && concurrency === 1;
+  const native = !s3Src && options.native !== false
+    ? openNativeLibrary()
+    : null;
   const source: PackSource = s3Src
     ? s3Src.s3Source(src.replace(/\/+$/, ""))
-    : localSource(resolve(src), { syncReads });
+    : localSource(resolve(src), { syncReads, native });
   const dest: PackDestination = isS3Url(options.out)
     ? (await import("./dest_s3.ts")).s3Destination(options.out, {
       partBytes: settings.partBytes,
     })
-    : localDestination(resolve(options.out));
+    : localDestination(resolve(options.out), {
+      native: syncReads ? native : null,
+    });
   checkOverlap(await canonicalRoot(src), await canonicalRoot(options.out));
   if (!options.overwrite && await dest.hasManifest()) {
     throw new Mx8Error(
@@ -162,7 +178,7 @@ export async function pack(
         `check --in`,
     );
   }
-  const labels = planLabels(files.map((f) => f.rel), settings.labelMode);
+  const labels = planLabels(files, settings.labelMode);
   const plan = planShards(files, settings.shardBytes, source.root);
 
   // From here on the destination holds no manifest until the new one is
@@ -188,12 +204,21 @@ export async function pack(
   });
   options.signal?.throwIfAborted();
 
-  const manifest = manifestBytes(plan, labels?.labelIds);
-  const hash = manifestHash(manifest);
   if (labels) {
     await dest.writeMetadata("labels.tsv", serializeLabels(labels.labels));
   }
-  await dest.writeMetadata("manifest.tsv", manifest);
+  // Hashed as it is written, chunk by chunk.
+  const hasher = createHash("sha256");
+  await dest.writeMetadata(
+    "manifest.tsv",
+    (function* () {
+      for (const chunk of manifestChunks(plan, labels?.labelIds)) {
+        hasher.update(chunk);
+        yield chunk;
+      }
+    })(),
+  );
+  const hash = hasher.digest("hex");
   const shards = plan.shardSizes.length;
   await dest.removeShardsFrom(shards);
   progress(files.length, plan.dataBytes, shards);

@@ -7,13 +7,14 @@
  */
 import { Mx8Error } from "../errors.ts";
 import type { FoundObject } from "../snapshot/list_local.ts";
-import { entryName } from "./entry_name.ts";
+import { type FileList, fileListOf } from "./file_list.ts";
+import { ENTRY_INDEX_DIGITS } from "./entry_name.ts";
 import { TAR_BLOCK, TAR_END, tarEntrySpan, USTAR_NAME_MAX } from "./ustar.ts";
 
 /** Where every file of a pack goes. */
 export interface PackPlan {
   /** Input files in sample order (sorted by relative path). */
-  files: readonly FoundObject[];
+  files: FileList;
   /** Shard index of each file. */
   shardOf: Uint32Array;
   /** Offset of each file's tar header inside its shard (data starts 512 later). */
@@ -24,7 +25,19 @@ export interface PackPlan {
   dataBytes: number;
 }
 
-const enc = new TextEncoder();
+/** UTF-8 length of `rel`'s extension (as `extensionOf` cuts it), no copy. */
+function extensionBytes(rel: string): number {
+  const base = rel.lastIndexOf("/") + 1;
+  const dot = rel.lastIndexOf(".");
+  if (dot <= base) return 0;
+  let n = 0;
+  for (let i = dot; i < rel.length; i++) {
+    const c = rel.charCodeAt(i);
+    // Surrogate pairs: 2 units, 4 bytes.
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : (c & 0xf800) === 0xd800 ? 2 : 3;
+  }
+  return n;
+}
 
 /**
  * Returns the file name of shard `k`: `shard-00000.tar`, ….
@@ -70,10 +83,11 @@ export function shardLocation(k: number): string {
  * tar name; the message names the file.
  */
 export function planShards(
-  files: readonly FoundObject[],
+  list: FileList | readonly FoundObject[],
   shardBytes: number,
   src: string,
 ): PackPlan {
+  const files = Array.isArray(list) ? fileListOf(list) : list as FileList;
   const n = files.length;
   const shardOf = new Uint32Array(n);
   const headerOffset = new Float64Array(n);
@@ -83,14 +97,15 @@ export function planShards(
   let dataBytes = 0;
   const name = (rel: string) => `${src.replace(/\/+$/, "")}/${rel}`;
   for (let i = 0; i < n; i++) {
-    const { rel, size } = files[i];
+    const size = files.size(i);
     if (size === 0) {
       throw new Mx8Error(
-        `Cannot pack ${name(rel)}: the file is empty (0 bytes); ` +
+        `Cannot pack ${name(files.rel(i))}: the file is empty (0 bytes); ` +
           `remove it or give it content`,
       );
     }
-    if (enc.encode(entryName(i, rel)).length > USTAR_NAME_MAX) {
+    const rel = files.rel(i);
+    if (ENTRY_INDEX_DIGITS + extensionBytes(rel) > USTAR_NAME_MAX) {
       throw new Mx8Error(
         `Cannot pack ${name(rel)}: its extension is too long for a tar ` +
           `entry name (at most ${USTAR_NAME_MAX - 20} bytes)`,

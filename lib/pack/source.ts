@@ -5,6 +5,7 @@
  */
 import { Mx8Error } from "../errors.ts";
 import type { FoundObject } from "../snapshot/list_local.ts";
+import type { FileList } from "./file_list.ts";
 
 /** The input side of a pack. */
 export interface PackSource {
@@ -14,7 +15,12 @@ export interface PackSource {
    * Lists every input file, sorted by relative path, `_mx8/` and `shards/`
    * skipped.
    */
-  list(): Promise<FoundObject[]>;
+  list(): Promise<FileList>;
+  /**
+   * Local sources: the directory the listed files are under (a file is at
+   * `localRoot/rel`).
+   */
+  readonly localRoot?: string;
   /**
    * Reads `into.length` bytes at `offset` of a listed file, into `into` (or
    * into bytes of its own, returned). Fails when the file no longer has the

@@ -5,7 +5,11 @@
  */
 import { join } from "node:path";
 import { pathError } from "../errors.ts";
-import { listLocalFiles } from "../snapshot/list_local.ts";
+import { listLocalFiles, SKIPPED_TOP_DIRS } from "../snapshot/list_local.ts";
+import { listTreeNative, TreeListError } from "../native/list_tree.ts";
+import { asDenoError } from "../native/errors.ts";
+import { type FileList, fileListOf, fileListOfTree } from "./file_list.ts";
+import type { NativeLibrary } from "../native/ffi.ts";
 import { changedSizeError, type PackSource } from "./source.ts";
 
 /**
@@ -26,6 +30,8 @@ export interface LocalSourceOptions {
    * several can wait on a slow disk or network file system at once.
    */
   syncReads?: boolean;
+  /** List through the native library (see `listLocalFiles`). */
+  native?: NativeLibrary | null;
 }
 
 /** Scratch for the one-byte read past the end (contents never used). */
@@ -46,7 +52,13 @@ export function localSource(
 ): PackSource {
   return {
     root,
-    list: () => listLocalFiles(root),
+    list: () =>
+      Promise.resolve().then(() =>
+        options.native
+          ? nativeList(options.native, root)
+          : listLocalFiles(root).then(fileListOf)
+      ),
+    localRoot: root,
     read(file, offset, into) {
       const path = join(root, ...file.rel.split("/"));
       const fail = (err: unknown) => pathError(err, path, "read");
@@ -103,4 +115,16 @@ async function readAsync(
     throw changedSizeError(path, size, size + 1);
   }
   return into;
+}
+
+/** Lists `root` through the native library, errors worded like Deno's. */
+function nativeList(lib: NativeLibrary, root: string): FileList {
+  try {
+    return fileListOfTree(listTreeNative(lib, root, SKIPPED_TOP_DIRS));
+  } catch (err) {
+    if (err instanceof TreeListError) {
+      throw pathError(asDenoError(err), err.path || root, err.action);
+    }
+    throw err;
+  }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fileListOf } from "./file_list.ts";
 import { Mx8Error } from "../errors.ts";
 import { createS3Client } from "../s3/client.ts";
 import { getObjectBytes } from "../s3/objects.ts";
@@ -26,7 +27,7 @@ export function s3Source(url: string): PackSource {
   const client = createS3Client();
   return {
     root: url,
-    list: () => listS3Objects(url),
+    list: async () => fileListOf(await listS3Objects(url)),
     async read(file, offset, into, signal) {
       const length = into.length;
       const key = joinKey(dir, file.rel);

@@ -37,12 +37,15 @@ function putAscii(h: Uint8Array, at: number, text: string): void {
   for (let i = 0; i < text.length; i++) h[at + i] = text.charCodeAt(i);
 }
 
-/** Writes `value` as zero-padded octal of `width - 1` digits plus NUL. */
+/** Writes `value` as `width - 1` zero-padded octal digits (no allocation). */
 function putOctal(h: Uint8Array, at: number, width: number, value: number) {
-  putAscii(h, at, value.toString(8).padStart(width - 1, "0"));
+  let v = value;
+  for (let i = at + width - 2; i >= at; i--) {
+    h[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
 }
 
-/** GNU base-256 size (first byte 0x80, big-endian binary) for files ≥ 8 GiB. */
 function putBase256(h: Uint8Array, at: number, width: number, value: number) {
   let v = BigInt(value);
   for (let i = width - 1; i > 0; i--) {
@@ -51,6 +54,21 @@ function putBase256(h: Uint8Array, at: number, width: number, value: number) {
   }
   h[at] = 0x80;
 }
+
+/** The fields every header shares; name, size and checksum are left zero. */
+const TEMPLATE = (() => {
+  const h = new Uint8Array(TAR_BLOCK);
+  putAscii(h, MODE, "0000644\0");
+  putOctal(h, UID, 8, 0);
+  putOctal(h, GID, 8, 0);
+  putOctal(h, MTIME, 12, 0);
+  h[TYPEFLAG] = 0x30; // '0': regular file
+  putAscii(h, MAGIC, "ustar\0");
+  putAscii(h, VERSION, "00");
+  putOctal(h, DEVMAJOR, 8, 0);
+  putOctal(h, DEVMINOR, 8, 0);
+  return h;
+})();
 
 /**
  * Returns the number of padding bytes that follow `size` data bytes.
@@ -71,6 +89,49 @@ export function tarPadding(size: number): number {
  */
 export function tarEntrySpan(size: number): number {
   return TAR_BLOCK + size + tarPadding(size);
+}
+
+/**
+ * Starts a header in `into`: every shared field set, name, size and checksum
+ * still zero. Finish it with {@linkcode finishUstarHeader}.
+ *
+ * @param into A 512-byte block.
+ * @returns `into`.
+ * @throws {RangeError} When `into` is not 512 bytes.
+ */
+export function beginUstarHeader(into: Uint8Array): Uint8Array {
+  if (into.length !== TAR_BLOCK) {
+    throw new RangeError(`Tar header block must be ${TAR_BLOCK} bytes`);
+  }
+  into.set(TEMPLATE);
+  return into;
+}
+
+/**
+ * Finishes a header started with {@linkcode beginUstarHeader} whose name is
+ * written: sets the size (octal, or GNU base-256 from 8 GiB) and the
+ * checksum. Allocates nothing below 8 GiB.
+ *
+ * @param h The header block.
+ * @param size File size in bytes.
+ * @returns `h`.
+ * @throws {RangeError} When `size` is not a byte count.
+ */
+export function finishUstarHeader(h: Uint8Array, size: number): Uint8Array {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(`Tar entry size ${size} is not a valid byte count`);
+  }
+  if (size <= MAX_OCTAL_SIZE) putOctal(h, SIZE, 12, size);
+  else putBase256(h, SIZE, 12, size);
+  // Checksum: byte sum with the checksum field read as 8 spaces.
+  let sum = 8 * 0x20;
+  for (let i = 0; i < TAR_BLOCK; i++) {
+    if (i < CHKSUM || i >= CHKSUM + 8) sum += h[i];
+  }
+  putOctal(h, CHKSUM, 7, sum);
+  h[CHKSUM + 6] = 0;
+  h[CHKSUM + 7] = 0x20;
+  return h;
 }
 
 /**
@@ -99,35 +160,12 @@ export function ustarHeader(
   size: number,
   into: Uint8Array = new Uint8Array(TAR_BLOCK),
 ): Uint8Array {
-  if (into.length !== TAR_BLOCK) {
-    throw new RangeError(`Tar header block must be ${TAR_BLOCK} bytes`);
-  }
-  if (!Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(`Tar entry size ${size} is not a valid byte count`);
-  }
-  const h = into.fill(0);
+  const h = beginUstarHeader(into);
   const { read, written } = enc.encodeInto(name, h.subarray(0, USTAR_NAME_MAX));
   if (written === 0 || read < name.length) {
     throw new RangeError(
       `Tar entry name "${name}" must be 1–${USTAR_NAME_MAX} bytes`,
     );
   }
-  putAscii(h, MODE, "0000644\0");
-  putOctal(h, UID, 8, 0);
-  putOctal(h, GID, 8, 0);
-  if (size <= MAX_OCTAL_SIZE) putOctal(h, SIZE, 12, size);
-  else putBase256(h, SIZE, 12, size);
-  putOctal(h, MTIME, 12, 0);
-  h[TYPEFLAG] = 0x30; // '0': regular file
-  putAscii(h, MAGIC, "ustar\0");
-  putAscii(h, VERSION, "00");
-  putOctal(h, DEVMAJOR, 8, 0);
-  putOctal(h, DEVMINOR, 8, 0);
-  // Checksum: byte sum with the checksum field read as 8 spaces.
-  let sum = 8 * 0x20;
-  for (let i = 0; i < TAR_BLOCK; i++) {
-    if (i < CHKSUM || i >= CHKSUM + 8) sum += h[i];
-  }
-  putAscii(h, CHKSUM, sum.toString(8).padStart(6, "0") + "\0 ");
-  return h;
+  return finishUstarHeader(h, size);
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { join, relative, sep as SEPARATOR } from "node:path";
+import { sep as SEPARATOR } from "node:path";
 import { pathError } from "../errors.ts";
 import { compareUtf8 } from "../util/bytes_order.ts";
 
@@ -37,7 +37,8 @@ export function isSkippedPath(rel: string): boolean {
 }
 
 /**
- * Lists every file under a local directory, sorted by relative path bytes,
+ * Lists every regular file under a local directory (symlinks followed;
+ * sockets, FIFOs and devices skipped), sorted by relative path bytes,
  * skipping `_mx8/` and `shards/` at the top.
  *
  * @param root Directory.
@@ -47,8 +48,10 @@ export function isSkippedPath(rel: string): boolean {
 export function listLocalFiles(root: string): Promise<FoundObject[]> {
   // Synchronous reads and stats: one awaited stat per file costs ~10× more
   // (a thread-pool round trip each); listing 20k files takes ~0.2 s this way.
+  // Paths are built by concatenation (node:path's join/relative normalize
+  // and allocate several strings per call).
   const out: FoundObject[] = [];
-  const walk = (dir: string): void => {
+  const walk = (dir: string, relDir: string): void => {
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(dir)];
@@ -56,10 +59,13 @@ export function listLocalFiles(root: string): Promise<FoundObject[]> {
       throw pathError(err, dir, "read directory");
     }
     for (const e of entries) {
-      if (dir === root && SKIPPED_TOP_DIRS.includes(e.name)) continue;
-      const abs = join(dir, e.name);
+      if (relDir === "" && SKIPPED_TOP_DIRS.includes(e.name)) continue;
+      const abs = dir.endsWith(SEPARATOR)
+        ? dir + e.name
+        : dir + SEPARATOR + e.name;
+      const rel = relDir + e.name;
       if (e.isDirectory) {
-        walk(abs);
+        walk(abs, rel + "/");
         continue;
       }
       let st: Deno.FileInfo;
@@ -68,15 +74,13 @@ export function listLocalFiles(root: string): Promise<FoundObject[]> {
       } catch (err) {
         throw pathError(err, abs, "stat");
       }
-      if (st.isDirectory) walk(abs);
-      else {out.push({
-          rel: relative(root, abs).split(SEPARATOR).join("/"),
-          size: st.size,
-        });}
+      if (st.isDirectory) walk(abs, rel + "/");
+      // Sockets, FIFOs and devices are not data (and a FIFO would block).
+      else if (st.isFile) out.push({ rel, size: st.size });
     }
   };
   try {
-    walk(root);
+    walk(root, "");
   } catch (err) {
     return Promise.reject(err);
   }

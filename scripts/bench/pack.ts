@@ -5,7 +5,10 @@
  * alternates `tar -cf` and `mx8 pack` (a child `deno run main.ts pack`, under
  * `/usr/bin/time -v` for its peak RSS) over the warm page cache, and prints
  * the medians as a markdown table. Goal: pack ≥ 0.8× tar's MB/s, peak RSS
- * flat (±10%) as the file count grows.
+ * flat (±10%) as the file count grows. Variants: the default (local to
+ * local with `libmx8_ffi`: one-call listing, each file appended by
+ * `copy_file_range`), the same without the library (Deno stat + blocking
+ * reads), and `--concurrency 4` (threaded reads).
  *
  * ```sh
  * deno run -A --unsafe-proto scripts/bench/pack.ts [--counts 2000,20000] \
@@ -85,11 +88,14 @@ async function totalBytes(dir: string): Promise<number> {
 }
 
 /** Runs a command under `/usr/bin/time -v`; wall seconds and peak RSS. */
-async function timed(cmd: string[], cwd?: string): Promise<Run> {
+async function timed(
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   const t0 = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
     args: ["-v", ...cmd],
-    cwd,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -108,10 +114,16 @@ function median(runs: Run[]): Run {
   return { seconds: by("seconds"), peakRssKb: by("peakRssKb") };
 }
 
-/** Pack variants: label and extra flags. */
-const VARIANTS: [string, string[]][] = [
-  ["mx8 pack (default: blocking reads)", []],
-  ["mx8 pack --concurrency 4 (threaded reads)", ["--concurrency", "4"]],
+/** Pack variants: label, extra flags, environment. */
+const VARIANTS: [string, string[], Record<string, string>][] = [
+  ["mx8 pack (default: native listing + kernel copy)", [], {}],
+  [
+    "mx8 pack without libmx8_ffi (blocking reads)",
+    [],
+    // An explicit library path that does not exist: pack falls back to Deno.
+    { MX8_FFI_LIB: "/nonexistent/libmx8_ffi.so" },
+  ],
+  ["mx8 pack --concurrency 4 (threaded reads)", ["--concurrency", "4"], {}],
 ];
 
 async function bench(src: string, work: string, runs: number): Promise<Row> {
@@ -156,7 +168,7 @@ async function bench(src: string, work: string, runs: number): Promise<Row> {
     tar.push(await timed(tarCmd));
     for (let v = 0; v < VARIANTS.length; v++) {
       await clean();
-      packs[v].push(await timed(packCmd(VARIANTS[v][1])));
+      packs[v].push(await timed(packCmd(VARIANTS[v][1]), VARIANTS[v][2]));
     }
   }
   await clean();
@@ -220,13 +232,19 @@ if (import.meta.main) {
       `median of ${runs}; pack = whole \`deno run main.ts pack\` process)\n`,
   );
   console.log(table(rows));
+  console.log("");
   for (const [v, [label]] of VARIANTS.entries()) {
     const rss = rows.map((r) => r.packs[v][1].peakRssKb);
     const spread = (Math.max(...rss) - Math.min(...rss)) / Math.min(...rss);
+    const ratios = rows.map((r) => r.tar.seconds / r.packs[v][1].seconds);
+    const fast = ratios.every((x) => x >= 0.8);
     console.log(
-      `\n${label}: peak RSS spread across file counts ${
-        (spread * 100).toFixed(1)
-      }%`,
+      `${label}: vs GNU tar ${
+        ratios.map((x) => `${x.toFixed(2)}×`).join(", ")
+      } (goal ≥ 0.8×: ${fast ? "met" : "NOT met"}); peak RSS spread across ` +
+        `file counts ${(spread * 100).toFixed(1)}% (goal ≤ 10%: ${
+          spread <= 0.1 ? "met" : "NOT met"
+        })`,
     );
   }
 }

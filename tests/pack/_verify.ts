@@ -152,3 +152,24 @@ export async function verifyPacked(
   }
   return shards;
 }
+
+/**
+ * Reads every file of a local packed dataset (`shards/`, `_mx8/`).
+ *
+ * @param dir Local pack root.
+ * @returns `shards/NAME` or `_mx8/NAME` → bytes.
+ */
+export async function readPackedTree(
+  dir: string,
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for (const sub of ["shards", "_mx8"]) {
+    for await (const e of Deno.readDir(`${dir}/${sub}`)) {
+      out.set(
+        `${sub}/${e.name}`,
+        await Deno.readFile(`${dir}/${sub}/${e.name}`),
+      );
+    }
+  }
+  return out;
+}

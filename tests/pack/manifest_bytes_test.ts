@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { imageFolderHint } from "../../lib/manifest/row.ts";
+import { concatBytes } from "../../lib/util/bytes_concat.ts";
 import { serializeManifest } from "../../lib/manifest/tsv.ts";
-import { manifestBytes } from "../../lib/pack/manifest_bytes.ts";
+import {
+  manifestBytes,
+  manifestChunks,
+} from "../../lib/pack/manifest_bytes.ts";
 import { dataOffset, planShards, shardLocation } from "../../lib/pack/plan.ts";
 
 Deno.test("manifestBytes: the bytes serializeManifest gives for the pack's rows", () => {
@@ -22,4 +26,24 @@ Deno.test("manifestBytes: the bytes serializeManifest gives for the pack's rows"
     }));
     assert.deepEqual(manifestBytes(plan, ids), serializeManifest(rows));
   }
+});
+
+Deno.test("manifestChunks: whole rows per chunk, one reused buffer, joined = manifestBytes", () => {
+  const files = Array.from({ length: 500 }, (_, i) => ({
+    rel: `c${i % 4}/f${i}.jpg`,
+    size: 1 + (i * 104729) % 900_000,
+  }));
+  const plan = planShards(files, 4 << 20, "src");
+  const labelIds = Int32Array.from(files, (_, i) => i % 4);
+  const copies: Uint8Array[] = [];
+  const views = new Set<ArrayBufferLike>();
+  for (const chunk of manifestChunks(plan, labelIds, 1024)) {
+    assert.ok(chunk.length <= 1024 + 200);
+    assert.equal(chunk.at(-1), 0x0a, "a chunk ends with a whole row");
+    views.add(chunk.buffer);
+    copies.push(chunk.slice());
+  }
+  assert.ok(copies.length > 20, `${copies.length} chunks`);
+  assert.equal(views.size, 1, "every chunk is a view of the same buffer");
+  assert.deepEqual(concatBytes(copies), manifestBytes(plan, labelIds));
 });

@@ -1,3 +1,4 @@
+import { fileListOf } from "../../lib/pack/file_list.ts";
 import assert from "node:assert/strict";
 import {
   GetObjectCommand,
@@ -167,7 +168,7 @@ Deno.test("writeShards: a failing read aborts the multipart upload of the open s
   const plan = planShards(files, 1 << 20, "mem");
   const source: PackSource = {
     root: "mem",
-    list: () => Promise.resolve(files),
+    list: () => Promise.resolve(fileListOf(files)),
     read(file) {
       if (file.rel === "f15.bin") {
         return Promise.reject(new Mx8Error("read of f15 failed"));

@@ -2,23 +2,10 @@ import assert from "node:assert/strict";
 import { Mx8Error, PathError } from "../../lib/errors.ts";
 import { pack, type PackProgress } from "../../lib/pack/pack.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
-import { bytesOf, dataset, verifyPacked } from "./_verify.ts";
+import { bytesOf, dataset, readPackedTree, verifyPacked } from "./_verify.ts";
 
 const SIZES = [1, 511, 512, 513, 1000, 3000, 5000, 20_000, 7, 1024, 4097, 9];
 const SHARD_MB = 0.01; // 10485 bytes: several shards, one oversized file
-
-async function readAll(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for (const sub of ["shards", "_mx8"]) {
-    for await (const e of Deno.readDir(`${dir}/${sub}`)) {
-      out.set(
-        `${sub}/${e.name}`,
-        await Deno.readFile(`${dir}/${sub}/${e.name}`),
-      );
-    }
-  }
-  return out;
-}
 
 Deno.test("pack: ImageFolder dir → tar shards GNU tar lists and extracts, byte ranges match, labels on", async () => {
   await using src = await tempDir();
@@ -67,7 +54,7 @@ Deno.test("pack: the same input twice gives byte-identical shards and manifest",
     concurrency: 1,
   });
   assert.equal(ra.manifestHash, rb.manifestHash);
-  assert.deepEqual(await readAll(a.path), await readAll(b.path));
+  assert.deepEqual(await readPackedTree(a.path), await readPackedTree(b.path));
 });
 
 Deno.test("pack: label modes", async () => {

@@ -2,17 +2,26 @@ import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { localSource } from "../../lib/pack/source_local.ts";
 import { s3Source } from "../../lib/pack/source_s3.ts";
+import { openNativeLibrary } from "../../lib/native/library.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
 
 const signal = new AbortController().signal;
 
-for (const syncReads of [false, true]) {
-  Deno.test(`localSource (syncReads ${syncReads}): whole and ranged reads; a changed or vanished file is an error naming it`, async () => {
+for (
+  const [syncReads, native] of [
+    [false, null],
+    [true, null],
+    [true, openNativeLibrary()],
+  ] as const
+) {
+  Deno.test(`localSource (syncReads ${syncReads}, ${native ? "native" : "Deno"} listing): whole and ranged reads; a changed or vanished file is an error naming it`, async () => {
     await using t = await tempDir();
     await writeTree(t.path, { "a/x.bin": "0123456789", "_mx8/m": "skip" });
-    const src = localSource(t.path, { syncReads });
-    const [file] = await src.list();
+    const src = localSource(t.path, { syncReads, native });
+    const list = await src.list();
+    assert.equal(list.length, 1);
+    const file = list.at(0);
     assert.deepEqual(file, { rel: "a/x.bin", size: 10 });
     const dec = new TextDecoder();
     assert.equal(
@@ -60,7 +69,8 @@ Deno.test("s3Source: lists under the prefix, whole and ranged GETs, vanished obj
     );
   }
   const src = s3Source("s3://raw/p");
-  const files = await src.list();
+  const list = await src.list();
+  const files = Array.from({ length: list.length }, (_, i) => list.at(i));
   assert.deepEqual(files, [{ rel: "a/1.jpg", size: 11 }]);
   const dec = new TextDecoder();
   assert.equal(

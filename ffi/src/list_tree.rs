@@ -1,0 +1,251 @@
+//! A whole directory tree listed in one call, for `mx8 pack`: every regular
+//! file under a root, sorted by relative path bytes, with its size. The
+//! caller gets flat arrays and one string of all paths, so no object per
+//! file is built in JavaScript.
+//!
+//! Result layout (little-endian): `u64 count`, `count` × `f64 size`,
+//! `count` × `u32 units` (a path's length in UTF-16 code units), then the
+//! relative paths (`/`-separated, UTF-8, names that are not UTF-8 replaced
+//! lossily) concatenated in order. Symlinks are followed (like `stat`);
+//! sockets, FIFOs and devices are skipped.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::panic::{ffi_guard, ffi_guard_value, ErrBuf};
+use crate::status::{Mx8Error, Mx8Result, Mx8Status};
+
+/// A finished listing, owned until `mx8_list_take`.
+pub struct Mx8List {
+    bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Found {
+    sizes: Vec<f64>,
+    units: Vec<u32>,
+    paths: Vec<u8>,
+}
+
+/// An error naming what failed: `"ACTION\tPATH\tOS error"`.
+fn fail(action: &str, path: &Path, err: io::Error) -> Mx8Error {
+    let status = match err.kind() {
+        io::ErrorKind::NotFound => Mx8Status::NotFound,
+        io::ErrorKind::PermissionDenied => Mx8Status::PermissionDenied,
+        _ => Mx8Status::Io,
+    };
+    Mx8Error::new(status, format!("{action}\t{}\t{err}", path.display()))
+}
+
+enum Kind {
+    File(u64),
+    Dir,
+    Other,
+}
+
+fn classify(entry: &fs::DirEntry) -> io::Result<Kind> {
+    let meta = match entry.file_type()? {
+        t if t.is_dir() => return Ok(Kind::Dir),
+        t if t.is_file() => entry.metadata()?,
+        _ => fs::metadata(entry.path())?,
+    };
+    Ok(if meta.is_dir() {
+        Kind::Dir
+    } else if meta.is_file() {
+        Kind::File(meta.len())
+    } else {
+        Kind::Other
+    })
+}
+
+struct Entry {
+    /// Sort key: the name, plus `/` for a directory (so the depth-first
+    /// walk yields paths in global byte order).
+    key: String,
+    name: std::ffi::OsString,
+    kind: Kind,
+}
+
+fn walk(dir: &Path, rel: &mut String, skip_top: &[&str], out: &mut Found) -> Mx8Result<()> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| fail("read directory", dir, e))? {
+        let entry = entry.map_err(|e| fail("read directory", dir, e))?;
+        let name = entry.file_name();
+        let text = String::from_utf8_lossy(name.as_bytes()).into_owned();
+        if rel.is_empty() && skip_top.contains(&text.as_str()) {
+            continue;
+        }
+        let kind = classify(&entry).map_err(|e| fail("stat", &entry.path(), e))?;
+        let key = match kind {
+            Kind::Dir => text + "/",
+            Kind::File(_) => text,
+            Kind::Other => continue,
+        };
+        entries.push(Entry { key, name, kind });
+    }
+    entries.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+    for e in entries {
+        let before = rel.len();
+        rel.push_str(&e.key);
+        match e.kind {
+            Kind::Dir => walk(&dir.join(&e.name), rel, skip_top, out)?,
+            Kind::File(size) => {
+                out.sizes.push(size as f64);
+                out.units.push(rel.encode_utf16().count() as u32);
+                out.paths.extend_from_slice(rel.as_bytes());
+            }
+            Kind::Other => {}
+        }
+        rel.truncate(before);
+    }
+    Ok(())
+}
+
+/// Lists `root` (see the module doc for the layout).
+pub fn list_tree(root: &Path, skip_top: &[&str]) -> Mx8Result<Vec<u8>> {
+    let mut found = Found::default();
+    walk(root, &mut String::new(), skip_top, &mut found)?;
+    let n = found.sizes.len();
+    let mut bytes = Vec::with_capacity(8 + 12 * n + found.paths.len());
+    bytes.extend_from_slice(&(n as u64).to_le_bytes());
+    for s in &found.sizes {
+        bytes.extend_from_slice(&s.to_le_bytes());
+    }
+    for u in &found.units {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    bytes.extend_from_slice(&found.paths);
+    Ok(bytes)
+}
+
+/// Lists the tree under `root`, skipping the top-level names in `skip`
+/// (`\n`-separated UTF-8). On success `*out_list` owns the result and
+/// `*out_len` is its length: copy it out with `mx8_list_take`. Errors carry
+/// `"ACTION\tPATH\tOS error"` (ACTION `read directory` or `stat`).
+///
+/// # Safety
+/// `root` valid for `root_len` bytes, `skip` for `skip_len` bytes (or
+/// `skip_len` 0); `out_list` and `out_len` valid for writes; `err_buf` NULL
+/// or valid for `err_cap` bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn mx8_list_tree(
+    root: *const u8,
+    root_len: usize,
+    skip: *const u8,
+    skip_len: usize,
+    out_list: *mut *mut Mx8List,
+    out_len: *mut u64,
+    err_buf: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: forwarded caller contract for `err_buf`.
+    let err = unsafe { ErrBuf::new(err_buf, err_cap) };
+    ffi_guard(err, || {
+        if root.is_null() || root_len == 0 || out_list.is_null() || out_len.is_null() {
+            return Err(Mx8Error::new(Mx8Status::NullArgument, "NULL argument"));
+        }
+        // SAFETY: the caller guarantees `root` is valid for `root_len` bytes.
+        let root = Path::new(OsStr::from_bytes(unsafe { std::slice::from_raw_parts(root, root_len) }));
+        let skip = if skip.is_null() || skip_len == 0 {
+            String::new()
+        } else {
+            // SAFETY: the caller guarantees `skip` is valid for `skip_len` bytes.
+            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(skip, skip_len) }).into_owned()
+        };
+        let skip_top: Vec<&str> = skip.split('\n').filter(|s| !s.is_empty()).collect();
+        let bytes = list_tree(root, &skip_top)?;
+        // SAFETY: both checked non-NULL; the caller guarantees they are writable.
+        unsafe {
+            *out_len = bytes.len() as u64;
+            *out_list = Box::into_raw(Box::new(Mx8List { bytes }));
+        }
+        Ok(())
+    })
+}
+
+/// Copies a listing into `out_buf` (capacity `out_cap`, at least its
+/// length) and frees it, whatever the outcome.
+///
+/// # Safety
+/// `list` from `mx8_list_tree`, not used again; `out_buf` valid for writes
+/// of `out_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, out_buf: *mut u8, out_cap: usize) -> u32 {
+    ffi_guard(ErrBuf::none(), || {
+        if list.is_null() {
+            return Err(Mx8Error::new(Mx8Status::NullArgument, "list is NULL"));
+        }
+        // SAFETY: per contract, `list` came from Box::into_raw and is freed once.
+        let list = unsafe { Box::from_raw(list) };
+        if out_buf.is_null() || out_cap < list.bytes.len() {
+            return Err(Mx8Error::new(Mx8Status::BufferTooSmall, "buffer too small"));
+        }
+        // SAFETY: `out_buf` is valid for `out_cap` >= len bytes and distinct
+        // from the Vec.
+        unsafe { std::ptr::copy_nonoverlapping(list.bytes.as_ptr(), out_buf, list.bytes.len()) };
+        Ok(())
+    })
+}
+
+/// Frees a listing without copying it (NULL is fine).
+///
+/// # Safety
+/// `list` NULL or from `mx8_list_tree`, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_list_free(list: *mut Mx8List) {
+    ffi_guard_value((), || {
+        if !list.is_null() {
+            // SAFETY: per contract, `list` came from Box::into_raw and is freed once.
+            drop(unsafe { Box::from_raw(list) });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> Vec<(String, f64)> {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let sizes = &bytes[8..8 + 8 * n];
+        let units = &bytes[8 + 8 * n..8 + 12 * n];
+        let paths: Vec<u16> = std::str::from_utf8(&bytes[8 + 12 * n..]).unwrap().encode_utf16().collect();
+        let mut at = 0;
+        (0..n)
+            .map(|i| {
+                let u = u32::from_le_bytes(units[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+                let s = f64::from_le_bytes(sizes[8 * i..8 * i + 8].try_into().unwrap());
+                let p = String::from_utf16(&paths[at..at + u]).unwrap();
+                at += u;
+                (p, s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lists_files_in_global_byte_order_skipping_top_dirs() {
+        let dir = std::env::temp_dir().join(format!("mx8-list-tree-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for d in ["a", "a/b", "_mx8", "x/_mx8"] {
+            fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        for (f, body) in [("a.txt", "1"), ("a/b/c", "22"), ("a/z", "333"), ("_mx8/m", "4"), ("x/_mx8/k", "55"), ("é", "6")] {
+            fs::write(dir.join(f), body).unwrap();
+        }
+        let got = decode(&list_tree(&dir, &["_mx8", "shards"]).unwrap());
+        let want: Vec<(String, f64)> = [("a.txt", 1.0), ("a/b/c", 2.0), ("a/z", 3.0), ("x/_mx8/k", 2.0), ("é", 1.0)]
+            .iter()
+            .map(|(p, s)| (p.to_string(), *s))
+            .collect();
+        assert_eq!(got, want);
+        std::os::unix::fs::symlink(dir.join("missing"), dir.join("dangling")).unwrap();
+        let err = list_tree(&dir, &[]).unwrap_err();
+        assert_eq!(err.status, Mx8Status::NotFound);
+        assert!(err.message.starts_with("stat\t"), "{}", err.message);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
