@@ -22,6 +22,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LAZY_MODULES } from "../lib/util/lazy.ts";
 
 /** Repository root. */
 export const ROOT: string = resolve(
@@ -74,6 +75,9 @@ export function compileArgs(options: CompileOptions): string[] {
   if (options.target) args.push("--target", options.target);
   args.push("--output", options.output);
   if (options.nativeLibrary) args.push("--include", options.nativeLibrary);
+  // Modules imported by computed URL (lib/util/lazy.ts): invisible to the
+  // graph deno compile builds from main.ts.
+  for (const m of LAZY_MODULES) args.push("--include", m);
   args.push("main.ts");
   return args;
 }

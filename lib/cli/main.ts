@@ -4,6 +4,7 @@
  * @module
  */
 import { VERSION } from "../version.ts";
+import { lazyUrl } from "../util/lazy.ts";
 import { type Command, runCommand } from "./command.ts";
 
 /** A subcommand whose implementation loads on first use (fast startup). */
@@ -22,35 +23,42 @@ export const COMMANDS: readonly LazyCommand[] = [
     name: "coordinator",
     summary:
       "per-job control plane: pins the dataset snapshot, serves leases over Connect-RPC",
-    load: async () => (await import("./coordinator.ts")).coordinatorCommand,
+    load: async () =>
+      (await import(lazyUrl("./coordinator.ts", import.meta.url)))
+        .coordinatorCommand,
   },
   {
     name: "agent",
     summary:
       "per-node worker: registers, leases ranges, fetches bytes, delivers to a sink",
-    load: async () => (await import("./agent.ts")).agentCommand,
+    load: async () =>
+      (await import(lazyUrl("./agent.ts", import.meta.url))).agentCommand,
   },
   {
     name: "pack",
     summary: "pack many small objects into tar shards + byte-range manifest",
-    load: async () => (await import("./pack.ts")).packCommand,
+    load: async () =>
+      (await import(lazyUrl("./pack.ts", import.meta.url))).packCommand,
   },
   {
     name: "tui",
     summary:
       "operator view of a live job (full screen, or headless for scripts)",
-    load: async () => (await import("./tui.ts")).tuiCommand,
+    load: async () =>
+      (await import(lazyUrl("./tui.ts", import.meta.url))).tuiCommand,
   },
   {
     name: "resolve",
     summary: "resolve a dataset link to a pinned manifest hash",
-    load: async () => (await import("./resolve.ts")).resolveCommand,
+    load: async () =>
+      (await import(lazyUrl("./resolve.ts", import.meta.url))).resolveCommand,
   },
   {
     name: "demo",
     summary:
       "embedded default: dataset, pack, coordinator + agents, a kill, requeue, drain, stats",
-    load: async () => (await import("./demo.ts")).demoCommand,
+    load: async () =>
+      (await import(lazyUrl("./demo.ts", import.meta.url))).demoCommand,
   },
 ];
 

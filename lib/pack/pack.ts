@@ -19,6 +19,7 @@ import type { PackSource } from "./source.ts";
 import { LOCAL_READ_CONCURRENCY, localSource } from "./source_local.ts";
 import { writeShards } from "./write_shards.ts";
 import { openNativeLibrary } from "../native/library.ts";
+import { lazyUrl } from "../util/lazy.ts";
 
 export type { LabelMode };
 
@@ -146,7 +147,11 @@ export async function pack(
   const started = performance.now();
   const settings = checkOptions(options);
   // S3 code (and the AWS SDK) loads only when a side is on S3.
-  const s3Src = isS3Url(src) ? await import("./source_s3.ts") : undefined;
+  const s3Src = isS3Url(src)
+    ? await import(
+      lazyUrl("./source_s3.ts", import.meta.url)
+    ) as typeof import("./source_s3.ts")
+    : undefined;
   const concurrency = options.concurrency ??
     (s3Src ? s3Src.S3_READ_CONCURRENCY : LOCAL_READ_CONCURRENCY);
   const syncReads = !s3Src && concurrency === 1;
@@ -157,7 +162,9 @@ export async function pack(
     ? s3Src.s3Source(src.replace(/\/+$/, ""))
     : localSource(resolve(src), { syncReads, native });
   const dest: PackDestination = isS3Url(options.out)
-    ? (await import("./dest_s3.ts")).s3Destination(options.out, {
+    ? (await import(
+      lazyUrl("./dest_s3.ts", import.meta.url)
+    ) as typeof import("./dest_s3.ts")).s3Destination(options.out, {
       partBytes: settings.partBytes,
     })
     : localDestination(resolve(options.out), {

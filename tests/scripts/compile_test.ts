@@ -12,6 +12,7 @@ import {
   extractLibraryBytes,
 } from "../../lib/native/embedded.ts";
 import { VERSION } from "../../lib/version.ts";
+import { LAZY_MODULES } from "../../lib/util/lazy.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 
 Deno.test("compile: deno compile arguments embed the native library when given", () => {
@@ -28,6 +29,7 @@ Deno.test("compile: deno compile arguments embed the native library when given",
       "dist/mx8",
       "--include",
       "ffi/target/release/libmx8_ffi.so",
+      ...LAZY_MODULES.flatMap((m) => ["--include", m]),
       "main.ts",
     ],
   );
@@ -42,6 +44,7 @@ Deno.test("compile: deno compile arguments embed the native library when given",
       "aarch64-apple-darwin",
       "--output",
       "o",
+      ...LAZY_MODULES.flatMap((m) => ["--include", m]),
       "main.ts",
     ],
   );
