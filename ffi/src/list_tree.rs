@@ -3,11 +3,11 @@
 //! caller gets flat arrays and one string of all paths, so no object per
 //! file is built in JavaScript.
 //!
-//! Result layout (little-endian): `u64 count`, `count` × `f64 size`,
-//! `count` × `u32 units` (a path's length in UTF-16 code units), then the
-//! relative paths (`/`-separated, UTF-8, names that are not UTF-8 replaced
-//! lossily) concatenated in order. Symlinks are followed (like `stat`);
-//! sockets, FIFOs and devices are skipped.
+//! Result: `count` sizes (f64), `count + 1` offsets (f64, in UTF-16 code
+//! units) into the relative paths (`/`-separated, UTF-8, names that are not
+//! UTF-8 replaced lossily) concatenated in order; the caller copies the
+//! three arrays straight into its own typed arrays. Symlinks are followed
+//! (like `stat`); sockets, FIFOs and devices are skipped.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -18,16 +18,18 @@ use std::path::Path;
 use crate::panic::{ffi_guard, ffi_guard_value, ErrBuf};
 use crate::status::{Mx8Error, Mx8Result, Mx8Status};
 
-/// A finished listing, owned until `mx8_list_take`.
+/// A finished listing, owned until `mx8_list_take` or `mx8_list_free`.
 pub struct Mx8List {
-    bytes: Vec<u8>,
+    found: Found,
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Found {
     sizes: Vec<f64>,
-    units: Vec<u32>,
+    /// Starts of each path in UTF-16 units, plus the total at the end.
+    starts: Vec<f64>,
     paths: Vec<u8>,
+    units: f64,
 }
 
 /// An error naming what failed: `"ACTION\tPATH\tOS error"`.
@@ -94,7 +96,8 @@ fn walk(dir: &Path, rel: &mut String, skip_top: &[&str], out: &mut Found) -> Mx8
             Kind::Dir => walk(&dir.join(&e.name), rel, skip_top, out)?,
             Kind::File(size) => {
                 out.sizes.push(size as f64);
-                out.units.push(rel.encode_utf16().count() as u32);
+                out.starts.push(out.units);
+                out.units += rel.encode_utf16().count() as f64;
                 out.paths.extend_from_slice(rel.as_bytes());
             }
             Kind::Other => {}
@@ -104,31 +107,24 @@ fn walk(dir: &Path, rel: &mut String, skip_top: &[&str], out: &mut Found) -> Mx8
     Ok(())
 }
 
-/// Lists `root` (see the module doc for the layout).
-pub fn list_tree(root: &Path, skip_top: &[&str]) -> Mx8Result<Vec<u8>> {
+/// Lists `root` (see the module doc).
+fn list_tree(root: &Path, skip_top: &[&str]) -> Mx8Result<Found> {
     let mut found = Found::default();
     walk(root, &mut String::new(), skip_top, &mut found)?;
-    let n = found.sizes.len();
-    let mut bytes = Vec::with_capacity(8 + 12 * n + found.paths.len());
-    bytes.extend_from_slice(&(n as u64).to_le_bytes());
-    for s in &found.sizes {
-        bytes.extend_from_slice(&s.to_le_bytes());
-    }
-    for u in &found.units {
-        bytes.extend_from_slice(&u.to_le_bytes());
-    }
-    bytes.extend_from_slice(&found.paths);
-    Ok(bytes)
+    found.starts.push(found.units);
+    Ok(found)
 }
 
 /// Lists the tree under `root`, skipping the top-level names in `skip`
-/// (`\n`-separated UTF-8). On success `*out_list` owns the result and
-/// `*out_len` is its length: copy it out with `mx8_list_take`. Errors carry
+/// (`\n`-separated UTF-8). On success `*out_list` owns the result,
+/// `out_sizes[0]` is the file count and `out_sizes[1]` the paths' length in
+/// bytes: copy it out with `mx8_list_take`. Errors carry
 /// `"ACTION\tPATH\tOS error"` (ACTION `read directory` or `stat`).
 ///
 /// # Safety
 /// `root` valid for `root_len` bytes, `skip` for `skip_len` bytes (or
-/// `skip_len` 0); `out_list` and `out_len` valid for writes; `err_buf` NULL
+/// `skip_len` 0); `out_list` valid for a write, `out_sizes` for two u64
+/// writes; `err_buf` NULL
 /// or valid for `err_cap` bytes.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
@@ -138,14 +134,14 @@ pub unsafe extern "C" fn mx8_list_tree(
     skip: *const u8,
     skip_len: usize,
     out_list: *mut *mut Mx8List,
-    out_len: *mut u64,
+    out_sizes: *mut u64,
     err_buf: *mut u8,
     err_cap: usize,
 ) -> u32 {
     // SAFETY: forwarded caller contract for `err_buf`.
     let err = unsafe { ErrBuf::new(err_buf, err_cap) };
     ffi_guard(err, || {
-        if root.is_null() || root_len == 0 || out_list.is_null() || out_len.is_null() {
+        if root.is_null() || root_len == 0 || out_list.is_null() || out_sizes.is_null() {
             return Err(Mx8Error::new(Mx8Status::NullArgument, "NULL argument"));
         }
         // SAFETY: the caller guarantees `root` is valid for `root_len` bytes.
@@ -157,36 +153,45 @@ pub unsafe extern "C" fn mx8_list_tree(
             String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(skip, skip_len) }).into_owned()
         };
         let skip_top: Vec<&str> = skip.split('\n').filter(|s| !s.is_empty()).collect();
-        let bytes = list_tree(root, &skip_top)?;
-        // SAFETY: both checked non-NULL; the caller guarantees they are writable.
+        let found = list_tree(root, &skip_top)?;
+        // SAFETY: both checked non-NULL; the caller guarantees `out_sizes`
+        // holds two u64 and `out_list` one pointer.
         unsafe {
-            *out_len = bytes.len() as u64;
-            *out_list = Box::into_raw(Box::new(Mx8List { bytes }));
+            *out_sizes = found.sizes.len() as u64;
+            *out_sizes.add(1) = found.paths.len() as u64;
+            *out_list = Box::into_raw(Box::new(Mx8List { found }));
         }
         Ok(())
     })
 }
 
-/// Copies a listing into `out_buf` (capacity `out_cap`, at least its
-/// length) and frees it, whatever the outcome.
+/// Copies a listing into the caller's arrays and frees it, whatever the
+/// outcome: `sizes` (count f64), `starts` (count + 1 f64), `paths` (the
+/// paths' length in bytes).
 ///
 /// # Safety
-/// `list` from `mx8_list_tree`, not used again; `out_buf` valid for writes
-/// of `out_cap` bytes.
+/// `list` from `mx8_list_tree`, not used again; `sizes`, `starts` and
+/// `paths` valid for writes of those lengths (`count` and the byte length
+/// as reported by `mx8_list_tree`).
 #[no_mangle]
-pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, out_buf: *mut u8, out_cap: usize) -> u32 {
+pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, sizes: *mut f64, starts: *mut f64, paths: *mut u8) -> u32 {
     ffi_guard(ErrBuf::none(), || {
         if list.is_null() {
             return Err(Mx8Error::new(Mx8Status::NullArgument, "list is NULL"));
         }
         // SAFETY: per contract, `list` came from Box::into_raw and is freed once.
-        let list = unsafe { Box::from_raw(list) };
-        if out_buf.is_null() || out_cap < list.bytes.len() {
-            return Err(Mx8Error::new(Mx8Status::BufferTooSmall, "buffer too small"));
+        let found = unsafe { Box::from_raw(list) }.found;
+        let n = found.sizes.len();
+        if (n > 0 && sizes.is_null()) || starts.is_null() || (!found.paths.is_empty() && paths.is_null()) {
+            return Err(Mx8Error::new(Mx8Status::NullArgument, "NULL output array"));
         }
-        // SAFETY: `out_buf` is valid for `out_cap` >= len bytes and distinct
-        // from the Vec.
-        unsafe { std::ptr::copy_nonoverlapping(list.bytes.as_ptr(), out_buf, list.bytes.len()) };
+        // SAFETY: the caller guarantees each output holds the reported
+        // lengths, and they are distinct from the Vecs.
+        unsafe {
+            std::ptr::copy_nonoverlapping(found.sizes.as_ptr(), sizes, n);
+            std::ptr::copy_nonoverlapping(found.starts.as_ptr(), starts, n + 1);
+            std::ptr::copy_nonoverlapping(found.paths.as_ptr(), paths, found.paths.len());
+        }
         Ok(())
     })
 }
@@ -209,19 +214,12 @@ pub unsafe extern "C" fn mx8_list_free(list: *mut Mx8List) {
 mod tests {
     use super::*;
 
-    fn decode(bytes: &[u8]) -> Vec<(String, f64)> {
-        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        let sizes = &bytes[8..8 + 8 * n];
-        let units = &bytes[8 + 8 * n..8 + 12 * n];
-        let paths: Vec<u16> = std::str::from_utf8(&bytes[8 + 12 * n..]).unwrap().encode_utf16().collect();
-        let mut at = 0;
-        (0..n)
+    fn decode(found: &Found) -> Vec<(String, f64)> {
+        let paths: Vec<u16> = std::str::from_utf8(&found.paths).unwrap().encode_utf16().collect();
+        (0..found.sizes.len())
             .map(|i| {
-                let u = u32::from_le_bytes(units[4 * i..4 * i + 4].try_into().unwrap()) as usize;
-                let s = f64::from_le_bytes(sizes[8 * i..8 * i + 8].try_into().unwrap());
-                let p = String::from_utf16(&paths[at..at + u]).unwrap();
-                at += u;
-                (p, s)
+                let (a, b) = (found.starts[i] as usize, found.starts[i + 1] as usize);
+                (String::from_utf16(&paths[a..b]).unwrap(), found.sizes[i])
             })
             .collect()
     }
@@ -237,6 +235,7 @@ mod tests {
             fs::write(dir.join(f), body).unwrap();
         }
         let got = decode(&list_tree(&dir, &["_mx8", "shards"]).unwrap());
+        assert_eq!(list_tree(&dir, &[]).unwrap().starts.len(), 7);
         let want: Vec<(String, f64)> = [("a.txt", 1.0), ("a/b/c", 2.0), ("a/z", 3.0), ("x/_mx8/k", 2.0), ("é", 1.0)]
             .iter()
             .map(|(p, s)| (p.to_string(), *s))

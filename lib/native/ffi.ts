@@ -117,18 +117,19 @@ export const symbols = {
       "buffer", // const uint8_t *skip (top-level names, "\n"-separated)
       "usize", // size_t skip_len
       "buffer", // Mx8List **out_list
-      "buffer", // uint64_t *out_len
+      "buffer", // uint64_t out_sizes[2]: file count, paths' byte length
       "buffer", // uint8_t *err_buf
       "usize", // size_t err_cap
     ],
     result: "u32", // Mx8Status
   },
-  /** Copies a listing out and frees it. */
+  /** Copies a listing into sizes / starts / paths arrays and frees it. */
   mx8_list_take: {
     parameters: [
       "pointer", // Mx8List *list
-      "buffer", // uint8_t *out_buf
-      "usize", // size_t out_cap
+      "buffer", // double *sizes (count)
+      "buffer", // double *starts (count + 1)
+      "buffer", // uint8_t *paths (byte length)
     ],
     result: "u32", // Mx8Status
   },

@@ -84,7 +84,7 @@ export function listTreeNative(
   const rootBytes = encoder.encode(root);
   const skip = encoder.encode(skipTop.join("\n"));
   const out = new BigUint64Array(1);
-  const len = new BigUint64Array(1);
+  const counts = new BigUint64Array(2);
   const err = new Uint8Array(1024);
   const status = lib.symbols.mx8_list_tree(
     rootBytes,
@@ -92,26 +92,22 @@ export function listTreeNative(
     skip,
     BigInt(skip.length),
     out,
-    len,
+    counts,
     err,
     BigInt(err.length),
   );
   if (status !== Status.Ok) throw new TreeListError(status, readMessage(err));
-  const bytes = new Uint8Array(Number(len[0]));
-  const taken = lib.symbols.mx8_list_take(
-    Deno.UnsafePointer.create(out[0]),
-    bytes,
-    BigInt(bytes.length),
-  );
-  if (taken !== Status.Ok) throw new NativeError(taken, "mx8_list_take failed");
-  const view = new DataView(bytes.buffer);
-  const count = Number(view.getBigUint64(0, true));
+  const count = Number(counts[0]);
   const sizes = new Float64Array(count);
   const starts = new Float64Array(count + 1);
-  for (let i = 0; i < count; i++) {
-    sizes[i] = view.getFloat64(8 + 8 * i, true);
-    starts[i + 1] = starts[i] + view.getUint32(8 + 8 * count + 4 * i, true);
-  }
-  const paths = decoder.decode(bytes.subarray(8 + 12 * count));
+  const bytes = new Uint8Array(Number(counts[1]));
+  const taken = lib.symbols.mx8_list_take(
+    Deno.UnsafePointer.create(out[0]),
+    sizes,
+    starts,
+    bytes,
+  );
+  if (taken !== Status.Ok) throw new NativeError(taken, "mx8_list_take failed");
+  const paths = decoder.decode(bytes);
   return { count, sizes, starts, paths };
 }

@@ -108,3 +108,43 @@ export function entryHeader(
   }
   return finishUstarHeader(h, size);
 }
+
+/**
+ * UTF-8 length of the extension (as {@linkcode extensionOf} cuts it) of the
+ * path `text.slice(start, end)`, without slicing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { extensionBytesIn } from "./entry_name.ts";
+ * assert.equal(extensionBytesIn("a/b.tar.gz", 0, 10), 3);
+ * assert.equal(extensionBytesIn("x.d/.hidden", 0, 11), 0);
+ * ```
+ *
+ * @param text String holding the path.
+ * @param start Path start.
+ * @param end Path end.
+ * @returns Bytes of the extension, dot included (0 when none).
+ */
+export function extensionBytesIn(
+  text: string,
+  start: number,
+  end: number,
+): number {
+  let dot = -1;
+  let i = end - 1;
+  for (; i >= start; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2f) break; // "/"
+    if (c === 0x2e && dot < 0) dot = i;
+  }
+  const base = i + 1;
+  if (dot <= base) return 0;
+  let n = 0;
+  for (let k = dot; k < end; k++) {
+    const c = text.charCodeAt(k);
+    // Surrogate pairs: 2 units, 4 bytes.
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : (c & 0xf800) === 0xd800 ? 2 : 3;
+  }
+  return n;
+}

@@ -7,6 +7,7 @@
  * @module
  */
 import type { NativeTree } from "../native/list_tree.ts";
+import { extensionBytesIn } from "./entry_name.ts";
 import type { FoundObject } from "../snapshot/list_local.ts";
 
 /** Files by index, sorted by relative path bytes. */
@@ -17,6 +18,8 @@ export interface FileList {
   rel(i: number): string;
   /** Size in bytes of file `i`. */
   size(i: number): number;
+  /** UTF-8 bytes of file `i`'s extension (see `extensionOf`), no copy made. */
+  extensionBytes(i: number): number;
   /** File `i` as an object. */
   at(i: number): FoundObject;
 }
@@ -41,6 +44,8 @@ export function fileListOf(objects: readonly FoundObject[]): FileList {
     length: objects.length,
     rel: (i) => objects[i].rel,
     size: (i) => objects[i].size,
+    extensionBytes: (i) =>
+      extensionBytesIn(objects[i].rel, 0, objects[i].rel.length),
     at: (i) => objects[i],
   };
 }
@@ -58,6 +63,7 @@ export function fileListOfTree(tree: NativeTree): FileList {
     length: tree.count,
     rel,
     size: (i) => sizes[i],
+    extensionBytes: (i) => extensionBytesIn(paths, starts[i], starts[i + 1]),
     at: (i) => ({ rel: rel(i), size: sizes[i] }),
   };
 }

@@ -25,20 +25,6 @@ export interface PackPlan {
   dataBytes: number;
 }
 
-/** UTF-8 length of `rel`'s extension (as `extensionOf` cuts it), no copy. */
-function extensionBytes(rel: string): number {
-  const base = rel.lastIndexOf("/") + 1;
-  const dot = rel.lastIndexOf(".");
-  if (dot <= base) return 0;
-  let n = 0;
-  for (let i = dot; i < rel.length; i++) {
-    const c = rel.charCodeAt(i);
-    // Surrogate pairs: 2 units, 4 bytes.
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : (c & 0xf800) === 0xd800 ? 2 : 3;
-  }
-  return n;
-}
-
 /**
  * Returns the file name of shard `k`: `shard-00000.tar`, ….
  *
@@ -104,10 +90,11 @@ export function planShards(
           `remove it or give it content`,
       );
     }
-    const rel = files.rel(i);
-    if (ENTRY_INDEX_DIGITS + extensionBytes(rel) > USTAR_NAME_MAX) {
+    if (ENTRY_INDEX_DIGITS + files.extensionBytes(i) > USTAR_NAME_MAX) {
       throw new Mx8Error(
-        `Cannot pack ${name(rel)}: its extension is too long for a tar ` +
+        `Cannot pack ${
+          name(files.rel(i))
+        }: its extension is too long for a tar ` +
           `entry name (at most ${USTAR_NAME_MAX - 20} bytes)`,
       );
     }
