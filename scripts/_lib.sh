@@ -69,7 +69,10 @@ mx8_tmpdir() {
     if mkdir -m 700 "$__dir" 2>/dev/null; then
       break
     fi
-    unset 'MX8_TMP_DIRS[-1]'
+    # A mkdir killed by our own SIGTERM may have made the directory before it
+    # died: keep such a name recorded (it holds our PID, so it is ours or a
+    # dead process's) and try the next name.
+    [[ -e "$__dir" ]] || unset 'MX8_TMP_DIRS[-1]'
     [[ -d "${TMPDIR:-/tmp}" ]] || {
       echo "temp root ${TMPDIR:-/tmp} does not exist" >&2
       return 1
@@ -107,10 +110,17 @@ mx8_cleanup() {
 mx8_install_trap() {
   # Drop bash's "line N: PID Killed  cmd" notices for children killed on purpose
   # (agents with --kill-after-ms, a SIGKILLed coordinator); keep all other stderr.
-  exec 2> >(grep -v --line-buffered -E '^.*line [0-9]+: +[0-9]+ Killed +' >&2)
+  # The filter ignores INT/TERM (a timeout signals the whole process group):
+  # it lives until our stderr closes, so bash never writes into a dead pipe
+  # (SIGPIPE would kill it before the EXIT trap cleans up).
+  exec 2> >(
+    trap '' INT TERM
+    exec grep -v --line-buffered -E '^.*line [0-9]+: +[0-9]+ Killed +' >&2
+  )
   trap 'mx8_cleanup 2>/dev/null' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  trap 'exit 141' PIPE
 }
 
 # pid_alive PID: 0 while PID runs (an exited, unreaped child counts as gone).
