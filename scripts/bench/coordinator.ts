@@ -32,7 +32,7 @@
  *   [--client raw|connect] [--sim auto|node|deno]
  *   ["--coord-flags=--cpu-prof --cpu-prof-dir=DIR"] ["--sim-flags=…"]
  *   [--coord-log FILE (the coordinator's stdout, e.g. with --v8-flags=--trace-gc)]
- *   [--repeat 3]
+ *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
  * ```
  *
  * Summarize a profile with `deno run -A scripts/bench/_coord_profsum.ts FILE`.
@@ -144,6 +144,9 @@ interface BenchOptions {
   simNice: number;
   /** Where to save the coordinator's stdout after the ready line (`--coord-log`). */
   coordLog?: string;
+  /** CPUs (taskset list) for the coordinator / the simulators; all when unset. */
+  coordCpus?: string;
+  simCpus?: string;
 }
 
 /** A way to run `_coord_worker.ts`. */
@@ -246,10 +249,14 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   const dataset = await makeDataset(o.dir, `bench-${nodes}`, samples);
   // V8's tracing goes through C stdio, block-buffered on a pipe and lost
   // at SIGTERM: with --coord-log, line-buffer it with coreutils' stdbuf.
-  const lineBuffered = o.coordLog !== undefined;
-  const coord = new Deno.Command(lineBuffered ? "stdbuf" : Deno.execPath(), {
+  const coordCmd = [
+    ...(o.coordCpus ? ["taskset", "-c", o.coordCpus] : []),
+    ...(o.coordLog !== undefined ? ["stdbuf", "-oL"] : []),
+    Deno.execPath(),
+  ];
+  const coord = new Deno.Command(coordCmd[0], {
     args: [
-      ...(lineBuffered ? ["-oL", Deno.execPath()] : []),
+      ...coordCmd.slice(1),
       "run",
       "-A",
       "--quiet",
@@ -303,9 +310,14 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     (_, c) => ids.filter((_, i) => i % o.clients === c),
   ).filter((p) => p.length > 0);
   const workers = parts.map((part) => {
-    const child = new Deno.Command(o.simNice ? "nice" : o.sim.command, {
+    const simCmd = [
+      ...(o.simCpus ? ["taskset", "-c", o.simCpus] : []),
+      ...(o.simNice ? ["nice", "-n", String(o.simNice)] : []),
+      o.sim.command,
+    ];
+    const child = new Deno.Command(simCmd[0], {
       args: [
-        ...(o.simNice ? ["-n", String(o.simNice), o.sim.command] : []),
+        ...simCmd.slice(1),
         ...o.sim.args,
         "--url",
         url,
@@ -499,6 +511,8 @@ async function main(): Promise<void> {
       "sim-nice": { type: "string", default: "0" },
       "coord-log": { type: "string" },
       repeat: { type: "string", default: "3" },
+      "coord-cpus": { type: "string" },
+      "sim-cpus": { type: "string" },
     },
   });
   const repeat = Number(values.repeat);
@@ -542,6 +556,8 @@ async function main(): Promise<void> {
             coordFlags: values["coord-flags"]!.split(" ").filter((f) => f),
             probe: await probe,
             simNice: Number(values["sim-nice"]),
+            coordCpus: values["coord-cpus"],
+            simCpus: values["sim-cpus"],
             coordLog: values["coord-log"] && counts.length * repeat > 1
               ? `${values["coord-log"]}.${n}.${run}`
               : values["coord-log"],
