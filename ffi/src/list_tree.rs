@@ -165,9 +165,25 @@ pub unsafe extern "C" fn mx8_list_tree(
     })
 }
 
+/// Address of a listing's concatenated paths (valid until it is taken or
+/// freed), so the caller can decode them in place instead of copying.
+///
+/// # Safety
+/// `list` from `mx8_list_tree`, not yet taken or freed.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_list_paths(list: *const Mx8List) -> *const u8 {
+    ffi_guard_value(std::ptr::null(), || {
+        // SAFETY: per contract `list` is NULL or a live listing.
+        match unsafe { list.as_ref() } {
+            Some(l) if !l.found.paths.is_empty() => l.found.paths.as_ptr(),
+            _ => std::ptr::null(),
+        }
+    })
+}
+
 /// Copies a listing into the caller's arrays and frees it, whatever the
-/// outcome: `sizes` (count f64), `starts` (count + 1 f64), `paths` (the
-/// paths' length in bytes).
+/// outcome: `sizes` (count f64), `starts` (count + 1 f64), and `paths` (the
+/// paths' length in bytes) unless `paths` is NULL.
 ///
 /// # Safety
 /// `list` from `mx8_list_tree`, not used again; `sizes`, `starts` and
@@ -182,7 +198,7 @@ pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, sizes: *mut f64, star
         // SAFETY: per contract, `list` came from Box::into_raw and is freed once.
         let found = unsafe { Box::from_raw(list) }.found;
         let n = found.sizes.len();
-        if (n > 0 && sizes.is_null()) || starts.is_null() || (!found.paths.is_empty() && paths.is_null()) {
+        if (n > 0 && sizes.is_null()) || starts.is_null() {
             return Err(Mx8Error::new(Mx8Status::NullArgument, "NULL output array"));
         }
         // SAFETY: the caller guarantees each output holds the reported
@@ -190,7 +206,9 @@ pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, sizes: *mut f64, star
         unsafe {
             std::ptr::copy_nonoverlapping(found.sizes.as_ptr(), sizes, n);
             std::ptr::copy_nonoverlapping(found.starts.as_ptr(), starts, n + 1);
-            std::ptr::copy_nonoverlapping(found.paths.as_ptr(), paths, found.paths.len());
+            if !paths.is_null() {
+                std::ptr::copy_nonoverlapping(found.paths.as_ptr(), paths, found.paths.len());
+            }
         }
         Ok(())
     })

@@ -123,13 +123,20 @@ export const symbols = {
     ],
     result: "u32", // Mx8Status
   },
-  /** Copies a listing into sizes / starts / paths arrays and frees it. */
+  /** Address of a listing's paths (UTF-8), valid until it is taken. */
+  mx8_list_paths: {
+    parameters: [
+      "pointer", // const Mx8List *list
+    ],
+    result: "pointer", // const uint8_t *
+  },
+  /** Copies a listing into sizes / starts / paths (NULL: skipped) and frees it. */
   mx8_list_take: {
     parameters: [
       "pointer", // Mx8List *list
       "buffer", // double *sizes (count)
       "buffer", // double *starts (count + 1)
-      "buffer", // uint8_t *paths (byte length)
+      "buffer", // uint8_t *paths (byte length), or NULL
     ],
     result: "u32", // Mx8Status
   },

@@ -98,16 +98,21 @@ export function listTreeNative(
   );
   if (status !== Status.Ok) throw new TreeListError(status, readMessage(err));
   const count = Number(counts[0]);
+  const list = Deno.UnsafePointer.create(out[0]);
+  // The paths are decoded where Rust holds them (no copy into JavaScript),
+  // then sizes and offsets are copied out and the listing freed.
+  let paths = "";
+  const at = lib.symbols.mx8_list_paths(list);
+  if (at !== null && counts[1] > 0n) {
+    paths = decoder.decode(
+      new Uint8Array(
+        Deno.UnsafePointerView.getArrayBuffer(at, Number(counts[1])),
+      ),
+    );
+  }
   const sizes = new Float64Array(count);
   const starts = new Float64Array(count + 1);
-  const bytes = new Uint8Array(Number(counts[1]));
-  const taken = lib.symbols.mx8_list_take(
-    Deno.UnsafePointer.create(out[0]),
-    sizes,
-    starts,
-    bytes,
-  );
+  const taken = lib.symbols.mx8_list_take(list, sizes, starts, null);
   if (taken !== Status.Ok) throw new NativeError(taken, "mx8_list_take failed");
-  const paths = decoder.decode(bytes);
   return { count, sizes, starts, paths };
 }
