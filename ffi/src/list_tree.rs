@@ -4,9 +4,9 @@
 //! file is built in JavaScript.
 //!
 //! Result: `count` sizes (f64), `count + 1` offsets (f64, in UTF-16 code
-//! units) into the relative paths (`/`-separated, UTF-8, names that are not
-//! UTF-8 replaced lossily) concatenated in order; the caller copies the
-//! three arrays straight into its own typed arrays. Symlinks are followed
+//! units) into the relative paths (`/`-separated, UTF-8; a name that is
+//! not UTF-8 is an error) concatenated in order; the caller copies sizes and
+//! offsets into its own typed arrays and decodes the paths in place. Symlinks are followed
 //! (like `stat`); sockets, FIFOs and devices are skipped.
 
 use std::ffi::OsStr;
@@ -76,7 +76,16 @@ fn walk(dir: &Path, rel: &mut String, skip_top: &[&str], out: &mut Found) -> Mx8
     for entry in fs::read_dir(dir).map_err(|e| fail("read directory", dir, e))? {
         let entry = entry.map_err(|e| fail("read directory", dir, e))?;
         let name = entry.file_name();
-        let text = String::from_utf8_lossy(name.as_bytes()).into_owned();
+        let Ok(text) = String::from_utf8(name.as_bytes().to_vec()) else {
+            // Paths are UTF-8 everywhere downstream (manifest, labels).
+            return Err(Mx8Error::new(
+                Mx8Status::Io,
+                format!(
+                    "list\t{}\tits name is not valid UTF-8 (rename it)",
+                    entry.path().display()
+                ),
+            ));
+        };
         if rel.is_empty() && skip_top.contains(&text.as_str()) {
             continue;
         }

@@ -86,7 +86,7 @@ pub unsafe extern "C" fn mx8_file_create(
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o644)
+            .mode(0o666) // less the umask, like Deno's own file creation
             .open(path)
             .map_err(io_error)?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -121,8 +121,9 @@ pub unsafe extern "C" fn mx8_file_write(
 /// `expected_len` bytes), copied by the kernel. Lengths are u32 and the size
 /// an integral f64 (< 2^53) so a JavaScript caller passes plain numbers.
 ///
-/// On `ChangedSize` (the source is not `expected_len` bytes long, or ended
-/// early while copying) `*out_found` is the size found; the shard file is
+/// On `ChangedSize` (the source is not `expected_len` bytes long, ended
+/// early, or grew while copying) `*out_found` is the size found (or
+/// `expected_len + 1` for growth); the shard file is
 /// then partly written and must be abandoned.
 ///
 /// # Safety
@@ -148,7 +149,7 @@ pub unsafe extern "C" fn mx8_file_append_from(
         if out_found.is_null() {
             return Err(Mx8Error::new(Mx8Status::NullArgument, "out_found is NULL"));
         }
-        if !((0.0..=9_007_199_254_740_992.0).contains(&expected_len) && expected_len.fract() == 0.0) {
+        if !((0.0..9_007_199_254_740_992.0).contains(&expected_len) && expected_len.fract() == 0.0) {
             return Err(Mx8Error::new(
                 Mx8Status::InvalidArgument,
                 format!("expected_len {expected_len} is not a byte count"),
@@ -172,9 +173,12 @@ pub unsafe extern "C" fn mx8_file_append_from(
             )
         };
         let source = File::open(src).map_err(io_error)?;
-        let size = source.metadata().map_err(io_error)?.len();
-        if size != expected_len {
-            return Err(changed(size));
+        let meta = source.metadata().map_err(io_error)?;
+        if !meta.is_file() {
+            return Err(Mx8Error::new(Mx8Status::Io, "it is no longer a regular file"));
+        }
+        if meta.len() != expected_len {
+            return Err(changed(meta.len()));
         }
         if !prefix.is_empty() {
             file.file.write_all(prefix).map_err(io_error)?;
@@ -182,6 +186,10 @@ pub unsafe extern "C" fn mx8_file_append_from(
         let copied = io::copy(&mut (&source).take(expected_len), &mut &file.file).map_err(io_error)?;
         if copied != expected_len {
             return Err(changed(copied));
+        }
+        // One more byte means it grew while being copied.
+        if (&source).read(&mut [0u8; 1]).map_err(io_error)? > 0 {
+            return Err(changed(expected_len + 1));
         }
         Ok(())
     })

@@ -31,7 +31,7 @@ Options:
   --dataset LINK           dataset link to pin at start (required)
   --bind HOST:PORT         listen address (default 127.0.0.1:50051; port 0 = any free port)
   --grpc-bind PORT|off     gRPC port on the same interface (default: --bind's port + 1,
-                           or any free port when that is 0; off = no gRPC)
+                           or any free port when that is 0 or taken; off = no gRPC)
   --world-size N           nodes required before leases are granted (default 1)
   --min-world-size M       start as soon as M nodes registered (1 <= M <= N)
   --block-size N           samples per lease block (default 65536)
@@ -67,6 +67,8 @@ export interface CoordinatorArgs {
   port: number;
   /** gRPC port on the same interface (0 = any), or `null` for none. */
   grpcPort: number | null;
+  /** True when `--grpc-bind` was not given (a taken default port falls back). */
+  grpcDefaulted: boolean;
   /** Nodes the barrier waits for. */
   worldSize: number;
   /** Start with this many nodes. */
@@ -255,6 +257,7 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
     dataset,
     ...bind,
     grpcPort: parseGrpcBind(values["grpc-bind"], bind.port),
+    grpcDefaulted: values["grpc-bind"] === undefined,
     worldSize,
     minWorldSize,
     blockSize: intFlag(
@@ -335,7 +338,17 @@ export const coordinatorCommand: Command = {
       port: args.port,
       token,
       grpcPort: args.grpcPort ?? undefined,
+      grpcPortFallback: args.grpcDefaulted,
     });
+    if (server.grpcFallbackFrom !== undefined) {
+      onEvent({
+        event: "grpc_port_fallback",
+        wanted_port: server.grpcFallbackFrom,
+        grpc_url: server.grpcUrl ?? null,
+        reason:
+          "the default gRPC port (--bind's + 1) is in use; pass --grpc-bind PORT to insist on one",
+      });
+    }
     job.start();
     onEvent({
       event: "coordinator_started",

@@ -54,12 +54,20 @@ export interface ServeCoordinatorOptions {
    * interface through `node:http2`; `0` picks a free one. Omitted: no gRPC.
    */
   grpcPort?: number;
+  /**
+   * When `grpcPort` is taken, serve gRPC on any free port instead of
+   * failing (for a defaulted port: `--bind`'s + 1 may be some client's
+   * ephemeral port). `grpcFallbackFrom` then says which port was wanted.
+   */
+  grpcPortFallback?: boolean;
 }
 
 /** The coordinator's listeners. */
 export interface CoordinatorServer extends HttpListener {
   /** `http://HOST:PORT` of the gRPC port, when one is served. */
   readonly grpcUrl?: string;
+  /** The gRPC port asked for, when it was taken and another one is used. */
+  readonly grpcFallbackFrom?: number;
 }
 
 function reply(status: number, contentType: string, body: string): Response {
@@ -207,16 +215,25 @@ export async function serveCoordinator(
   const interceptors = options.token === undefined
     ? []
     : [requireBearerToken(options.token)];
-  const grpc = options.grpcPort === undefined
-    ? undefined
-    : await listenNodeHttp(
+  const listenGrpc = (port: number) =>
+    listenNodeHttp(
       connectNodeAdapter({
         routes: coordinatorRoutes(job),
         interceptors,
         readMaxBytes: READ_MAX_BYTES,
       }),
-      { hostname, port: options.grpcPort },
-    ).catch((err: Error) => {
+      { hostname, port },
+    );
+  let grpcFallbackFrom: number | undefined;
+  const grpc = options.grpcPort === undefined
+    ? undefined
+    : await listenGrpc(options.grpcPort).catch((err: Error) => {
+      const inUse = (err.cause as NodeJS.ErrnoException | undefined)?.code ===
+        "EADDRINUSE";
+      if (inUse && options.grpcPortFallback && options.grpcPort !== 0) {
+        grpcFallbackFrom = options.grpcPort;
+        return listenGrpc(0);
+      }
       throw new Mx8Error(`gRPC port: ${err.message}`, { cause: err });
     });
   const fallback = (request: Request): Response => {
@@ -270,6 +287,7 @@ export async function serveCoordinator(
     port: main.port,
     url: main.url,
     grpcUrl: grpc?.url,
+    grpcFallbackFrom,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -35,16 +35,20 @@ export class TreeListError extends NativeError {
    * @param message The library's message.
    */
   constructor(status: number, message: string) {
-    const [action, path, ...rest] = message.split("\t");
-    super(status, rest.join("\t") || message);
+    // The action and the OS error hold no tab; the path may.
+    const first = message.indexOf("\t");
+    const last = message.lastIndexOf("\t");
+    super(status, first < last ? message.slice(last + 1) : message);
     this.name = "TreeListError";
-    this.action = path === undefined ? "list" : action;
-    this.path = path ?? "";
+    this.action = first < last ? message.slice(0, first) : "list";
+    this.path = first < last ? message.slice(first + 1, last) : "";
   }
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// ignoreBOM: a file name may start with U+FEFF, and it must stay (the
+// offsets count it).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Lists every regular file under `root` (symlinks followed; sockets, FIFOs
@@ -85,7 +89,9 @@ export function listTreeNative(
   const skip = encoder.encode(skipTop.join("\n"));
   const out = new BigUint64Array(1);
   const counts = new BigUint64Array(2);
-  const err = new Uint8Array(1024);
+  // Room for a failing path of any length Linux allows (PATH_MAX 4096 bytes,
+  // deeper through relative walks) plus the OS error.
+  const err = new Uint8Array(64 * 1024);
   const status = lib.symbols.mx8_list_tree(
     rootBytes,
     BigInt(rootBytes.length),
@@ -102,13 +108,18 @@ export function listTreeNative(
   // The paths are decoded where Rust holds them (no copy into JavaScript),
   // then sizes and offsets are copied out and the listing freed.
   let paths = "";
-  const at = lib.symbols.mx8_list_paths(list);
-  if (at !== null && counts[1] > 0n) {
-    paths = decoder.decode(
-      new Uint8Array(
-        Deno.UnsafePointerView.getArrayBuffer(at, Number(counts[1])),
-      ),
-    );
+  try {
+    const at = lib.symbols.mx8_list_paths(list);
+    if (at !== null && counts[1] > 0n) {
+      paths = decoder.decode(
+        new Uint8Array(
+          Deno.UnsafePointerView.getArrayBuffer(at, Number(counts[1])),
+        ),
+      );
+    }
+  } catch (err) {
+    lib.symbols.mx8_list_free(list);
+    throw err;
   }
   const sizes = new Float64Array(count);
   const starts = new Float64Array(count + 1);

@@ -132,7 +132,12 @@ class ShardCursor {
       );
     }
     this.writer = undefined;
-    await w.close();
+    try {
+      await w.close();
+    } catch (err) {
+      await w.abort(); // a shard that did not close whole is not left behind
+      throw err;
+    }
   }
 }
 

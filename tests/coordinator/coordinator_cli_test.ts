@@ -324,3 +324,66 @@ Deno.test("mx8 coordinator: bad input is one clear line and exit 1 or 2", async 
     assertOneLine(r.stderr, /address already in use/);
   });
 });
+
+/** A free port P whose P + 1 is held by the returned listener. */
+function portBelowATakenOne(): { port: number; taken: Deno.Listener } {
+  for (let tries = 0; tries < 50; tries++) {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (taken.addr as Deno.NetAddr).port - 1;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return { port, taken };
+    } catch {
+      taken.close();
+    }
+  }
+  throw new Error("no free port below a taken one");
+}
+
+Deno.test("mx8 coordinator: a taken default gRPC port (--bind's + 1) falls back to a free one and says so; an explicit one is an error", async () => {
+  await using data = await tempDir();
+  await using store = await tempDir();
+  await writeDataset(data.path, 4);
+  const { port, taken } = portBelowATakenOne();
+  try {
+    const common = ["--dataset", data.path, "--manifest-store", store.path];
+    {
+      await using coord = await startCoordinator([
+        "--job-id",
+        "fallback",
+        ...common,
+        "--bind",
+        `127.0.0.1:${port}`,
+      ]);
+      assert.equal(coord.url, `http://127.0.0.1:${port}`);
+      assert.notEqual(coord.grpcUrl, `http://127.0.0.1:${port + 1}`);
+      assert.match(coord.grpcUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const e = await coord.waitForEvent((e) =>
+        e.event === "grpc_port_fallback"
+      );
+      assert.equal(e.wanted_port, port + 1);
+      assert.equal(e.grpc_url, coord.grpcUrl);
+    }
+    const r = await runMx8([
+      "coordinator",
+      "--job-id",
+      "explicit",
+      ...common,
+      "--bind",
+      "127.0.0.1:0",
+      "--grpc-bind",
+      String(port + 1),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `gRPC port: Cannot listen on 127\\.0\\.0\\.1:${
+          port + 1
+        }: address already in use`,
+      ),
+    );
+  } finally {
+    taken.close();
+  }
+});

@@ -66,3 +66,41 @@ Deno.test("listTreeNative: a FIFO is skipped like by listLocalFiles; a dangling 
       e.path === `${t.path}/missing`,
   );
 });
+
+Deno.test("listTreeNative: names starting with U+FEFF keep it (offsets stay right)", async () => {
+  await using t = await tempDir();
+  await writeTree(t.path, { "\ufeffa.jpg": "1", "\ufeffb.jpg": "22" });
+  assert.deepEqual(entries(t.path), await listLocalFiles(t.path));
+  assert.equal(entries(t.path)[0].rel, "\ufeffa.jpg");
+});
+
+Deno.test("listTreeNative: errors name the whole path (over 1 KB deep, tabs in names); a name that is not UTF-8 is refused", async () => {
+  await using t = await tempDir();
+  let deep = t.path;
+  for (let i = 0; i < 12; i++) deep += "/" + "d".repeat(100);
+  await Deno.mkdir(deep, { recursive: true });
+  await Deno.symlink(`${t.path}/nowhere`, `${deep}/dangling`);
+  assert.throws(
+    () => entries(t.path),
+    (e) => e instanceof TreeListError && e.path === `${deep}/dangling`,
+  );
+  await Deno.remove(`${t.path}/${"d".repeat(100)}`, { recursive: true });
+  await Deno.symlink(`${t.path}/nowhere`, `${t.path}/bad\tname`);
+  assert.throws(
+    () => entries(t.path),
+    (e) =>
+      e instanceof TreeListError && e.path === `${t.path}/bad\tname` &&
+      e.action === "stat",
+  );
+  await Deno.remove(`${t.path}/bad\tname`);
+  const made = await new Deno.Command("bash", {
+    args: ["-c", `touch "$1"/$'\\xff'.jpg`, "_", t.path],
+  }).output();
+  assert.ok(made.success, "touch a non-UTF-8 name");
+  assert.throws(
+    () => entries(t.path),
+    (e) =>
+      e instanceof TreeListError && e.action === "list" &&
+      /not valid UTF-8 \(rename it\)/.test(e.message),
+  );
+});

@@ -30,7 +30,12 @@ Deno.test("NativeShardFile: writes, then whole files appended by the kernel, in 
     "small>",
   );
   assert.equal(String.fromCharCode(got[0], got[1]), "<[");
-  assert.equal((await Deno.stat(`${t.path}/out.bin`)).mode! & 0o777, 0o644);
+  // Created like Deno creates files (0666 less the umask).
+  await Deno.writeTextFile(`${t.path}/by-deno.txt`, "");
+  assert.equal(
+    (await Deno.stat(`${t.path}/out.bin`)).mode! & 0o777,
+    (await Deno.stat(`${t.path}/by-deno.txt`)).mode! & 0o777,
+  );
 });
 
 Deno.test("NativeShardFile: a size other than the listed one, a missing file and a closed file are typed errors", async () => {
