@@ -11,6 +11,7 @@ import type { LeaseEvent } from "../lease/types.ts";
 export type CoordinatorEventName =
   | "coordinator_started"
   | "coordinator_stopping"
+  | "grpc_port_fallback"
   | "node_registered"
   | "node_departed"
   | "node_rejoined"

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { compileArgs } from "../../scripts/compile.ts";
 import { LAZY_MODULES } from "../../lib/util/lazy.ts";
+// Type-only imports of every lazy module: `deno test` type-checks them (the
+// lazy imports themselves are invisible to the checker).
+import type {} from "../../lib/cli/agent.ts";
+import type {} from "../../lib/cli/coordinator.ts";
+import type {} from "../../lib/cli/demo.ts";
+import type {} from "../../lib/cli/pack.ts";
+import type {} from "../../lib/cli/resolve.ts";
+import type {} from "../../lib/cli/tui.ts";
+import type {} from "../../lib/pack/dest_s3.ts";
+import type {} from "../../lib/pack/source_s3.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -26,6 +36,13 @@ Deno.test("LAZY_MODULES lists exactly the modules lib/ imports through lazyUrl, 
     }
   }
   assert.deepEqual([...found].sort(), [...LAZY_MODULES].sort());
+  const self = await Deno.readTextFile(new URL(import.meta.url));
+  for (const m of LAZY_MODULES) {
+    assert.ok(
+      self.includes(`import type {} from "../../${m}";`),
+      `this test type-checks ${m}`,
+    );
+  }
   const args = compileArgs({ output: "o" });
   for (const m of LAZY_MODULES) {
     assert.ok(
