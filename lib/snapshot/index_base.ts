@@ -8,7 +8,8 @@
 import { join, resolve } from "node:path";
 import { Mx8Error, pathError } from "../errors.ts";
 import type { ManifestRow } from "../manifest/row.ts";
-import { parseManifest } from "../manifest/tsv.ts";
+import { serializeManifest } from "../manifest/tsv.ts";
+import { canonicalManifest } from "../manifest/canonical.ts";
 import { createS3Client } from "../s3/client.ts";
 import { getObjectBytes, listObjects } from "../s3/objects.ts";
 import { joinKey, parseS3Url } from "../s3/url.ts";
@@ -59,21 +60,28 @@ function rowsFromObjects(objects: FoundObject[], base: string): ManifestRow[] {
 }
 
 /**
- * Indexes a dataset base into manifest rows.
+ * Indexes a dataset base into canonical manifest bytes. An existing
+ * manifest (packed or a `.tsv` file) is canonicalized as a stream
+ * (`canonicalManifest`: no row array; the bytes themselves when they are
+ * canonical already); a listing becomes one row per object.
  *
  * @param base Absolute local directory or `.tsv` file, or `s3://bucket/prefix`.
- * @returns Rows sorted by sample id.
+ * @returns Canonical manifest bytes.
  * @throws {ManifestError} When an existing manifest is malformed.
  * @throws {PathError} When a local path cannot be read.
  * @throws {S3Error} When S3 fails.
  */
-export async function indexBase(base: string): Promise<ManifestRow[]> {
+export async function indexBase(base: string): Promise<Uint8Array> {
   if (isS3Url(base)) {
     const { bucket, key } = parseS3Url(base);
     const mkey = joinKey(key, PACKED_MANIFEST);
     const packed = await getObjectBytes(createS3Client(), bucket, mkey);
-    if (packed !== null) return parseManifest(packed, `s3://${bucket}/${mkey}`);
-    return rowsFromObjects(await listS3Objects(base), base);
+    if (packed !== null) {
+      return await canonicalManifest(packed, `s3://${bucket}/${mkey}`);
+    }
+    return serializeManifest(
+      rowsFromObjects(await listS3Objects(base), base),
+    );
   }
   const abs = resolve(base);
   let st: Deno.FileInfo;
@@ -82,14 +90,14 @@ export async function indexBase(base: string): Promise<ManifestRow[]> {
   } catch (err) {
     throw pathError(err, abs, "read dataset");
   }
-  if (st.isFile) return parseManifest(await readLocal(abs), abs);
+  if (st.isFile) return await canonicalManifest(await readLocal(abs), abs);
   const mpath = join(abs, ...PACKED_MANIFEST.split("/"));
   const packed = await Deno.readFile(mpath).catch((err) => {
     if (err instanceof Deno.errors.NotFound) return null;
     throw pathError(err, mpath, "read");
   });
-  if (packed !== null) return parseManifest(packed, mpath);
-  return rowsFromObjects(await listLocalFiles(abs), abs);
+  if (packed !== null) return await canonicalManifest(packed, mpath);
+  return serializeManifest(rowsFromObjects(await listLocalFiles(abs), abs));
 }
 
 async function readLocal(path: string): Promise<Uint8Array> {

@@ -8,7 +8,7 @@
 import { resolve as resolvePath } from "node:path";
 import { SnapshotNotFoundError, StoreError } from "../errors.ts";
 import { type DatasetLink, normalizeBase, parseLink } from "../link.ts";
-import { manifestHash, serializeManifest } from "../manifest/tsv.ts";
+import { manifestHash } from "../manifest/tsv.ts";
 import { isS3Url } from "../s3/url.ts";
 import { intentKey } from "../store/keys.ts";
 import { openManifestStore } from "../store/open.ts";
@@ -146,11 +146,10 @@ export async function resolveDataset(
       const bytes = await loadVerified(store, current!.hash);
       if (bytes !== null) return done(current!.hash, bytes, false);
     }
-    const rows = await indexBase(base);
+    const bytes = await indexBase(base);
     // Fault injection for tests and runbooks: hold the lock a while.
     const hold = Number(Deno.env.get("MX8_INDEX_HOLD_MS") ?? 0);
     if (hold > 0) await sleep(hold);
-    const bytes = serializeManifest(rows);
     const hash = manifestHash(bytes);
     await store.putManifest(hash, bytes);
     await store.setCurrent(key, hash);
