@@ -16,7 +16,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../util/sha256.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.ts";
@@ -94,7 +94,7 @@ export function extractLibraryBytes(
   fileName: string,
   cacheRoot: string,
 ): string {
-  const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const digest = sha256Hex(bytes).slice(0, 16);
   const dir = join(cacheRoot, `${VERSION}-${digest}`);
   const dest = join(dir, fileName);
   try {

@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { Mx8Error } from "../errors.ts";
 import { serializeLabels } from "../manifest/labels.ts";
-import { createHash } from "node:crypto";
+import { Sha256 } from "../util/sha256.ts";
 import { isS3Url } from "../s3/url.ts";
 import type { PackDestination } from "./dest.ts";
 import { localDestination } from "./dest_local.ts";
@@ -215,7 +215,7 @@ export async function pack(
     await dest.writeMetadata("labels.tsv", serializeLabels(labels.labels));
   }
   // Hashed as it is written, chunk by chunk.
-  const hasher = createHash("sha256");
+  const hasher = new Sha256();
   await dest.writeMetadata(
     "manifest.tsv",
     (function* () {
@@ -225,7 +225,7 @@ export async function pack(
       }
     })(),
   );
-  const hash = hasher.digest("hex");
+  const hash = hasher.digestHex();
   const shards = plan.shardSizes.length;
   await dest.removeShardsFrom(shards);
   progress(files.length, plan.dataBytes, shards);
