@@ -46,7 +46,12 @@ Deno.test({
     await tmux.until(/GetManifestStream · 300 rows/, "manifest rows");
 
     await tmux.keys("-l", "/dog/0013");
-    screen = await tmux.until(/filter "dog\/0013": 1 match/, "filter");
+    // The whole filtered frame (status line and rows), not a capture taken
+    // mid-redraw.
+    screen = await tmux.until(
+      /^(?=[\s\S]*filter "dog\/0013": 1 match)(?=[\s\S]*^ \/dog\/0013_)(?=[\s\S]*^ 13 +20480 )/m,
+      "filter",
+    );
     assert.match(screen, /^ \/dog\/0013_/m);
     assert.match(screen, /^ 13 +20480 +1013 +shards\/shard-00000\.tar/m);
     assert.doesNotMatch(screen, /^ 12 +/m);
