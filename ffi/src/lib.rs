@@ -7,11 +7,11 @@
 
 mod batch;
 mod decode;
+mod list_tree;
 mod panic;
 mod planar;
 mod pool;
 mod resize;
-mod list_tree;
 mod shard_file;
 mod status;
 mod turbojpeg;

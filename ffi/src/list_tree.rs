@@ -34,12 +34,10 @@ struct Found {
 
 /// An error naming what failed: `"ACTION\tPATH\tOS error"`.
 fn fail(action: &str, path: &Path, err: io::Error) -> Mx8Error {
-    let status = match err.kind() {
-        io::ErrorKind::NotFound => Mx8Status::NotFound,
-        io::ErrorKind::PermissionDenied => Mx8Status::PermissionDenied,
-        _ => Mx8Status::Io,
-    };
-    Mx8Error::new(status, format!("{action}\t{}\t{err}", path.display()))
+    Mx8Error::new(
+        Mx8Status::of_io(&err),
+        format!("{action}\t{}\t{err}", path.display()),
+    )
 }
 
 enum Kind {
@@ -154,12 +152,15 @@ pub unsafe extern "C" fn mx8_list_tree(
             return Err(Mx8Error::new(Mx8Status::NullArgument, "NULL argument"));
         }
         // SAFETY: the caller guarantees `root` is valid for `root_len` bytes.
-        let root = Path::new(OsStr::from_bytes(unsafe { std::slice::from_raw_parts(root, root_len) }));
+        let root = Path::new(OsStr::from_bytes(unsafe {
+            std::slice::from_raw_parts(root, root_len)
+        }));
         let skip = if skip.is_null() || skip_len == 0 {
             String::new()
         } else {
             // SAFETY: the caller guarantees `skip` is valid for `skip_len` bytes.
-            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(skip, skip_len) }).into_owned()
+            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(skip, skip_len) })
+                .into_owned()
         };
         let skip_top: Vec<&str> = skip.split('\n').filter(|s| !s.is_empty()).collect();
         let found = list_tree(root, &skip_top)?;
@@ -190,16 +191,19 @@ pub unsafe extern "C" fn mx8_list_paths(list: *const Mx8List) -> *const u8 {
     })
 }
 
-/// Copies a listing into the caller's arrays and frees it, whatever the
-/// outcome: `sizes` (count f64), `starts` (count + 1 f64), and `paths` (the
-/// paths' length in bytes) unless `paths` is NULL.
+/// Copies a listing's sizes (count f64) and path offsets (count + 1 f64)
+/// into the caller's arrays and frees it, whatever the outcome (the paths
+/// are read in place first, through `mx8_list_paths`).
 ///
 /// # Safety
-/// `list` from `mx8_list_tree`, not used again; `sizes`, `starts` and
-/// `paths` valid for writes of those lengths (`count` and the byte length
-/// as reported by `mx8_list_tree`).
+/// `list` from `mx8_list_tree`, not used again; `sizes` and `starts` valid
+/// for writes of those lengths (`count` as reported by `mx8_list_tree`).
 #[no_mangle]
-pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, sizes: *mut f64, starts: *mut f64, paths: *mut u8) -> u32 {
+pub unsafe extern "C" fn mx8_list_take(
+    list: *mut Mx8List,
+    sizes: *mut f64,
+    starts: *mut f64,
+) -> u32 {
     ffi_guard(ErrBuf::none(), || {
         if list.is_null() {
             return Err(Mx8Error::new(Mx8Status::NullArgument, "list is NULL"));
@@ -215,9 +219,6 @@ pub unsafe extern "C" fn mx8_list_take(list: *mut Mx8List, sizes: *mut f64, star
         unsafe {
             std::ptr::copy_nonoverlapping(found.sizes.as_ptr(), sizes, n);
             std::ptr::copy_nonoverlapping(found.starts.as_ptr(), starts, n + 1);
-            if !paths.is_null() {
-                std::ptr::copy_nonoverlapping(found.paths.as_ptr(), paths, found.paths.len());
-            }
         }
         Ok(())
     })
@@ -242,7 +243,10 @@ mod tests {
     use super::*;
 
     fn decode(found: &Found) -> Vec<(String, f64)> {
-        let paths: Vec<u16> = std::str::from_utf8(&found.paths).unwrap().encode_utf16().collect();
+        let paths: Vec<u16> = std::str::from_utf8(&found.paths)
+            .unwrap()
+            .encode_utf16()
+            .collect();
         (0..found.sizes.len())
             .map(|i| {
                 let (a, b) = (found.starts[i] as usize, found.starts[i + 1] as usize);
@@ -258,15 +262,28 @@ mod tests {
         for d in ["a", "a/b", "_mx8", "x/_mx8"] {
             fs::create_dir_all(dir.join(d)).unwrap();
         }
-        for (f, body) in [("a.txt", "1"), ("a/b/c", "22"), ("a/z", "333"), ("_mx8/m", "4"), ("x/_mx8/k", "55"), ("é", "6")] {
+        for (f, body) in [
+            ("a.txt", "1"),
+            ("a/b/c", "22"),
+            ("a/z", "333"),
+            ("_mx8/m", "4"),
+            ("x/_mx8/k", "55"),
+            ("é", "6"),
+        ] {
             fs::write(dir.join(f), body).unwrap();
         }
         let got = decode(&list_tree(&dir, &["_mx8", "shards"]).unwrap());
         assert_eq!(list_tree(&dir, &[]).unwrap().starts.len(), 7);
-        let want: Vec<(String, f64)> = [("a.txt", 1.0), ("a/b/c", 2.0), ("a/z", 3.0), ("x/_mx8/k", 2.0), ("é", 1.0)]
-            .iter()
-            .map(|(p, s)| (p.to_string(), *s))
-            .collect();
+        let want: Vec<(String, f64)> = [
+            ("a.txt", 1.0),
+            ("a/b/c", 2.0),
+            ("a/z", 3.0),
+            ("x/_mx8/k", 2.0),
+            ("é", 1.0),
+        ]
+        .iter()
+        .map(|(p, s)| (p.to_string(), *s))
+        .collect();
         assert_eq!(got, want);
         std::os::unix::fs::symlink(dir.join("missing"), dir.join("dangling")).unwrap();
         let err = list_tree(&dir, &[]).unwrap_err();

@@ -19,12 +19,7 @@ pub struct Mx8File {
 }
 
 fn io_error(err: io::Error) -> Mx8Error {
-    let status = match err.kind() {
-        io::ErrorKind::NotFound => Mx8Status::NotFound,
-        io::ErrorKind::PermissionDenied => Mx8Status::PermissionDenied,
-        _ => Mx8Status::Io,
-    };
-    Mx8Error::new(status, err.to_string())
+    Mx8Error::new(Mx8Status::of_io(&err), err.to_string())
 }
 
 /// # Safety
@@ -149,7 +144,8 @@ pub unsafe extern "C" fn mx8_file_append_from(
         if out_found.is_null() {
             return Err(Mx8Error::new(Mx8Status::NullArgument, "out_found is NULL"));
         }
-        if !((0.0..9_007_199_254_740_992.0).contains(&expected_len) && expected_len.fract() == 0.0) {
+        if !((0.0..9_007_199_254_740_992.0).contains(&expected_len) && expected_len.fract() == 0.0)
+        {
             return Err(Mx8Error::new(
                 Mx8Status::InvalidArgument,
                 format!("expected_len {expected_len} is not a byte count"),
@@ -175,7 +171,10 @@ pub unsafe extern "C" fn mx8_file_append_from(
         let source = File::open(src).map_err(io_error)?;
         let meta = source.metadata().map_err(io_error)?;
         if !meta.is_file() {
-            return Err(Mx8Error::new(Mx8Status::Io, "it is no longer a regular file"));
+            return Err(Mx8Error::new(
+                Mx8Status::Io,
+                "it is no longer a regular file",
+            ));
         }
         if meta.len() != expected_len {
             return Err(changed(meta.len()));
@@ -183,7 +182,8 @@ pub unsafe extern "C" fn mx8_file_append_from(
         if !prefix.is_empty() {
             file.file.write_all(prefix).map_err(io_error)?;
         }
-        let copied = io::copy(&mut (&source).take(expected_len), &mut &file.file).map_err(io_error)?;
+        let copied =
+            io::copy(&mut (&source).take(expected_len), &mut &file.file).map_err(io_error)?;
         if copied != expected_len {
             return Err(changed(copied));
         }
@@ -220,7 +220,12 @@ mod tests {
         dir.join(name)
     }
 
-    fn call_append(f: *mut Mx8File, prefix: &[u8], src: &Path, expected: f64) -> (u32, u64, String) {
+    fn call_append(
+        f: *mut Mx8File,
+        prefix: &[u8],
+        src: &Path,
+        expected: f64,
+    ) -> (u32, u64, String) {
         let mut found = u64::MAX;
         let mut msg = [0u8; 256];
         let p = src.as_os_str().as_bytes();
@@ -239,14 +244,19 @@ mod tests {
             )
         };
         let end = msg.iter().position(|&b| b == 0).unwrap_or(msg.len());
-        (status, found, String::from_utf8_lossy(&msg[..end]).into_owned())
+        (
+            status,
+            found,
+            String::from_utf8_lossy(&msg[..end]).into_owned(),
+        )
     }
 
     fn create(path: &Path) -> *mut Mx8File {
         let mut f: *mut Mx8File = std::ptr::null_mut();
         let p = path.as_os_str().as_bytes();
         // SAFETY: live locals; no error buffer.
-        let status = unsafe { mx8_file_create(p.as_ptr(), p.len(), &mut f, std::ptr::null_mut(), 0) };
+        let status =
+            unsafe { mx8_file_create(p.as_ptr(), p.len(), &mut f, std::ptr::null_mut(), 0) };
         assert_eq!(status, Mx8Status::Ok as u32);
         f
     }
@@ -259,7 +269,10 @@ mod tests {
         let f = create(&out);
         assert_eq!(call_append(f, b"head", &a, 100_000.0).0, 0);
         // SAFETY: `f` is live; the data pointer is a 3-byte literal.
-        assert_eq!(unsafe { mx8_file_write(f, b"end".as_ptr(), 3, std::ptr::null_mut(), 0) }, 0);
+        assert_eq!(
+            unsafe { mx8_file_write(f, b"end".as_ptr(), 3, std::ptr::null_mut(), 0) },
+            0
+        );
         // SAFETY: `f` is live and not used again.
         unsafe { mx8_file_close(f) };
         let got = std::fs::read(&out).unwrap();

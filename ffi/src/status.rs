@@ -66,6 +66,18 @@ impl fmt::Display for Mx8Status {
     }
 }
 
+impl Mx8Status {
+    /// The status of a file-system error: `NotFound`, `PermissionDenied`,
+    /// or `Io` for anything else.
+    pub fn of_io(err: &std::io::Error) -> Self {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => Self::NotFound,
+            std::io::ErrorKind::PermissionDenied => Self::PermissionDenied,
+            _ => Self::Io,
+        }
+    }
+}
+
 /// An error with a status code and a human-readable message.
 #[derive(Debug, Clone)]
 pub struct Mx8Error {

@@ -8,7 +8,7 @@ import { basename, dirname } from "node:path";
 import { Mx8Error } from "../errors.ts";
 import { assignLabelIds, parseLabels } from "../manifest/labels.ts";
 import { labelIdOfHint, type ManifestRow } from "../manifest/row.ts";
-import { streamManifestRows } from "../manifest/stream.ts";
+import { manifestRowsOf } from "../manifest/stream.ts";
 import { parseManifest } from "../manifest/tsv.ts";
 import { createS3Client } from "../s3/client.ts";
 import { getObjectBytes } from "../s3/objects.ts";
@@ -182,15 +182,9 @@ export async function openDatasetSummary(
 ): Promise<DatasetSummary> {
   const snapshot = await resolveDataset(link, { store });
   const scan = new LabelScan(false);
-  const bytes = snapshot.manifestBytes;
-  async function* pieces() {
-    for (let at = 0; at < bytes.length; at += 1 << 20) {
-      yield bytes.subarray(at, at + (1 << 20));
-    }
-  }
   for await (
-    const row of streamManifestRows(
-      pieces(),
+    const row of manifestRowsOf(
+      snapshot.manifestBytes,
       `manifest sha256:${snapshot.manifestHash}`,
     )
   ) scan.add(row);

@@ -8,18 +8,11 @@
  * @module
  */
 import { MANIFEST_HEADER } from "./row.ts";
-import { streamManifestRows } from "./stream.ts";
+import { manifestRowsOf } from "./stream.ts";
 import { formatManifestRow, parseManifest, serializeManifest } from "./tsv.ts";
 import { ManifestError } from "../errors.ts";
 
-const PIECE_BYTES = 1 << 20;
 const encoder = new TextEncoder();
-
-async function* piecesOf(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
-    yield bytes.subarray(at, at + PIECE_BYTES);
-  }
-}
 
 /** Appends canonical lines; stays a view of the input while they match it. */
 class CanonicalWriter {
@@ -105,7 +98,7 @@ export async function canonicalManifest(
   try {
     const out = new CanonicalWriter(bytes);
     out.add(MANIFEST_HEADER + "\n");
-    for await (const row of streamManifestRows(piecesOf(bytes), file)) {
+    for await (const row of manifestRowsOf(bytes, file)) {
       out.add(formatManifestRow(row));
     }
     return out.finish();

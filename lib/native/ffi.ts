@@ -130,13 +130,12 @@ export const symbols = {
     ],
     result: "pointer", // const uint8_t *
   },
-  /** Copies a listing into sizes / starts / paths (NULL: skipped) and frees it. */
+  /** Copies a listing's sizes and path offsets out and frees it. */
   mx8_list_take: {
     parameters: [
       "pointer", // Mx8List *list
       "buffer", // double *sizes (count)
       "buffer", // double *starts (count + 1)
-      "buffer", // uint8_t *paths (byte length), or NULL
     ],
     result: "u32", // Mx8Status
   },

@@ -123,7 +123,7 @@ export function listTreeNative(
   }
   const sizes = new Float64Array(count);
   const starts = new Float64Array(count + 1);
-  const taken = lib.symbols.mx8_list_take(list, sizes, starts, null);
+  const taken = lib.symbols.mx8_list_take(list, sizes, starts);
   if (taken !== Status.Ok) throw new NativeError(taken, "mx8_list_take failed");
   return { count, sizes, starts, paths };
 }

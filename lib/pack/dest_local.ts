@@ -89,11 +89,7 @@ export function localDestination(
         else {
           // Chunk by chunk: a big manifest is never whole in memory.
           using file = await Deno.open(tmp, { write: true, createNew: true });
-          for (const chunk of bytes) {
-            for (let at = 0; at < chunk.length;) {
-              at += file.writeSync(chunk.subarray(at));
-            }
-          }
+          for (const chunk of bytes) writeAllSync(file, chunk);
         }
         await Deno.rename(tmp, path);
       } catch (err) {
@@ -136,8 +132,7 @@ async function openLocalShard(
   let open = true;
   const chunker = new Chunker(LOCAL_WRITE_BYTES, (chunk) => {
     try {
-      let at = 0;
-      while (at < chunk.length) at += file.writeSync(chunk.subarray(at));
+      writeAllSync(file, chunk);
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(pathError(err, path, "write"));
@@ -175,4 +170,9 @@ async function removeIfExists(path: string): Promise<void> {
     if (err instanceof Deno.errors.NotFound) return;
     throw pathError(err, path, "remove");
   }
+}
+
+/** Blocking write of all of `bytes` (a write may take only part). */
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { concatBytes } from "../util/bytes_concat.ts";
+import { collectBytes } from "../util/bytes_concat.ts";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../s3/client.ts";
 import { MultipartUpload, S3_MAX_PARTS } from "../s3/multipart.ts";
@@ -85,9 +85,7 @@ export function s3Destination(
       );
     },
     async writeMetadata(name, bytes) {
-      const body = bytes instanceof Uint8Array
-        ? bytes
-        : concatBytes(Array.from(bytes, (c) => c.slice()));
+      const body = bytes instanceof Uint8Array ? bytes : collectBytes(bytes);
       await putObject(client, bucket, keyOf(`_mx8/${name}`), body);
     },
     async removeShardsFrom(k) {

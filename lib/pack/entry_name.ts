@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { putDigits } from "../util/digits.ts";
 import {
   beginUstarHeader,
   finishUstarHeader,
@@ -32,9 +33,23 @@ export const ENTRY_INDEX_DIGITS = 20;
  * @returns The extension with its dot, or `""`.
  */
 export function extensionOf(rel: string): string {
-  const base = rel.slice(rel.lastIndexOf("/") + 1);
-  const dot = base.lastIndexOf(".");
-  return dot > 0 ? base.slice(dot) : "";
+  const dot = extensionAt(rel, 0, rel.length);
+  return dot < 0 ? "" : rel.slice(dot);
+}
+
+/**
+ * Where the extension (see {@linkcode extensionOf}) of the path
+ * `text.slice(start, end)` starts in `text`: the index of its dot, or -1.
+ */
+function extensionAt(text: string, start: number, end: number): number {
+  let dot = -1;
+  let i = end - 1;
+  for (; i >= start; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2f) break; // "/"
+    if (c === 0x2e && dot < 0) dot = i;
+  }
+  return dot > i + 1 ? dot : -1; // a leading dot starts a name, not an extension
 }
 
 /**
@@ -83,14 +98,9 @@ export function entryHeader(
   into: Uint8Array,
 ): Uint8Array {
   const h = beginUstarHeader(into);
-  let v = index;
-  for (let i = ENTRY_INDEX_DIGITS - 1; i >= 0; i--) {
-    h[i] = 0x30 + (v % 10);
-    v = Math.floor(v / 10);
-  }
-  const base = rel.lastIndexOf("/") + 1;
-  const dot = rel.lastIndexOf(".");
-  if (dot > base) {
+  putDigits(h, 0, ENTRY_INDEX_DIGITS, index, 10);
+  const dot = extensionAt(rel, 0, rel.length);
+  if (dot >= 0) {
     let at = ENTRY_INDEX_DIGITS;
     for (let i = dot; i < rel.length; i++) {
       const c = rel.charCodeAt(i);
@@ -131,15 +141,8 @@ export function extensionBytesIn(
   start: number,
   end: number,
 ): number {
-  let dot = -1;
-  let i = end - 1;
-  for (; i >= start; i--) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2f) break; // "/"
-    if (c === 0x2e && dot < 0) dot = i;
-  }
-  const base = i + 1;
-  if (dot <= base) return 0;
+  const dot = extensionAt(text, start, end);
+  if (dot < 0) return 0;
   let n = 0;
   for (let k = dot; k < end; k++) {
     const c = text.charCodeAt(k);

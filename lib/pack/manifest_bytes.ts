@@ -5,23 +5,12 @@
  *
  * @module
  */
-import { concatBytes } from "../util/bytes_concat.ts";
+import { collectBytes } from "../util/bytes_concat.ts";
+import { putDecimal } from "../util/digits.ts";
 import { imageFolderHint, MANIFEST_HEADER } from "../manifest/row.ts";
 import { dataOffset, type PackPlan, shardLocation } from "./plan.ts";
 
 const enc = new TextEncoder();
-
-/** Writes the decimal digits of a safe non-negative integer at `at`. */
-function putDecimal(buf: Uint8Array, at: number, value: number): number {
-  let digits = 1;
-  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
-  let v = value;
-  for (let i = at + digits - 1; i >= at; i--) {
-    buf[i] = 0x30 + (v % 10);
-    v = Math.floor(v / 10);
-  }
-  return at + digits;
-}
 
 /** Bytes per chunk of {@linkcode manifestChunks}. */
 export const MANIFEST_CHUNK_BYTES = 256 * 1024;
@@ -106,7 +95,5 @@ export function manifestBytes(
   plan: PackPlan,
   labelIds?: Int32Array,
 ): Uint8Array {
-  const chunks = [];
-  for (const c of manifestChunks(plan, labelIds)) chunks.push(c.slice());
-  return concatBytes(chunks);
+  return collectBytes(manifestChunks(plan, labelIds));
 }

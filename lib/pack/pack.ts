@@ -45,7 +45,7 @@ export interface PackOptions {
   labelMode?: LabelMode;
   /**
    * Reads in flight (default 8 for an S3 source, 1 for a local one). At 1,
-   * local files go to a local destination by kernel copy (see `nativeCopy`)
+   * local files go to a local destination by kernel copy (see `native`)
    * or are read with blocking calls, the least overhead on a page cache or
    * local SSD; above 1 they are read in parallel on Deno's I/O threads
    * (network file systems).
@@ -53,7 +53,7 @@ export interface PackOptions {
   concurrency?: number;
   /**
    * Use the native library (`libmx8_ffi`, needs `--allow-ffi`) when it
-   * loads: a local source is listed with one call per directory, and local
+   * loads: a local source's tree is listed in one call, and local
    * to local at concurrency 1 each file is appended to its shard by the
    * kernel (`copy_file_range`), so file bytes never pass through
    * JavaScript. Without it: Deno's stat calls and blocking reads. Same

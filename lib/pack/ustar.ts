@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { putDigits } from "../util/digits.ts";
 
 /** Size of a tar block, header and padding unit. */
 export const TAR_BLOCK = 512;
@@ -39,11 +40,7 @@ function putAscii(h: Uint8Array, at: number, text: string): void {
 
 /** Writes `value` as `width - 1` zero-padded octal digits (no allocation). */
 function putOctal(h: Uint8Array, at: number, width: number, value: number) {
-  let v = value;
-  for (let i = at + width - 2; i >= at; i--) {
-    h[i] = 0x30 + (v % 8);
-    v = Math.floor(v / 8);
-  }
+  putDigits(h, at, width - 1, value, 8);
 }
 
 function putBase256(h: Uint8Array, at: number, width: number, value: number) {

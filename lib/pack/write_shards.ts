@@ -23,11 +23,6 @@ export interface WriteShardsOptions {
   maxQueued?: number;
   /** Files larger than this are read in pieces of this size. */
   pieceBytes: number;
-  /**
-   * Let the destination append local source files itself when it can
-   * (`dest.appendsFiles` and `source.pathOf`; default true).
-   */
-  appendFiles?: boolean;
   /** Called after each file is written (file index, data bytes so far, shards closed). */
   onFile?: (index: number, bytesDone: number, shardsDone: number) => void;
   /** Stops the pack. */
@@ -161,7 +156,8 @@ export async function writeShards(
   const cursor = new ShardCursor(plan, dest);
   try {
     const root = source.localRoot;
-    if (options.appendFiles !== false && dest.appendsFiles && root) {
+    // The destination appends local files itself when it can.
+    if (dest.appendsFiles && root) {
       await appendAll(plan, root, cursor, options);
     } else {
       await readAll(plan, source, cursor, options);
@@ -183,18 +179,15 @@ async function appendAll(
   // listing is made (no object, no promise): the JS heap stays near the
   // size it had after planning, whatever the file count.
   let yielded = performance.now();
-  let writer: ShardWriter | undefined;
   for (let index = 0; index < plan.files.length; index++) {
     options.signal?.throwIfAborted();
-    if (plan.shardOf[index] !== cursor.shard) {
-      writer = await cursor.enter(index);
-    }
+    if (plan.shardOf[index] !== cursor.shard) await cursor.enter(index);
     const rel = plan.files.rel(index);
     const size = plan.files.size(index);
     const header = cursor.header(index, rel, size);
     cursor.data(size);
     const pad = cursor.padding(size);
-    writer!.appendEntrySync!(header, root, rel, size, pad);
+    cursor.writer!.appendEntrySync!(header, root, rel, size, pad);
     options.onFile?.(index, cursor.bytesDone, cursor.shard);
     // Appends block; let timers (progress) and signals run now and then.
     if ((index & 63) === 63 && performance.now() - yielded > YIELD_EVERY_MS) {

@@ -89,18 +89,10 @@ export function listenHttp(
     }, handler);
   } catch (err) {
     return Promise.reject(
-      new Mx8Error(
-        err instanceof Deno.errors.AddrInUse
-          ? `Cannot listen on ${where}: address already in use (stop the other process or pick another port)`
-          : `Cannot listen on ${where}: ${
-            err instanceof Error ? err.message : String(err)
-          }`,
-        { cause: err },
-      ),
+      listenFailed(where, err instanceof Deno.errors.AddrInUse, err),
     );
   }
   const { hostname, port } = server.addr;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   let closing: Promise<void> | undefined;
   const graceMs = options.closeGraceMs ?? 2000;
   const close = () =>
@@ -118,8 +110,45 @@ export function listenHttp(
   return Promise.resolve({
     hostname,
     port,
-    url: `http://${host}:${port}`,
+    url: httpUrl(hostname, port),
     close,
     [Symbol.asyncDispose]: close,
   });
+}
+
+/**
+ * The error for a listener that cannot bind `where` (shared by both
+ * listeners, so the message is the same whichever failed).
+ *
+ * @param where `HOST:PORT` asked for.
+ * @param inUse Whether the address is taken.
+ * @param cause The underlying error.
+ * @returns The error to throw.
+ */
+export function listenFailed(
+  where: string,
+  inUse: boolean,
+  cause: unknown,
+): Mx8Error {
+  return new Mx8Error(
+    inUse
+      ? `Cannot listen on ${where}: address already in use (stop the other process or pick another port)`
+      : `Cannot listen on ${where}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+    { cause },
+  );
+}
+
+/**
+ * `http://HOST:PORT`, an IPv6 host in brackets.
+ *
+ * @param hostname Bound address.
+ * @param port Bound port.
+ * @returns The URL.
+ */
+export function httpUrl(hostname: string, port: number): string {
+  return `http://${
+    hostname.includes(":") ? `[${hostname}]` : hostname
+  }:${port}`;
 }

@@ -19,8 +19,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
-import { Mx8Error } from "../errors.ts";
-import type { HttpListener } from "./serve.ts";
+import { type HttpListener, httpUrl, listenFailed } from "./serve.ts";
 
 /** A request handler both `node:http` and `node:http2` accept (e.g. `connectNodeAdapter`'s). */
 export type NodeHandler = (
@@ -122,22 +121,12 @@ export async function listenNodeHttp(
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       const where = `${options.hostname}:${options.port}`;
-      reject(
-        new Mx8Error(
-          err.code === "EADDRINUSE"
-            ? `Cannot listen on ${where}: address already in use (stop the other process or pick another port)`
-            : `Cannot listen on ${where}: ${err.message}`,
-          { cause: err },
-        ),
-      );
+      reject(listenFailed(where, err.code === "EADDRINUSE", err));
     });
     server.listen(options.port, options.hostname, () => resolve());
   });
   server.on("error", () => {});
   const address = server.address() as net.AddressInfo;
-  const host = address.address.includes(":")
-    ? `[${address.address}]`
-    : address.address;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
@@ -149,7 +138,7 @@ export async function listenNodeHttp(
   return {
     hostname: address.address,
     port: address.port,
-    url: `http://${host}:${address.port}`,
+    url: httpUrl(address.address, address.port),
     close,
     [Symbol.asyncDispose]: close,
   };
