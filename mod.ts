@@ -59,8 +59,11 @@ export {
   type PackProgress,
   type PackResult,
 } from "./lib/pack/pack.ts";
-export type { CurrentSnapshot, ManifestStore } from "./lib/store/store.ts";
-export { openManifestStore } from "./lib/store/open.ts";
+export type {
+  CurrentSnapshot,
+  ManifestStore,
+} from "./lib/manifest_store/store.ts";
+export { openManifestStore } from "./lib/manifest_store/open.ts";
 export { VERSION } from "./lib/version.ts";
 export { DataLoader, type RawBatch } from "./lib/loader/data_loader.ts";
 export {

@@ -12,7 +12,7 @@ import { LeaseError } from "../lease/errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../lease/blocks.ts";
 import { openDatasetSummary } from "../loader/dataset.ts";
 import { loadAuthToken } from "../rpc/token.ts";
-import { defaultStoreRoot, openManifestStore } from "../store/open.ts";
+import { defaultStoreRoot, openManifestStore } from "../manifest_store/open.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const HELP = `mx8 coordinator — per-job control plane

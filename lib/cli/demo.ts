@@ -13,7 +13,7 @@ import { Mx8Error } from "../errors.ts";
 import { ImageFolderLoader } from "../loader/image_folder.ts";
 import { loadNativeLibrary } from "../native/library.ts";
 import { pack } from "../pack/pack.ts";
-import { FsManifestStore } from "../store/fs.ts";
+import { FsManifestStore } from "../manifest_store/fs.ts";
 import { type Command, intFlag } from "./command.ts";
 
 const HELP = `mx8 demo — the embedded default job

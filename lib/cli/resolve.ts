@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { resolveDataset } from "../snapshot/resolve.ts";
-import { defaultStoreRoot, openManifestStore } from "../store/open.ts";
+import { defaultStoreRoot, openManifestStore } from "../manifest_store/open.ts";
 import { type Command, UsageError } from "./command.ts";
 
 const HELP = `mx8 resolve — resolve a dataset link to a pinned manifest hash

@@ -8,7 +8,7 @@
  */
 import { readMachineMemory } from "../autotune/machine_memory.ts";
 import { defaultRssCapBytes } from "../autotune/rss_cap.ts";
-import { SampleReader, type SampleRef } from "../storage/sample_reader.ts";
+import { SampleReader, type SampleRef } from "../sample_bytes/sample_reader.ts";
 import {
   AutotuneDriver,
   autotuneSetting,

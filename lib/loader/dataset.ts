@@ -15,7 +15,7 @@ import { getObjectBytes } from "../s3/objects.ts";
 import { isS3Url, joinKey, parseS3Url } from "../s3/url.ts";
 import { PACKED_LABELS } from "../snapshot/list_local.ts";
 import { resolveDataset, type ResolvedSnapshot } from "../snapshot/resolve.ts";
-import type { ManifestStore } from "../store/store.ts";
+import type { ManifestStore } from "../manifest_store/store.ts";
 
 /** An opened dataset. */
 export interface Dataset {

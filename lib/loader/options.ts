@@ -4,7 +4,7 @@
  * @module
  */
 import type { AutotuneProfileName } from "../autotune/profiles.ts";
-import type { ManifestStore } from "../store/store.ts";
+import type { ManifestStore } from "../manifest_store/store.ts";
 
 /** Options shared by {@linkcode DataLoader} and `ImageFolderLoader`. */
 export interface LoaderOptions {

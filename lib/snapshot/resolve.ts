@@ -10,9 +10,9 @@ import { SnapshotNotFoundError, StoreError } from "../errors.ts";
 import { type DatasetLink, normalizeBase, parseLink } from "../link.ts";
 import { sha256HexAsync } from "../util/sha256.ts";
 import { isS3Url } from "../s3/url.ts";
-import { intentKey } from "../store/keys.ts";
-import { openManifestStore } from "../store/open.ts";
-import { LOCK_STALE_MS, type ManifestStore } from "../store/store.ts";
+import { intentKey } from "../manifest_store/keys.ts";
+import { openManifestStore } from "../manifest_store/open.ts";
+import { LOCK_STALE_MS, type ManifestStore } from "../manifest_store/store.ts";
 import { indexBase } from "./index_base.ts";
 
 /** Options for {@linkcode resolveDataset}. */

@@ -105,7 +105,7 @@ function prng(seed: number): () => number {
 
 async function child(cfg: ChildConfig): Promise<void> {
   const { DataLoader } = await import("../../lib/loader/data_loader.ts");
-  const { FsManifestStore } = await import("../../lib/store/fs.ts");
+  const { FsManifestStore } = await import("../../lib/manifest_store/fs.ts");
   const t0Holder = { t0: 0 };
   const decisions: Record<string, number> = {};
   const timeline: [number, number, number][] = [];
@@ -314,7 +314,7 @@ async function main(): Promise<void> {
     "../../tests/_helpers/faulty_proxy.ts"
   );
   const { DataLoader } = await import("../../lib/loader/data_loader.ts");
-  const { FsManifestStore } = await import("../../lib/store/fs.ts");
+  const { FsManifestStore } = await import("../../lib/manifest_store/fs.ts");
 
   const tBench = performance.now();
   await using s3 = await startS3([BUCKET]);

@@ -61,7 +61,7 @@ async function child(mode: string, dir: string): Promise<void> {
     return;
   }
   const { ImageFolderLoader } = await import("../../mod.ts");
-  const { FsManifestStore } = await import("../../lib/store/fs.ts");
+  const { FsManifestStore } = await import("../../lib/manifest_store/fs.ts");
   const loader = new ImageFolderLoader(`${dir}/packed`, {
     batchSizeSamples: BATCH,
     resizeHw: HW,

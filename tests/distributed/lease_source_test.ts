@@ -7,7 +7,7 @@ import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { SEGMENT_SOURCE } from "../../lib/loader/base_loader.ts";
 import { DataLoader } from "../../lib/loader/data_loader.ts";
 import { openDataset } from "../../lib/loader/dataset.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
 
 async function dataset(n: number) {

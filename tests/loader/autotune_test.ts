@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { DataLoader } from "../../lib/loader/data_loader.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 import { startFaultyProxy } from "../_helpers/faulty_proxy.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { pack } from "../../lib/pack/pack.ts";
 import { openDataset, openDatasetSummary } from "../../lib/loader/dataset.ts";
 import { serializeManifest } from "../../lib/manifest/tsv.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
 import { storeDir } from "./_fixture.ts";
 

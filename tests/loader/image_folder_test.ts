@@ -5,7 +5,7 @@ import {
   DecodeError,
   ImageFolderLoader,
 } from "../../lib/loader/image_folder.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 import { listLocalFiles } from "../../lib/snapshot/index_base.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { startFaultyProxy } from "../_helpers/faulty_proxy.ts";

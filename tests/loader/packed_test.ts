@@ -3,7 +3,7 @@ import { pack } from "../../lib/pack/pack.ts";
 import { ImageFolderLoader } from "../../lib/loader/image_folder.ts";
 import { DataLoader } from "../../lib/loader/data_loader.ts";
 import { listLocalFiles } from "../../lib/snapshot/list_local.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 import { assertSameBatches, imageFolderFixture, storeDir } from "./_fixture.ts";

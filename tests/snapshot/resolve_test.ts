@@ -6,9 +6,9 @@ import {
   StoreError,
 } from "../../lib/errors.ts";
 import { canonicalBase, resolveDataset } from "../../lib/snapshot/resolve.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
-import { intentKey } from "../../lib/store/keys.ts";
-import { S3ManifestStore } from "../../lib/store/s3.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
+import { intentKey } from "../../lib/manifest_store/keys.ts";
+import { S3ManifestStore } from "../../lib/manifest_store/s3.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
 

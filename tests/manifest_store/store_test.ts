@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { StoreError } from "../../lib/errors.ts";
-import { FsManifestStore } from "../../lib/store/fs.ts";
-import { intentKey, safeComponent } from "../../lib/store/keys.ts";
-import { S3ManifestStore } from "../../lib/store/s3.ts";
-import type { ManifestStore } from "../../lib/store/store.ts";
+import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
+import { intentKey, safeComponent } from "../../lib/manifest_store/keys.ts";
+import { S3ManifestStore } from "../../lib/manifest_store/s3.ts";
+import type { ManifestStore } from "../../lib/manifest_store/store.ts";
 import { sha256Hex } from "../../lib/util/sha256.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { tempDir } from "../_helpers/tmp.ts";
