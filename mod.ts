@@ -4,24 +4,43 @@
  * Turn a dataset link (a local folder, a `.tsv` manifest, or `s3://…`, with
  * `@refresh` / `@sha256:<hash>`) into batches under a hard memory cap.
  *
- * @example Decoded image batches under a memory cap
- * ```ts ignore
- * import { ImageFolderLoader } from "@mx8/runtime";
+ * @example The front door: a folder of images as decoded batches under a memory cap
+ * ```ts
+ * import { loader, openManifestStore } from "jsr:@mx8/runtime";
+ * import sharp from "sharp";
+ * import assert from "node:assert/strict";
  *
- * await using loader = new ImageFolderLoader("/data/train@refresh", {
- *   batchSizeSamples: 64,
- *   resizeHw: [224, 224],
- *   maxInflightBytes: 256 * 2 ** 20,
- * });
- * for await (const { images, labels, sampleIds } of loader) {
- *   console.log(images.shape, labels[0], sampleIds[0]);
+ * // A tiny ImageFolder dataset: <class>/<file>.jpg
+ * const dir = await Deno.makeTempDir();
+ * for (const [cls, color] of [["cat", "#c84"], ["dog", "#48c"]]) {
+ *   await Deno.mkdir(`${dir}/train/${cls}`, { recursive: true });
+ *   for (let i = 0; i < 3; i++) {
+ *     const jpeg = await sharp({
+ *       create: { width: 64, height: 48, channels: 3, background: color },
+ *     }).jpeg().toBuffer();
+ *     await Deno.writeFile(`${dir}/train/${cls}/${i}.jpg`, jpeg);
+ *   }
  * }
- * console.log(loader.stats().ramHighWaterBytes);
+ *
+ * await using images = loader(`${dir}/train@refresh`, {
+ *   batchSizeSamples: 4,
+ *   resizeHw: [32, 32],
+ *   maxInflightBytes: 16 * 2 ** 20,
+ *   manifestStore: openManifestStore(`${dir}/store`),
+ *   log: () => {},
+ * });
+ * const labels: bigint[] = [];
+ * for await (const batch of images) {
+ *   assert.deepEqual(batch.images.shape.slice(1), [3, 32, 32]);
+ *   labels.push(...batch.labels);
+ * }
+ * assert.deepEqual(labels, [0n, 0n, 0n, 1n, 1n, 1n]);
+ * assert.deepEqual(images.classes, ["cat", "dog"]);
+ * assert.ok(images.stats().ramHighWaterBytes > 0);
  * ```
  *
  * @module
  */
-import "./lib/distributed/mod.ts";
 export {
   LinkError,
   ManifestError,
@@ -66,6 +85,12 @@ export type {
 export { openManifestStore } from "./lib/manifest_store/open.ts";
 export { VERSION } from "./lib/version.ts";
 export { DataLoader, type RawBatch } from "./lib/loader/data_loader.ts";
+export {
+  type AnyLoaderOptions,
+  type ImageLoaderOptions,
+  loader,
+  type RawLoaderOptions,
+} from "./lib/loader/loader.ts";
 export {
   DecodeError,
   type ImageBatch,

@@ -1,13 +1,11 @@
 /**
- * Distributed mode for loaders: registers the factory that turns
- * `coordUrl`/`jobId`/`nodeId`/`want` options into a lease-driven segment
- * source. Imported by `mod.ts`, so `new DataLoader("", { coordUrl, jobId })`
- * works for library users.
+ * Distributed mode for loaders: turns `coordUrl`/`jobId`/`nodeId`/`want`
+ * options into a lease-driven segment source (what a loader built with
+ * `coordUrl` reads its segments from).
  *
  * @module
  */
 import { hostname } from "node:os";
-import { setDistributedSourceFactory } from "../loader/base_loader.ts";
 import { createCoordinatorClient } from "../rpc/client.ts";
 import { LeaseSource, type LeaseSourceOptions } from "./lease_source.ts";
 import type { LoaderOptions } from "../loader/options.ts";
@@ -58,7 +56,3 @@ export function leaseSourceFor(
   };
   return source;
 }
-
-setDistributedSourceFactory((options, batchSize) =>
-  leaseSourceFor(options, batchSize)
-);

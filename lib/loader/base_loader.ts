@@ -17,6 +17,7 @@ import {
 import { autotuneProfile } from "../autotune/profiles.ts";
 import { ByteBudget } from "./byte_budget.ts";
 import { LocalSource } from "./local_source.ts";
+import { leaseSourceFor } from "../distributed/mod.ts";
 import {
   type LoaderOptions,
   type ResolvedKnobs,
@@ -62,31 +63,11 @@ interface Held<T> extends Built<T> {
   bytes: number;
 }
 
-/** A factory for the distributed segment source (set by the distributed module). */
-export type DistributedSourceFactory = (
-  options: LoaderOptions,
-  batchSize: number,
-) => SegmentSource;
-
-let distributedFactory: DistributedSourceFactory | undefined;
-
 /**
  * Internal option key: a ready segment source (used by `mx8 agent`, which
  * builds its own lease source with fault-injection hooks).
  */
 export const SEGMENT_SOURCE: unique symbol = Symbol("mx8.segmentSource");
-
-/**
- * Registers how loaders with `coordUrl` get their segments (called by the
- * distributed module when it is imported).
- *
- * @param factory The factory.
- */
-export function setDistributedSourceFactory(
-  factory: DistributedSourceFactory,
-): void {
-  distributedFactory = factory;
-}
 
 /** Common loader base; subclasses turn fetched bytes into their batch type. */
 export abstract class BaseLoader<T extends { release(): void }>
@@ -156,12 +137,7 @@ export abstract class BaseLoader<T extends { release(): void }>
       this.#source = given;
       this.#source.attachStats?.(() => this.stats());
     } else if (options.coordUrl !== undefined) {
-      if (!distributedFactory) {
-        throw new Error(
-          "Distributed mode needs the distributed module: import @mx8/runtime (mod.ts), not a loader file",
-        );
-      }
-      this.#source = distributedFactory(options, this.#knobs.batchSizeSamples);
+      this.#source = leaseSourceFor(options, this.#knobs.batchSizeSamples);
       this.#source.attachStats?.(() => this.stats());
     } else {
       this.#source = new LocalSource(

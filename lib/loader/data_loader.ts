@@ -27,17 +27,27 @@ export interface RawBatch {
  * Reads a dataset as raw batches under a hard memory cap.
  *
  * @example Read every sample's bytes
- * ```ts ignore
- * import { DataLoader } from "@mx8/runtime";
+ * ```ts
+ * import { DataLoader, openManifestStore } from "jsr:@mx8/runtime";
+ * import assert from "node:assert/strict";
  *
- * await using loader = new DataLoader("/data/train@refresh", {
- *   batchSizeSamples: 32,
- *   maxInflightBytes: 64 * 2 ** 20,
- * });
- * for await (const batch of loader) {
- *   for (let i = 0; i < batch.sampleIds.length; i++) console.log(batch.sample(i).length);
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/train`);
+ * for (let i = 0; i < 5; i++) {
+ *   await Deno.writeFile(`${dir}/train/${i}.bin`, new Uint8Array(i + 1));
  * }
- * console.log(loader.stats().inflightHighWaterBytes);
+ * await using loader = new DataLoader(`${dir}/train@refresh`, {
+ *   batchSizeSamples: 2,
+ *   maxInflightBytes: 2 ** 20,
+ *   manifestStore: openManifestStore(`${dir}/store`),
+ *   log: () => {},
+ * });
+ * const lengths: number[] = [];
+ * for await (const batch of loader) {
+ *   for (let i = 0; i < batch.sampleIds.length; i++) lengths.push(batch.sample(i).length);
+ * }
+ * assert.deepEqual(lengths, [1, 2, 3, 4, 5]);
+ * assert.ok(loader.stats().inflightHighWaterBytes <= 2 ** 20);
  * ```
  */
 export class DataLoader extends BaseLoader<RawBatch> {

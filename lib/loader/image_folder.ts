@@ -78,17 +78,32 @@ export class DecodeError extends Mx8Error {
  * Reads an image dataset as decoded, resized NCHW batches under a hard memory cap.
  *
  * @example Train-style loop
- * ```ts ignore
- * import { ImageFolderLoader } from "@mx8/runtime";
+ * ```ts
+ * import { ImageFolderLoader, openManifestStore } from "jsr:@mx8/runtime";
+ * import sharp from "sharp";
+ * import assert from "node:assert/strict";
  *
- * await using loader = new ImageFolderLoader("/data/train@refresh", {
- *   batchSizeSamples: 64, resizeHw: [224, 224],
- *   maxInflightBytes: 256 * 2 ** 20, maxQueueBatches: 8, prefetchBatches: 4,
+ * const dir = await Deno.makeTempDir();
+ * for (const cls of ["a", "b"]) {
+ *   await Deno.mkdir(`${dir}/train/${cls}`, { recursive: true });
+ *   const jpeg = await sharp({
+ *     create: { width: 40, height: 30, channels: 3, background: "#808080" },
+ *   }).jpeg().toBuffer();
+ *   await Deno.writeFile(`${dir}/train/${cls}/0.jpg`, jpeg);
+ * }
+ * await using loader = new ImageFolderLoader(`${dir}/train@refresh`, {
+ *   batchSizeSamples: 64, resizeHw: [16, 16],
+ *   maxInflightBytes: 16 * 2 ** 20, maxQueueBatches: 8, prefetchBatches: 4,
+ *   manifestStore: openManifestStore(`${dir}/store`),
+ *   log: () => {},
  * });
  * for await (const { images, labels, sampleIds } of loader) {
- *   console.log(images.shape, labels.length, sampleIds[0]);
+ *   assert.deepEqual(images.shape, [2, 3, 16, 16]);
+ *   assert.deepEqual([...labels], [0n, 1n]);
+ *   assert.deepEqual([...sampleIds], [0n, 1n]);
+ *   assert.ok(Math.abs(images.data[0] - 128 / 255) < 0.02);
  * }
- * console.log(loader.classes, loader.stats().ramHighWaterBytes);
+ * assert.deepEqual(loader.classes, ["a", "b"]);
  * ```
  */
 export class ImageFolderLoader extends BaseLoader<ImageBatch> {

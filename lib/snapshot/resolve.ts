@@ -77,11 +77,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Resolves a dataset link to a pinned snapshot, indexing when needed.
  *
- * @example Resolve a local folder
- * ```ts ignore
- * import { resolveDataset } from "./resolve.ts";
- * const snap = await resolveDataset("/data/train@refresh");
- * console.log(snap.manifestHash, snap.samples);
+ * @example Pin a folder, then read the pinned snapshot back by hash
+ * ```ts
+ * import { openManifestStore, resolveDataset } from "jsr:@mx8/runtime";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/data`);
+ * await Deno.writeTextFile(`${dir}/data/x.txt`, "x");
+ * const store = openManifestStore(`${dir}/store`);
+ * const snap = await resolveDataset(`${dir}/data@refresh`, { store });
+ * assert.equal(snap.samples, 1);
+ * const again = await resolveDataset(`${dir}/data@sha256:${snap.manifestHash}`, { store });
+ * assert.equal(again.manifestHash, snap.manifestHash);
  * ```
  *
  * @param link Dataset link text.
