@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { LinkError } from "./errors.ts";
 
 /** How a link chooses its snapshot. */
@@ -73,16 +74,47 @@ export function parseLink(raw: string): DatasetLink {
       manifestHash: hash,
     };
   }
-  return { raw, base: raw, mode: "plain" };
+  return { raw, base: checkBase(raw, raw), mode: "plain" };
 }
 
+const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/**
+ * Checks a link's BASE: `s3://` needs a bucket; `file://` URLs become local
+ * paths; any other `scheme://` is refused (it would otherwise be read as a
+ * relative path).
+ */
 function checkBase(base: string, raw: string): string {
   if (base === "") {
     throw new LinkError(
       `Dataset link "${raw}" has no base before "@": write BASE@refresh`,
     );
   }
-  return base;
+  const scheme = SCHEME_RE.exec(base)?.[1];
+  if (scheme === undefined) return base;
+  if (scheme === "s3") {
+    if (/^s3:\/\/(\/|$)/.test(base)) {
+      throw new LinkError(
+        `Dataset link "${raw}" has no bucket: write s3://bucket/prefix`,
+      );
+    }
+    return base;
+  }
+  if (scheme === "file") {
+    try {
+      return fileURLToPath(base);
+    } catch (err) {
+      throw new LinkError(
+        `Dataset link "${raw}" is not a local file URL (${
+          (err as Error).message
+        }): write file:///absolute/path or the path itself`,
+      );
+    }
+  }
+  throw new LinkError(
+    `Dataset link "${raw}" uses ${scheme}://, which MX8 does not read: a BASE is ` +
+      `a local directory or .tsv manifest (a path or file:///path) or s3://bucket/prefix`,
+  );
 }
 
 /**

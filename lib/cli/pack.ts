@@ -21,7 +21,8 @@ SRC and DST are local directories or s3://bucket/prefix (any combination).
 Every file under SRC (sorted by path; _mx8/ and shards/ skipped) becomes one
 sample: DST/shards/shard-NNNNN.tar (POSIX ustar) and DST/_mx8/manifest.tsv,
 plus DST/_mx8/labels.tsv when samples are labelled. The manifest is written
-last: a failed pack leaves no manifest.
+last: a failed pack leaves no manifest. One pack per DST at a time: a second
+one fails naming DST/_mx8/.pack.lock and its holder.
 
 Options:
   --in SRC               what to pack (required)

@@ -14,10 +14,12 @@ Usage:
   mx8 resolve LINK [--manifest-store DIR|s3://bucket/prefix]
 
 LINK is BASE, BASE@refresh or BASE@sha256:<64 hex>; BASE is a local directory,
-a local .tsv manifest, or s3://bucket/prefix.
-  plain     use BASE's current snapshot, indexing BASE once if it has none
+a local .tsv manifest (a path or file:///path), or s3://bucket/prefix.
+  plain     use BASE's current snapshot while BASE still holds what it was
+            indexed from (its manifest + labels, or no manifest); else index
   @refresh  re-index BASE now (one indexer per BASE at a time; others wait)
-  @sha256:H use exactly manifest H from the store; never index
+  @sha256:H use exactly manifest H (and its labels) from the store; never
+            index; refused when BASE was repacked over H's shards
 
 Options:
   --manifest-store ROOT  manifest store (default: $MX8_MANIFEST_STORE or ~/.mx8/manifests)

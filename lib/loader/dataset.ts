@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { basename, dirname } from "node:path";
-import { Mx8Error } from "../errors.ts";
+import { ManifestError, Mx8Error } from "../errors.ts";
 import { assignLabelIds, parseLabels } from "../manifest/labels.ts";
 import { labelIdOfHint, type ManifestRow } from "../manifest/row.ts";
 import { manifestRowsOf } from "../manifest/stream.ts";
@@ -13,7 +12,8 @@ import { parseManifest } from "../manifest/tsv.ts";
 import { createS3Client } from "../s3/client.ts";
 import { getObjectBytes } from "../s3/objects.ts";
 import { isS3Url, joinKey, parseS3Url } from "../s3/url.ts";
-import { PACKED_LABELS } from "../snapshot/list_local.ts";
+import { PACKED_LABELS, PACKED_MANIFEST } from "../snapshot/list_local.ts";
+import { datasetRoot } from "../snapshot/read_base.ts";
 import { resolveDataset, type ResolvedSnapshot } from "../snapshot/resolve.ts";
 import type { ManifestStore } from "../manifest_store/store.ts";
 
@@ -31,20 +31,7 @@ export interface Dataset {
   labelIds: Int32Array;
 }
 
-/**
- * The root that a dataset's relative locations hang from: the base itself for
- * folders and prefixes; for a `.tsv` base its folder, or the folder above
- * `_mx8/` for a packed dataset's own manifest.
- *
- * @param base Canonical base.
- * @param isFile Whether the base is a manifest file.
- * @returns The root.
- */
-export function datasetRoot(base: string, isFile: boolean): string {
-  if (!isFile) return base;
-  const dir = dirname(base);
-  return basename(dir) === "_mx8" ? dirname(dir) : dir;
-}
+export { datasetRoot };
 
 async function readOptional(
   root: string,
@@ -72,7 +59,11 @@ export interface DatasetSummary {
   classes: string[];
 }
 
-/** Label facts gathered row by row. */
+/**
+ * Label facts gathered row by row. Labels come from the rows' hints when
+ * any row carries a label id, and then every row must carry one; else from
+ * `<class>/<file>` folders.
+ */
 class LabelScan {
   rows = 0;
   hinted = true;
@@ -80,16 +71,41 @@ class LabelScan {
   /** `<class>/<file>` folder of each row so far, while every row has one. */
   dirs: (string | null)[] | undefined;
   #dirNames: Set<string> | undefined = new Set();
+  #file: string;
+  /** The first row with a label id, and the first without one. */
+  #labelled: ManifestRow | undefined;
+  #unlabelled: ManifestRow | undefined;
 
-  constructor(keepDirs: boolean) {
+  constructor(keepDirs: boolean, file: string) {
     if (keepDirs) this.dirs = [];
+    this.#file = file;
   }
 
   add(row: ManifestRow): void {
     this.rows++;
     const id = labelIdOfHint(row.decodeHint);
-    if (id === undefined) this.hinted = false;
-    else if (id > this.maxHintId) this.maxHintId = id;
+    if (id === undefined) {
+      this.hinted = false;
+      this.#unlabelled ??= row;
+    } else {
+      this.#labelled ??= row;
+      if (id > this.maxHintId) this.maxHintId = id;
+    }
+    if (this.#labelled && this.#unlabelled) {
+      const bad = this.#unlabelled;
+      // Canonical manifests hold sample i on line i + 2.
+      throw new ManifestError(
+        this.#file,
+        bad.sampleId + 2,
+        `sample ${bad.sampleId} (${bad.location}) has ` +
+          `no label_id in its decode_hint "${
+            bad.decodeHint ?? ""
+          }" but sample ` +
+          `${this.#labelled.sampleId} has one ("${this.#labelled.decodeHint}"): in a ` +
+          `labelled dataset every sample needs mx8:vision:imagefolder;label_id=<n> ` +
+          `(fix the row, or repack the dataset)`,
+      );
+    }
     const dir = this.#dirNames && folderOf(row.location);
     if (dir) this.#dirNames!.add(dir);
     else this.#dirNames = undefined;
@@ -120,16 +136,39 @@ async function rootOf(snapshot: ResolvedSnapshot): Promise<string> {
   return datasetRoot(snapshot.base, isFile);
 }
 
-/** Classes from the hints (with `labels.tsv` names) or from the folders. */
-async function classesOf(root: string, scan: LabelScan): Promise<string[]> {
+/**
+ * Classes from the hints (with the labels pinned with the manifest, else
+ * `labels.tsv` as it is now) or from the folders. Hinted rows of a packed
+ * dataset without its labels file are an error naming the file; a `.tsv`
+ * manifest without one gets the names `"0".."K-1"`.
+ */
+async function classesOf(
+  snapshot: ResolvedSnapshot,
+  root: string,
+  scan: LabelScan,
+): Promise<string[]> {
   if (!(scan.rows > 0 && scan.hinted)) return scan.folderClasses;
-  const labelsBytes = await readOptional(root, PACKED_LABELS);
+  let labelsBytes = snapshot.labels;
+  let labelsFile = snapshot.labelsFile;
+  if (labelsBytes === undefined) {
+    labelsBytes = await readOptional(root, PACKED_LABELS);
+    labelsFile = `${root}/${PACKED_LABELS}`;
+    if (
+      labelsBytes === null &&
+      (await readOptional(root, PACKED_MANIFEST)) !== null
+    ) {
+      throw new Mx8Error(
+        `${labelsFile} is missing, but the manifest labels its samples (label_id=…): ` +
+          `restore it, or repack the dataset (mx8 pack --overwrite)`,
+      );
+    }
+  }
   const classes = labelsBytes
-    ? parseLabels(labelsBytes, `${root}/${PACKED_LABELS}`)
+    ? parseLabels(labelsBytes, labelsFile)
     : Array.from({ length: scan.maxHintId + 1 }, (_, i) => String(i));
   if (scan.maxHintId >= classes.length) {
     throw new Mx8Error(
-      `${root}/${PACKED_LABELS} has ${classes.length} labels but the manifest uses label_id ${scan.maxHintId}: repack the dataset`,
+      `${labelsFile} has ${classes.length} labels but the manifest uses label_id ${scan.maxHintId}: repack the dataset`,
     );
   }
   return classes;
@@ -147,14 +186,12 @@ export async function openDataset(
   store?: ManifestStore,
 ): Promise<Dataset> {
   const snapshot = await resolveDataset(link, { store });
-  const rows = parseManifest(
-    snapshot.manifestBytes,
-    `manifest sha256:${snapshot.manifestHash}`,
-  );
+  const file = `manifest sha256:${snapshot.manifestHash}`;
+  const rows = parseManifest(snapshot.manifestBytes, file);
   const root = await rootOf(snapshot);
-  const scan = new LabelScan(true);
+  const scan = new LabelScan(true, file);
   for (const r of rows) scan.add(r);
-  const classes = await classesOf(root, scan);
+  const classes = await classesOf(snapshot, root, scan);
   const labelIds = new Int32Array(rows.length).fill(-1);
   if (scan.rows > 0 && scan.hinted) {
     rows.forEach((r, i) => labelIds[i] = labelIdOfHint(r.decodeHint)!);
@@ -181,13 +218,11 @@ export async function openDatasetSummary(
   store?: ManifestStore,
 ): Promise<DatasetSummary> {
   const snapshot = await resolveDataset(link, { store });
-  const scan = new LabelScan(false);
-  for await (
-    const row of manifestRowsOf(
-      snapshot.manifestBytes,
-      `manifest sha256:${snapshot.manifestHash}`,
-    )
-  ) scan.add(row);
+  const file = `manifest sha256:${snapshot.manifestHash}`;
+  const scan = new LabelScan(false, file);
+  for await (const row of manifestRowsOf(snapshot.manifestBytes, file)) {
+    scan.add(row);
+  }
   const root = await rootOf(snapshot);
-  return { snapshot, root, classes: await classesOf(root, scan) };
+  return { snapshot, root, classes: await classesOf(snapshot, root, scan) };
 }

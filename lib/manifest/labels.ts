@@ -6,6 +6,7 @@
  * @module
  */
 import { ManifestError } from "../errors.ts";
+import { withoutCr } from "./tsv.ts";
 import { compareUtf8 } from "../util/bytes_order.ts";
 
 /** The first line of every labels file. */
@@ -58,7 +59,8 @@ export function serializeLabels(labels: readonly string[]): Uint8Array {
 }
 
 /**
- * Parses labels TSV into names indexed by label id.
+ * Parses labels TSV into names indexed by label id (CRLF line endings read
+ * like LF).
  *
  * @param text Labels file text or bytes.
  * @param file Source name for errors.
@@ -71,14 +73,14 @@ export function parseLabels(text: string | Uint8Array, file: string): string[] {
   let sawHeader = false;
   const lines = src.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+    const line = withoutCr(lines[i]);
     if (line.trim() === "" || line.startsWith("#")) continue;
     if (!sawHeader) {
       if (line !== LABELS_HEADER) {
         throw new ManifestError(
           file,
           i + 1,
-          `first line must be "${LABELS_HEADER}"`,
+          `first line must be "${LABELS_HEADER}", found "${line.slice(0, 60)}"`,
         );
       }
       sawHeader = true;

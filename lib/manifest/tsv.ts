@@ -6,7 +6,7 @@
  */
 import { ManifestError } from "../errors.ts";
 import { sha256Hex } from "../util/sha256.ts";
-import { MANIFEST_HEADER, type ManifestRow } from "./row.ts";
+import { labelIdProblem, MANIFEST_HEADER, type ManifestRow } from "./row.ts";
 
 const UINT_RE = /^(0|[1-9][0-9]*)$/;
 
@@ -51,9 +51,39 @@ export function isSkippableLine(line: string): boolean {
 }
 
 /**
+ * Returns a line without one trailing CR: manifests and labels files written
+ * with CRLF line endings read like LF ones (the canonical form, and so the
+ * hash, is LF).
+ *
+ * @param line A line without its LF.
+ * @returns The line without a trailing CR.
+ */
+export function withoutCr(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/**
+ * Why a location cannot be written in a manifest row, or `undefined` when
+ * it can: it must be non-empty and hold no tab, LF or CR (the row's
+ * separators), else the manifest would not parse back.
+ *
+ * @param location A sample location.
+ * @returns The reason, or undefined.
+ */
+export function locationProblem(location: string): string | undefined {
+  if (location === "") return "location is empty";
+  const m = /[\t\n\r]/.exec(location);
+  if (m === null) return undefined;
+  const what = m[0] === "\t" ? "a tab" : m[0] === "\n" ? "a newline" : "a CR";
+  return `location ${
+    JSON.stringify(location)
+  } holds ${what}, which a manifest row cannot carry`;
+}
+
+/**
  * Parses one data row of a manifest.
  *
- * @param text The line without its LF (a trailing CR is rejected).
+ * @param text The line without its LF (one trailing CR is ignored).
  * @param file Source name for errors.
  * @param line 1-based line number for errors.
  * @returns The row.
@@ -64,14 +94,15 @@ export function parseManifestRow(
   file: string,
   line: number,
 ): ManifestRow {
-  if (text.endsWith("\r")) {
+  const body = withoutCr(text);
+  if (body.includes("\r")) {
     throw new ManifestError(
       file,
       line,
-      "line ends with CR: manifests use LF line endings",
+      "a CR inside a row (only a CRLF line ending is allowed)",
     );
   }
-  const cols = text.split("\t");
+  const cols = body.split("\t");
   if (cols.length !== 5) {
     throw new ManifestError(
       file,
@@ -84,7 +115,8 @@ export function parseManifestRow(
     sampleId: parseUint(idText, "sample_id", file, line),
     location,
   };
-  if (location === "") throw new ManifestError(file, line, "location is empty");
+  const bad = locationProblem(location);
+  if (bad !== undefined) throw new ManifestError(file, line, bad);
   if ((offText === "") !== (lenText === "")) {
     throw new ManifestError(
       file,
@@ -99,23 +131,28 @@ export function parseManifestRow(
       throw new ManifestError(file, line, "byte_length must be > 0");
     }
   }
-  if (hint !== "") row.decodeHint = hint;
+  if (hint !== "") {
+    const badLabel = labelIdProblem(hint);
+    if (badLabel !== undefined) throw new ManifestError(file, line, badLabel);
+    row.decodeHint = hint;
+  }
   return row;
 }
 
 /**
  * Checks the header line of a manifest.
  *
- * @param text The first non-skippable line.
+ * @param line0 The first non-skippable line (one trailing CR is ignored).
  * @param file Source name.
  * @param line 1-based line number.
  * @throws {ManifestError} When it is not `schema_version=0`.
  */
 export function checkManifestHeader(
-  text: string,
+  line0: string,
   file: string,
   line: number,
 ): void {
+  const text = withoutCr(line0);
   if (text !== MANIFEST_HEADER) {
     const m = /^schema_version=(.*)$/.exec(text);
     throw new ManifestError(
@@ -227,14 +264,26 @@ export function formatManifestRow(row: ManifestRow): string {
 }
 
 /**
- * Serializes rows (sorted by id) to canonical manifest bytes, header included.
+ * Serializes rows (sorted by id) to canonical manifest bytes, header
+ * included. Never writes what would not parse back.
  *
  * @param rows Rows with ids `0..N-1` in order.
  * @returns Canonical UTF-8 bytes.
+ * @throws {ManifestError} When a location holds a tab, LF or CR, or is empty.
  */
 export function serializeManifest(rows: readonly ManifestRow[]): Uint8Array {
   const parts: string[] = [MANIFEST_HEADER + "\n"];
-  for (const row of rows) parts.push(formatManifestRow(row));
+  for (const row of rows) {
+    const bad = locationProblem(row.location);
+    if (bad !== undefined) {
+      throw new ManifestError(
+        "manifest being written",
+        0,
+        `sample ${row.sampleId}: ${bad} (rename it)`,
+      );
+    }
+    parts.push(formatManifestRow(row));
+  }
   return new TextEncoder().encode(parts.join(""));
 }
 

@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { pathError, StoreError } from "../errors.ts";
 import { safeComponent } from "./keys.ts";
 import { bytesEqual } from "../util/bytes_equal.ts";
-import type { CurrentSnapshot, ManifestStore } from "./store.ts";
+import {
+  type CurrentSnapshot,
+  formatCurrent,
+  type ManifestStore,
+  parseCurrent,
+} from "./store.ts";
 
 function randomSuffix(): string {
   return crypto.randomUUID().slice(0, 8);
@@ -91,21 +96,47 @@ export class FsManifestStore implements ManifestStore {
     const bytes = await readOrNull(path);
     if (bytes === null) return null;
     const stat = await Deno.stat(path).catch(() => null);
-    return {
-      hash: new TextDecoder().decode(bytes).trim(),
-      updatedAtMs: stat?.mtime?.getTime() ?? 0,
-    };
+    return parseCurrent(
+      new TextDecoder().decode(bytes),
+      stat?.mtime?.getTime() ?? 0,
+    );
   }
 
   /** @inheritdoc */
-  async setCurrent(key: string, hash: string): Promise<void> {
+  async setCurrent(key: string, hash: string, source?: string): Promise<void> {
     const dir = this.#path("intent", safeComponent("intent key", key));
     safeComponent("manifest hash", hash);
+    await this.#replace(dir, "current", formatCurrent(hash, source));
+  }
+
+  /** @inheritdoc */
+  async getLabels(hash: string): Promise<Uint8Array | null> {
+    return await readOrNull(
+      this.#path("labels", safeComponent("manifest hash", hash)),
+    );
+  }
+
+  /** @inheritdoc */
+  async putLabels(hash: string, bytes: Uint8Array): Promise<void> {
+    await this.#replace(
+      this.#path("labels"),
+      safeComponent("manifest hash", hash),
+      bytes,
+    );
+  }
+
+  /** Writes `dir/name` whole or not at all (temporary file + rename). */
+  async #replace(
+    dir: string,
+    name: string,
+    data: string | Uint8Array,
+  ): Promise<void> {
     await this.#mkdir(dir);
-    const final = join(dir, "current");
+    const final = join(dir, name);
     const tmp = `${final}.tmp-${randomSuffix()}`;
     try {
-      await Deno.writeTextFile(tmp, hash + "\n");
+      if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+      else await Deno.writeFile(tmp, data);
       await Deno.rename(tmp, final);
     } catch (err) {
       await Deno.remove(tmp).catch(() => {});

@@ -19,7 +19,12 @@ import {
 import { joinKey, parseS3Url } from "../s3/url.ts";
 import { safeComponent } from "./keys.ts";
 import { bytesEqual } from "../util/bytes_equal.ts";
-import type { CurrentSnapshot, ManifestStore } from "./store.ts";
+import {
+  type CurrentSnapshot,
+  formatCurrent,
+  type ManifestStore,
+  parseCurrent,
+} from "./store.ts";
 
 /** A manifest store under an S3 prefix. */
 export class S3ManifestStore implements ManifestStore {
@@ -87,17 +92,33 @@ export class S3ManifestStore implements ManifestStore {
     if (head === null) return null;
     const bytes = await getObjectBytes(this.#client, this.#bucket, k);
     if (bytes === null) return null;
-    return {
-      hash: new TextDecoder().decode(bytes).trim(),
-      updatedAtMs: head.lastModifiedMs,
-    };
+    return parseCurrent(new TextDecoder().decode(bytes), head.lastModifiedMs);
   }
 
   /** @inheritdoc */
-  async setCurrent(key: string, hash: string): Promise<void> {
+  async setCurrent(key: string, hash: string, source?: string): Promise<void> {
     safeComponent("manifest hash", hash);
     const k = this.#key("intent", safeComponent("intent key", key), "current");
-    await putObject(this.#client, this.#bucket, k, hash + "\n");
+    await putObject(this.#client, this.#bucket, k, formatCurrent(hash, source));
+  }
+
+  /** @inheritdoc */
+  async getLabels(hash: string): Promise<Uint8Array | null> {
+    return await getObjectBytes(
+      this.#client,
+      this.#bucket,
+      this.#key("labels", safeComponent("manifest hash", hash)),
+    );
+  }
+
+  /** @inheritdoc */
+  async putLabels(hash: string, bytes: Uint8Array): Promise<void> {
+    await putObject(
+      this.#client,
+      this.#bucket,
+      this.#key("labels", safeComponent("manifest hash", hash)),
+      bytes,
+    );
   }
 
   /** @inheritdoc */

@@ -11,6 +11,39 @@ export interface CurrentSnapshot {
   hash: string;
   /** When it was recorded (ms since epoch, store clock). */
   updatedAtMs: number;
+  /**
+   * What the base held when it was indexed (`readBase`'s validator); absent
+   * in records written before validators existed (a plain link re-indexes).
+   */
+  source?: string;
+}
+
+/**
+ * The text of an `intent/<key>/current` record: the hash on the first line,
+ * then `source=<validator>`.
+ *
+ * @param hash Manifest hash.
+ * @param source Validator of the base's content, if known.
+ * @returns The record text.
+ */
+export function formatCurrent(hash: string, source?: string): string {
+  return source === undefined ? `${hash}\n` : `${hash}\nsource=${source}\n`;
+}
+
+/**
+ * Parses an `intent/<key>/current` record (see {@linkcode formatCurrent}).
+ *
+ * @param text The record text.
+ * @param updatedAtMs When it was written.
+ * @returns The snapshot.
+ */
+export function parseCurrent(
+  text: string,
+  updatedAtMs: number,
+): CurrentSnapshot {
+  const [hash, ...rest] = text.split("\n");
+  const source = rest.find((l) => l.startsWith("source="))?.slice(7);
+  return { hash: hash.trim(), updatedAtMs, source };
 }
 
 /** Storage of manifests and snapshot pointers; filesystem or S3. */
@@ -26,8 +59,21 @@ export interface ManifestStore {
   putManifest(hash: string, bytes: Uint8Array): Promise<void>;
   /** Reads `intent/<key>/current`, or `null`. */
   getCurrent(key: string): Promise<CurrentSnapshot | null>;
-  /** Atomically replaces `intent/<key>/current`. */
-  setCurrent(key: string, hash: string): Promise<void>;
+  /**
+   * Atomically replaces `intent/<key>/current` with `hash` and the
+   * validator of the content it was indexed from.
+   */
+  setCurrent(key: string, hash: string, source?: string): Promise<void>;
+  /**
+   * Reads `labels/<hash>`: the labels file recorded with manifest `hash`,
+   * or `null` when none was.
+   */
+  getLabels(hash: string): Promise<Uint8Array | null>;
+  /**
+   * Records the labels file read together with manifest `hash` (atomic
+   * replace: the labels of the latest index of a dataset with these rows).
+   */
+  putLabels(hash: string, bytes: Uint8Array): Promise<void>;
   /**
    * Tries to take `locks/<key>.lock` (create-exclusive; a lock older than
    * `staleMs` is taken over). Returns a release function, or `null` when

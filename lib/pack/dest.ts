@@ -29,6 +29,8 @@ export interface ShardWriter {
   ): void;
 }
 
+import type { PackLock } from "./lock.ts";
+
 /** The output side of a pack. */
 export interface PackDestination {
   /** The root as shown in messages: an absolute path or `s3://bucket/prefix`. */
@@ -41,6 +43,11 @@ export interface PackDestination {
    * JavaScript).
    */
   readonly appendsFiles: boolean;
+  /**
+   * Takes the destination lock `_mx8/.pack.lock` (see `lock.ts`); throws
+   * naming the holder when another pack has it.
+   */
+  lock(): Promise<PackLock>;
   /**
    * Returns whether `_mx8/manifest.tsv` exists; fails early when the
    * destination cannot be reached (missing bucket, no access).

@@ -27,6 +27,7 @@ import {
 import { shardName } from "./plan.ts";
 import type { NativeLibrary } from "../native/ffi.ts";
 import { openNativeShard } from "./shard_native.ts";
+import { lockLocal } from "./lock_local.ts";
 
 /** Bytes gathered before each `write` to a shard file. */
 export const LOCAL_WRITE_BYTES = 256 * 1024;
@@ -59,6 +60,7 @@ export function localDestination(
     root,
     manifestPath,
     appendsFiles: native !== null,
+    lock: () => lockLocal(root),
     async hasManifest() {
       try {
         await Deno.lstat(manifestPath);

@@ -20,6 +20,7 @@ import {
   type ShardWriter,
 } from "./dest.ts";
 import { shardLocation } from "./plan.ts";
+import { lockS3 } from "./lock_s3.ts";
 
 /** Default multipart part size (16 MiB). */
 export const S3_PART_BYTES = 16 * 1024 * 1024;
@@ -62,6 +63,7 @@ export function s3Destination(
     root,
     manifestPath: `${root}/${PACKED_MANIFEST}`,
     appendsFiles: false,
+    lock: () => lockS3(client, bucket, prefix),
     async hasManifest() {
       // A listing (not a HEAD) so that a missing bucket is an error here.
       const key = keyOf(PACKED_MANIFEST);

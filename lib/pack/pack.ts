@@ -10,6 +10,7 @@ import { serializeLabels } from "../manifest/labels.ts";
 import { Sha256 } from "../util/sha256.ts";
 import { isS3Url } from "../s3/url.ts";
 import type { PackDestination } from "./dest.ts";
+import type { PackLock } from "./lock.ts";
 import { localDestination } from "./dest_local.ts";
 import { LABEL_MODES, type LabelMode, planLabels } from "./label_mode.ts";
 import { canonicalRoot, checkOverlap } from "./overlap.ts";
@@ -145,7 +146,7 @@ export async function pack(
   options: PackOptions,
 ): Promise<PackResult> {
   const started = performance.now();
-  const settings = checkOptions(options);
+  const checked = checkOptions(options);
   // S3 code (and the AWS SDK) loads only when a side is on S3.
   const s3Src = isS3Url(src)
     ? await import(
@@ -155,6 +156,7 @@ export async function pack(
   const concurrency = options.concurrency ??
     (s3Src ? s3Src.S3_READ_CONCURRENCY : LOCAL_READ_CONCURRENCY);
   const syncReads = !s3Src && concurrency === 1;
+  const settings: Settings = { ...checked, concurrency, syncReads };
   const native = !s3Src && options.native !== false
     ? openNativeLibrary()
     : null;
@@ -171,11 +173,28 @@ export async function pack(
       native: syncReads ? native : null,
     });
   checkOverlap(await canonicalRoot(src), await canonicalRoot(options.out));
-  if (!options.overwrite && await dest.hasManifest()) {
-    throw new Mx8Error(
-      `${dest.manifestPath} already exists: pass --overwrite to replace ` +
-        `the packed dataset at ${dest.root}`,
-    );
+  // Fails early when DST cannot be reached (and is checked again under the lock).
+  checkNoManifest(await dest.hasManifest(), dest, options);
+  // One pack per destination at a time: a second one fails here, so two
+  // packs never mix their shards, labels and manifest.
+  const lock = await dest.lock();
+  try {
+    return await packLocked(source, dest, lock, settings, options, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function packLocked(
+  source: PackSource,
+  dest: PackDestination,
+  lock: PackLock,
+  settings: Settings,
+  options: PackOptions,
+  started: number,
+): Promise<PackResult> {
+  if (!options.overwrite) {
+    checkNoManifest(await dest.hasManifest(), dest, options);
   }
 
   const files = await source.list();
@@ -202,8 +221,10 @@ export async function pack(
     });
   progress(0, 0, 0);
   await writeShards(plan, source, dest, {
-    concurrency,
-    budgetBytes: syncReads ? PACK_INFLIGHT_BYTES_BLOCKING : PACK_INFLIGHT_BYTES,
+    concurrency: settings.concurrency,
+    budgetBytes: settings.syncReads
+      ? PACK_INFLIGHT_BYTES_BLOCKING
+      : PACK_INFLIGHT_BYTES,
     pieceBytes: PACK_PIECE_BYTES,
     signal: options.signal,
     onFile: (i, bytesDone, shardsDone) =>
@@ -211,9 +232,12 @@ export async function pack(
   });
   options.signal?.throwIfAborted();
 
+  // The commit: only while the lock is still ours.
+  await lock.check();
   if (labels) {
     await dest.writeMetadata("labels.tsv", serializeLabels(labels.labels));
   }
+  await lock.check();
   // Hashed as it is written, chunk by chunk.
   const hasher = new Sha256();
   await dest.writeMetadata(
@@ -240,13 +264,30 @@ export async function pack(
   };
 }
 
+function checkNoManifest(
+  exists: boolean,
+  dest: PackDestination,
+  options: PackOptions,
+): void {
+  if (exists && !options.overwrite) {
+    throw new Mx8Error(
+      `${dest.manifestPath} already exists: pass --overwrite to replace ` +
+        `the packed dataset at ${dest.root}`,
+    );
+  }
+}
+
 interface Settings {
   shardBytes: number;
   labelMode: LabelMode;
   partBytes: number;
+  concurrency: number;
+  syncReads: boolean;
 }
 
-function checkOptions(options: PackOptions): Settings {
+function checkOptions(
+  options: PackOptions,
+): Omit<Settings, "concurrency" | "syncReads"> {
   if (typeof options.out !== "string" || options.out === "") {
     throw new TypeError("pack needs options.out, the destination");
   }

@@ -98,6 +98,33 @@ export async function getObjectBytes(
 }
 
 /**
+ * Reads a whole object with its ETag (which changes when it is replaced).
+ *
+ * @param client S3 client.
+ * @param bucket Bucket.
+ * @param key Key.
+ * @returns Bytes and ETag, or `null` when the object does not exist.
+ */
+export async function getObjectTagged(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ bytes: Uint8Array; etag: string } | null> {
+  try {
+    const res = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+    );
+    return {
+      bytes: await res.Body!.transformToByteArray(),
+      etag: res.ETag ?? "",
+    };
+  } catch (err) {
+    if (isS3NotFound(err)) return null;
+    throw s3Error(err, "GetObject", bucket, key);
+  }
+}
+
+/**
  * Reads an object's size and modification time.
  *
  * @param client S3 client.

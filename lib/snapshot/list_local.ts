@@ -6,7 +6,8 @@
  * @module
  */
 import { sep as SEPARATOR } from "node:path";
-import { pathError } from "../errors.ts";
+import { PathError, pathError } from "../errors.ts";
+import { locationProblem } from "../manifest/tsv.ts";
 import { compareUtf8 } from "../util/bytes_order.ts";
 
 /** Relative path of a packed dataset's manifest. */
@@ -56,7 +57,7 @@ export function listLocalFiles(root: string): Promise<FoundObject[]> {
     try {
       entries = [...Deno.readDirSync(dir)];
     } catch (err) {
-      throw pathError(err, dir, "read directory");
+      throw listError(err, dir, "read directory");
     }
     for (const e of entries) {
       if (relDir === "" && SKIPPED_TOP_DIRS.includes(e.name)) continue;
@@ -64,6 +65,7 @@ export function listLocalFiles(root: string): Promise<FoundObject[]> {
         ? dir + e.name
         : dir + SEPARATOR + e.name;
       const rel = relDir + e.name;
+      checkName(abs, rel);
       if (e.isDirectory) {
         walk(abs, rel + "/");
         continue;
@@ -72,7 +74,7 @@ export function listLocalFiles(root: string): Promise<FoundObject[]> {
       try {
         st = Deno.statSync(abs);
       } catch (err) {
-        throw pathError(err, abs, "stat");
+        throw listError(err, abs, "stat");
       }
       if (st.isDirectory) walk(abs, rel + "/");
       // Sockets, FIFOs and devices are not data (and a FIFO would block).
@@ -85,4 +87,38 @@ export function listLocalFiles(root: string): Promise<FoundObject[]> {
     return Promise.reject(err);
   }
   return Promise.resolve(out.sort((a, b) => compareUtf8(a.rel, b.rel)));
+}
+
+/**
+ * Refuses a file whose relative path a manifest row cannot carry (a tab,
+ * LF or CR in a name).
+ *
+ * @param abs The file's path, for the message.
+ * @param rel Its path relative to the dataset root (the manifest location).
+ * @throws {PathError} Naming the file.
+ */
+export function checkName(abs: string, rel: string): void {
+  const bad = locationProblem(rel);
+  if (bad !== undefined) {
+    throw new PathError(
+      abs,
+      `Cannot index ${JSON.stringify(abs)}: ${bad} (rename it)`,
+    );
+  }
+}
+
+/**
+ * A listing failure as a PathError. Deno decodes names lossily: a name that
+ * is not UTF-8 comes back with U+FFFD and then names no file, which is said
+ * as such rather than "no such file".
+ */
+function listError(err: unknown, path: string, action: string): Error {
+  if (err instanceof Deno.errors.NotFound && path.includes("\uFFFD")) {
+    return new PathError(
+      path,
+      `Cannot list ${path}: its name is not valid UTF-8 (rename it)`,
+      { cause: err },
+    );
+  }
+  return pathError(err, path, action);
 }

@@ -1,19 +1,32 @@
 /**
  * Resolving a dataset link to a pinned snapshot (spec §2.1): plain links use
- * the base's current snapshot (indexing once if there is none), `@refresh`
- * re-indexes under the base's lock, `@sha256:` reads exactly that manifest.
+ * the base's current snapshot (indexing once if there is none) while the
+ * base still holds what it was indexed from, `@refresh` re-indexes under the
+ * base's lock, `@sha256:` reads exactly that manifest. Labels are pinned
+ * with their manifest.
  *
  * @module
  */
 import { resolve as resolvePath } from "node:path";
-import { SnapshotNotFoundError, StoreError } from "../errors.ts";
+import {
+  Mx8Error,
+  PathError,
+  SnapshotNotFoundError,
+  StoreError,
+} from "../errors.ts";
 import { type DatasetLink, normalizeBase, parseLink } from "../link.ts";
 import { sha256HexAsync } from "../util/sha256.ts";
 import { isS3Url } from "../s3/url.ts";
 import { intentKey } from "../manifest_store/keys.ts";
 import { openManifestStore } from "../manifest_store/open.ts";
-import { LOCK_STALE_MS, type ManifestStore } from "../manifest_store/store.ts";
-import { indexBase } from "./index_base.ts";
+import {
+  type CurrentSnapshot,
+  LOCK_STALE_MS,
+  type ManifestStore,
+} from "../manifest_store/store.ts";
+import { indexContent } from "./index_base.ts";
+import { type BaseContent, readBase } from "./read_base.ts";
+import { canonicalManifest } from "../manifest/canonical.ts";
 
 /** Options for {@linkcode resolveDataset}. */
 export interface ResolveOptions {
@@ -39,6 +52,14 @@ export interface ResolvedSnapshot {
   samples: number;
   /** True when this call indexed the base (false: reused a snapshot). */
   indexed: boolean;
+  /**
+   * The labels file recorded with this manifest; `null` when the dataset
+   * has none; `undefined` when none was recorded (a `@sha256:` snapshot
+   * indexed by an mx8 that did not pin labels, or one without labels).
+   */
+  labels?: Uint8Array | null;
+  /** Where the labels were read (for messages). */
+  labelsFile: string;
 }
 
 /**
@@ -108,6 +129,8 @@ export async function resolveDataset(
     hash: string,
     bytes: Uint8Array,
     indexed: boolean,
+    labels: Uint8Array | null | undefined,
+    labelsFile: string,
   ): ResolvedSnapshot => ({
     link: parsed,
     base,
@@ -115,21 +138,45 @@ export async function resolveDataset(
     manifestBytes: bytes,
     samples: countSamples(bytes),
     indexed,
+    labels,
+    labelsFile,
   });
+  /** The current snapshot, when `content` is what it was indexed from. */
+  const reuse = async (
+    current: CurrentSnapshot | null,
+    content: BaseContent,
+  ): Promise<ResolvedSnapshot | null> => {
+    if (current === null || current.source !== content.validator) return null;
+    const bytes = content.manifestSha === current.hash
+      ? content.manifest // canonical as written: no store read needed
+      : await loadVerified(store, current.hash);
+    if (bytes === null) return null;
+    return done(current.hash, bytes, false, content.labels, content.labelsFile);
+  };
 
   if (parsed.mode === "pinned") {
     const hash = parsed.manifestHash!;
     const bytes = await loadVerified(store, hash);
     if (bytes === null) throw new SnapshotNotFoundError(hash, store.root);
-    return done(hash, bytes, false);
+    await checkPinnedBase(base, hash, bytes);
+    return done(
+      hash,
+      bytes,
+      false,
+      (await store.getLabels(hash)) ?? undefined,
+      `labels of manifest sha256:${hash} in ${store.root}`,
+    );
   }
 
   const key = intentKey(base);
   if (parsed.mode === "plain") {
+    // Reused only while the base holds what it was indexed from: a repacked
+    // or half-rewritten dataset is re-indexed, never read through an old
+    // manifest (records without a validator are re-indexed once).
     const current = await store.getCurrent(key);
-    if (current !== null) {
-      const bytes = await loadVerified(store, current.hash);
-      if (bytes !== null) return done(current.hash, bytes, false);
+    if (current?.source !== undefined) {
+      const reused = await reuse(current, await readBase(base));
+      if (reused) return reused;
     }
   }
 
@@ -144,25 +191,78 @@ export async function resolveDataset(
   }
   try {
     const current = await store.getCurrent(key);
-    // Someone indexed while we waited (or, for a plain link, at any time): reuse it.
-    // S3 timestamps have 1 s resolution, hence the rounding.
+    const content = await readBase(base);
+    // Someone indexed this very content while we waited (or, for a plain
+    // link, at any time): reuse it. S3 timestamps have 1 s resolution,
+    // hence the rounding.
     const fresh = current !== null &&
       (parsed.mode === "plain" ||
         (waited &&
           current.updatedAtMs >= Math.floor(requestedAt / 1000) * 1000));
     if (fresh) {
-      const bytes = await loadVerified(store, current!.hash);
-      if (bytes !== null) return done(current!.hash, bytes, false);
+      const reused = await reuse(current, content);
+      if (reused) return reused;
     }
-    const bytes = await indexBase(base);
+    const bytes = await indexContent(base, content);
     // Fault injection for tests and runbooks: hold the lock a while.
     const hold = Number(Deno.env.get("MX8_INDEX_HOLD_MS") ?? 0);
     if (hold > 0) await sleep(hold);
     const hash = await sha256HexAsync(bytes); // = manifestHash(bytes), faster
     await store.putManifest(hash, bytes);
-    await store.setCurrent(key, hash);
-    return done(hash, bytes, true);
+    if (content.labels !== null) await store.putLabels(hash, content.labels);
+    await store.setCurrent(key, hash, content.validator);
+    return done(hash, bytes, true, content.labels, content.labelsFile);
   } finally {
     await release();
   }
+}
+
+/** Whether a canonical manifest's first row has a byte range (a packed dataset's rows). */
+function hasByteRanges(canonical: Uint8Array): boolean {
+  const start = canonical.indexOf(10) + 1;
+  let end = canonical.indexOf(10, start);
+  if (start === 0 || end < 0) end = canonical.length;
+  const cols = new TextDecoder().decode(canonical.subarray(start, end))
+    .split("\t");
+  return cols.length === 5 && cols[2] !== "";
+}
+
+/**
+ * A pinned snapshot whose rows are byte ranges (shards of a packed
+ * dataset) is only read from a base that still holds that manifest: after
+ * `mx8 pack --overwrite` the same shard names hold other bytes.
+ */
+async function checkPinnedBase(
+  base: string,
+  hash: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  if (!hasByteRanges(bytes)) return;
+  let content: BaseContent;
+  try {
+    content = await readBase(base);
+  } catch (err) {
+    // A base that is not there at all fails when its samples are read.
+    if (err instanceof PathError) return;
+    throw err;
+  }
+  if (content.kind === "manifest" && !content.packed) return;
+  if (content.kind === "manifest") {
+    if (content.manifestSha === hash) return;
+    const canonical = await canonicalManifest(
+      content.manifest,
+      content.manifestFile,
+    ).catch(() => null);
+    if (canonical && (await sha256HexAsync(canonical)) === hash) return;
+  }
+  const now = content.kind === "manifest"
+    ? `holds manifest sha256:${await sha256HexAsync(
+      await canonicalManifest(content.manifest, content.manifestFile)
+        .catch(() => content.manifest),
+    )} (it was repacked)`
+    : "has no manifest (a pack is rewriting it, was interrupted, or it was removed)";
+  throw new Mx8Error(
+    `${base} ${now}, so its shards no longer hold the samples of the pinned manifest ` +
+      `sha256:${hash}: use ${base} or ${base}@refresh for what it holds now`,
+  );
 }

@@ -30,6 +30,11 @@ export interface FaultPlan {
   ): "503" | "reset" | null;
   /** Extra latency added to every forwarded request, in ms (default 0). */
   delayMs?: number;
+  /**
+   * Holds request number `n` (never answered until the proxy closes) when
+   * this returns true: a client stalled mid-way, deterministically.
+   */
+  hold?(n: number, method: string, url: string): boolean;
 }
 
 /**
@@ -62,6 +67,10 @@ export async function startFaultyProxy(
       res.end(
         `<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>`,
       );
+      return;
+    }
+    if (plan.hold?.(n, req.method ?? "GET", req.url ?? "/")) {
+      req.resume();
       return;
     }
     if (mode === "reset") {

@@ -61,3 +61,27 @@ Deno.test("openDatasetSummary rejects a label id beyond labels.tsv, like openDat
     );
   }
 });
+
+Deno.test("labels are pinned with their manifest: a pinned link keeps them, a plain link follows an edit", async () => {
+  await using work = await tempDir();
+  await writeTree(`${work.path}/raw`, { "cat/1.jpg": "a", "dog/2.jpg": "bb" });
+  const out = `${work.path}/packed`;
+  const { manifestHash } = await pack(`${work.path}/raw`, { out });
+  const store = new FsManifestStore(await storeDir());
+  assert.deepEqual((await openDataset(out, store)).classes, ["cat", "dog"]);
+  // Same rows, other names (CRLF, as an editor might save it).
+  await Deno.writeTextFile(
+    `${out}/_mx8/labels.tsv`,
+    "schema_version=1\r\n0\tkitten\r\n1\tpuppy\r\n",
+  );
+  const pinned = await openDataset(`${out}@sha256:${manifestHash}`, store);
+  assert.deepEqual(pinned.classes, ["cat", "dog"]);
+  const plain = await openDataset(out, store);
+  assert.equal(plain.snapshot.manifestHash, manifestHash);
+  assert.equal(plain.snapshot.indexed, true);
+  assert.deepEqual(plain.classes, ["kitten", "puppy"]);
+  assert.deepEqual(
+    (await openDatasetSummary(`${out}@sha256:${manifestHash}`, store)).classes,
+    ["kitten", "puppy"],
+  );
+});

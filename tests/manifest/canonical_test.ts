@@ -49,7 +49,7 @@ Deno.test("canonicalManifest: malformed input fails with parseManifest's error",
     "schema_version=0\n0\ta.jpg\t1\t\t\n",
     "schema_version=0\n0\ta.jpg\t\t\t\n0\tb.jpg\t\t\t\n",
     "schema_version=0\n0\ta.jpg\t\t\t\n2\tc.jpg\t\t\t\n",
-    "schema_version=0\n0\ta.jpg\t\t\t\r\n",
+    "schema_version=0\n0\ta.jpg\t\t\tx\ry\r\n",
   ];
   for (const text of cases) {
     const bytes = enc.encode(text);

@@ -57,3 +57,11 @@ Deno.test("ImageFolder hints carry the label id", () => {
   assert.equal(labelIdOfHint("other"), undefined);
   assert.equal(labelIdOfHint(undefined), undefined);
 });
+
+Deno.test("parseLabels: CRLF line endings read like LF (no \\r in a name)", () => {
+  const lf = new TextDecoder().decode(serializeLabels(["cat", "dog"]));
+  assert.deepEqual(parseLabels(lf.replaceAll("\n", "\r\n"), "l.tsv"), [
+    "cat",
+    "dog",
+  ]);
+});

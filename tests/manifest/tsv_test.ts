@@ -67,8 +67,38 @@ Deno.test("malformed rows are rejected with file:line: reason", () => {
     /bad\.tsv:2: byte_offset and byte_length must both be present/,
   );
   rejects(h + "0\ta\t5\t0\t\n", /bad\.tsv:2: byte_length must be > 0/);
-  rejects(h + "0\ta\t\t\t\r\n", /bad\.tsv:2: line ends with CR/);
+  rejects(h + "0\ta\t\t\th\r\r\n", /bad\.tsv:2: a CR inside a row/);
+  rejects(h + "0\ta\tb\t\t\t\n", /bad\.tsv:2: expected 5 tab-separated/);
+  rejects(
+    h + "0\ta\t\t\tmx8:vision:imagefolder;label_id=-1\n",
+    /bad\.tsv:2: decode_hint "mx8:vision:imagefolder;label_id=-1" has label_id "-1"/,
+  );
+  rejects(
+    h + "0\ta\t\t\tmx8:vision:imagefolder;label_id=x\n",
+    /bad\.tsv:2: .*label_id "x": expected an integer/,
+  );
   rejects(h + "0\ta\t1.5\t2\t\n", /bad\.tsv:2: byte_offset "1.5"/);
+});
+
+Deno.test("CRLF line endings read like LF and hash as the LF form", () => {
+  const lf =
+    "schema_version=0\n0\ta.jpg\t\t\tmx8:vision:imagefolder;label_id=0\n";
+  const crlf = lf.replaceAll("\n", "\r\n");
+  assert.deepEqual(parseManifest(crlf, "m.tsv"), parseManifest(lf, "m.tsv"));
+  assert.equal(
+    manifestHash(serializeManifest(parseManifest(crlf, "m.tsv"))),
+    manifestHash(new TextEncoder().encode(lf)),
+  );
+});
+
+Deno.test("serializeManifest never writes a location that would not parse back", () => {
+  for (const location of ["a\tb.jpg", "a\nb.jpg", "a\rb.jpg", ""]) {
+    assert.throws(
+      () => serializeManifest([{ sampleId: 0, location }]),
+      (err: unknown) =>
+        err instanceof ManifestError && /sample 0/.test(err.message),
+    );
+  }
 });
 
 Deno.test("duplicate and missing ids are rejected naming the line", () => {

@@ -1,0 +1,96 @@
+/**
+ * The destination lock on S3: `_mx8/.pack.lock` written with a conditional
+ * put (`If-None-Match: *`, exclusive on AWS S3), then read back after a
+ * short pause, which also catches a racing writer on S3-compatible servers
+ * that ignore the condition; refreshed by rewriting it, checked again
+ * before the manifest is written.
+ *
+ * @module
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { isS3PreconditionFailed } from "../s3/errors.ts";
+import {
+  deleteObject,
+  getObjectBytes,
+  headObject,
+  putObject,
+} from "../s3/objects.ts";
+import { joinKey } from "../s3/url.ts";
+import {
+  formatOwner,
+  isStale,
+  lockedError,
+  lostLockError,
+  newOwner,
+  PACK_LOCK,
+  PACK_LOCK_REFRESH_MS,
+  type PackLock,
+  parseOwner,
+} from "./lock.ts";
+
+/** Pause between writing the lock and reading it back. */
+export const S3_LOCK_SETTLE_MS = 500;
+
+/**
+ * Takes the lock of an S3 destination.
+ *
+ * @param client S3 client.
+ * @param bucket Bucket.
+ * @param prefix Destination prefix.
+ * @returns The held lock.
+ * @throws {Mx8Error} When another live pack holds it.
+ * @throws {S3Error} When S3 fails.
+ */
+export async function lockS3(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<PackLock> {
+  const key = joinKey(prefix, PACK_LOCK);
+  const name = `s3://${bucket}/${key}`;
+  const me = newOwner();
+  const text = formatOwner(me);
+  const holder = async () => {
+    const bytes = await getObjectBytes(client, bucket, key);
+    return bytes === null ? null : parseOwner(new TextDecoder().decode(bytes));
+  };
+  const head = await headObject(client, bucket, key);
+  if (head !== null) {
+    const owner = await holder();
+    if (owner && !isStale(owner, head.lastModifiedMs, Date.now())) {
+      throw lockedError(name, owner);
+    }
+    await deleteObject(client, bucket, key); // stale: take over
+  }
+  try {
+    await putObject(client, bucket, key, text, { ifNoneMatch: true });
+  } catch (err) {
+    if (!isS3PreconditionFailed(err)) throw err;
+    throw lockedError(name, (await holder()) ?? parseOwner(""));
+  }
+  await new Promise((r) => setTimeout(r, S3_LOCK_SETTLE_MS));
+  const back = await holder();
+  if (back?.token !== me.token) throw lockedError(name, back ?? parseOwner(""));
+  const ours = async () => (await holder())?.token === me.token;
+  const timer = setInterval(async () => {
+    try {
+      if (await ours()) await putObject(client, bucket, key, text);
+    } catch {
+      // The next refresh or the check before the manifest tells.
+    }
+  }, PACK_LOCK_REFRESH_MS);
+  Deno.unrefTimer(timer);
+  return {
+    async check() {
+      if (!(await ours())) throw lostLockError(name);
+    },
+    async release() {
+      clearInterval(timer);
+      try {
+        if (await ours()) await deleteObject(client, bucket, key);
+      } catch {
+        // Best effort: a lock left behind goes stale.
+      }
+    },
+  };
+}
