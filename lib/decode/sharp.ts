@@ -48,10 +48,24 @@ export interface SharpDecodeRgbOptions {
   kernel?: SharpKernel;
 }
 
+let cacheOff = false;
+
+/**
+ * Turns libvips' operation cache off (process-wide, once): a cached
+ * operation keeps its decoder alive, and with it e.g. a progressive JPEG's
+ * whole-image coefficient buffers, outside any budget.
+ */
+function noOperationCache(): void {
+  if (cacheOff) return;
+  sharp.cache(false);
+  cacheOff = true;
+}
+
 /**
  * Decodes one image of any format sharp reads and resizes it to exactly
  * `height × width` (`fit: "fill"`, no EXIF rotation), returning interleaved
- * RGB.
+ * RGB. Turns libvips' operation cache off for the process (it would keep
+ * decoded images alive outside the loader's budget).
  *
  * @param image Compressed bytes.
  * @param opts Size, pixel limit and kernel.
@@ -75,6 +89,7 @@ export async function sharpDecodeRgb(
   const { height, width, maxPixels = DEFAULT_MAX_PIXELS, kernel = "linear" } =
     opts;
   if (image.byteLength === 0) throw new Error("empty input (0 bytes)");
+  noOperationCache();
   const { data, info } = await sharp(image, { limitInputPixels: maxPixels })
     .removeAlpha()
     .toColourspace("srgb")
