@@ -5,8 +5,11 @@
  * @module
  */
 
-import type { DecodeOptions, ImageDecoder } from "./types.ts";
+import type { DecodeOptions, ImageDecoder, WorkingMemory } from "./types.ts";
 import { normalizeDecodeOptions } from "./types.ts";
+import { readImageHeader } from "./image_header.ts";
+import { sharpWorkingMemory } from "./working_memory.ts";
+import { mapLimit } from "../util/map_limit.ts";
 import { hwcToNchw, sharpDecodeRgb, type SharpKernel } from "./sharp.ts";
 import {
   type NativeDecodedBatch,
@@ -47,6 +50,28 @@ export class NativeWithSharpFallback implements ImageDecoder {
     return this.#native;
   }
 
+  /** Images decoded at once per batch (the native thread count). */
+  get concurrency(): number {
+    return this.#native.concurrency;
+  }
+
+  /**
+   * Upper bound of the memory decoding `image` needs: the native model for
+   * JPEG, sharp's for everything else (decoded by the fallback).
+   *
+   * @param image Compressed bytes.
+   * @param opts Target size and pixel limit.
+   * @returns The bound and what the image is.
+   */
+  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+    const header = readImageHeader(image);
+    if (header?.format === "jpeg") {
+      return this.#native.workingMemory(image, opts);
+    }
+    const { height, width, maxPixels } = normalizeDecodeOptions(opts);
+    return sharpWorkingMemory(header, { height, width, maxPixels });
+  }
+
   /**
    * Decodes `images` to `[B, 3, height, width]`.
    *
@@ -60,12 +85,15 @@ export class NativeWithSharpFallback implements ImageDecoder {
     opts: DecodeOptions,
   ): Promise<NativeDecodedBatch> {
     const batch = await this.#native.decodeBatch(images, opts);
-    const { height, width, maxPixels } = normalizeDecodeOptions(opts);
+    const { height, width, maxPixels, concurrency } = normalizeDecodeOptions(
+      opts,
+    );
     const per = 3 * height * width;
     const redo = [...batch.statuses.keys()].filter((i) =>
       batch.statuses[i] === Status.NotJpeg
     );
-    await Promise.all(redo.map(async (i) => {
+    // As many at once as the native pass ran (its memory is free by now).
+    await mapLimit(redo, concurrency ?? this.concurrency, async (i) => {
       try {
         const rgb = await sharpDecodeRgb(images[i], {
           height,
@@ -82,7 +110,7 @@ export class NativeWithSharpFallback implements ImageDecoder {
           e instanceof Error ? e.message : e
         }`;
       }
-    }));
+    });
     return batch;
   }
 

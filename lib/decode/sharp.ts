@@ -6,8 +6,15 @@
  */
 
 import sharp from "sharp";
-import type { DecodedBatch, DecodeOptions, ImageDecoder } from "./types.ts";
+import type {
+  DecodedBatch,
+  DecodeOptions,
+  ImageDecoder,
+  WorkingMemory,
+} from "./types.ts";
 import { DEFAULT_MAX_PIXELS, normalizeDecodeOptions } from "./types.ts";
+import { readImageHeader } from "./image_header.ts";
+import { sharpWorkingMemory } from "./working_memory.ts";
 
 /** Resize kernels sharp offers. */
 export type SharpKernel =
@@ -41,10 +48,24 @@ export interface SharpDecodeRgbOptions {
   kernel?: SharpKernel;
 }
 
+let cacheOff = false;
+
+/**
+ * Turns libvips' operation cache off (process-wide, once): a cached
+ * operation keeps its decoder alive, and with it e.g. a progressive JPEG's
+ * whole-image coefficient buffers, outside any budget.
+ */
+function noOperationCache(): void {
+  if (cacheOff) return;
+  sharp.cache(false);
+  cacheOff = true;
+}
+
 /**
  * Decodes one image of any format sharp reads and resizes it to exactly
  * `height × width` (`fit: "fill"`, no EXIF rotation), returning interleaved
- * RGB.
+ * RGB. Turns libvips' operation cache off for the process (it would keep
+ * decoded images alive outside the loader's budget).
  *
  * @param image Compressed bytes.
  * @param opts Size, pixel limit and kernel.
@@ -68,6 +89,7 @@ export async function sharpDecodeRgb(
   const { height, width, maxPixels = DEFAULT_MAX_PIXELS, kernel = "linear" } =
     opts;
   if (image.byteLength === 0) throw new Error("empty input (0 bytes)");
+  noOperationCache();
   const { data, info } = await sharp(image, { limitInputPixels: maxPixels })
     .removeAlpha()
     .toColourspace("srgb")
@@ -133,6 +155,24 @@ export function hwcToNchw(
   }
 }
 
+/**
+ * Frees a typed array's backing store now by detaching its buffer (views of
+ * it read as empty), instead of leaving it to the garbage collector. Only a
+ * view that covers its whole buffer: a slice of a shared pool is left alone.
+ */
+function freeBuffer(view: ArrayBufferView): void {
+  const buf = view.buffer;
+  if (
+    !(buf instanceof ArrayBuffer) || buf.detached || view.byteOffset !== 0 ||
+    view.byteLength !== buf.byteLength
+  ) return;
+  try {
+    buf.transfer(0);
+  } catch {
+    // not detachable (e.g. a pooled Buffer): left to the GC
+  }
+}
+
 /** A decoded batch in ordinary JS memory. */
 class HeapDecodedBatch implements DecodedBatch {
   data: Float32Array | Uint8Array;
@@ -153,7 +193,9 @@ class HeapDecodedBatch implements DecodedBatch {
     this.bytes = data.byteLength;
   }
 
+  /** Frees the tensor now (views of it become empty), not at the next GC. */
   release(): void {
+    freeBuffer(this.data);
     this.data = this.dtype === "float32"
       ? new Float32Array(0)
       : new Uint8Array(0);
@@ -178,6 +220,10 @@ class HeapDecodedBatch implements DecodedBatch {
 export class SharpDecoder implements ImageDecoder {
   /** Always `"sharp"`. */
   readonly name = "sharp" as const;
+  /** Images decoded at once per batch (the `concurrency` option). */
+  get concurrency(): number {
+    return this.#concurrency;
+  }
   #concurrency: number;
   #kernel: SharpKernel;
 
@@ -210,7 +256,8 @@ export class SharpDecoder implements ImageDecoder {
     images: Uint8Array[],
     opts: DecodeOptions,
   ): Promise<DecodedBatch> {
-    const { height, width, toFloat, maxPixels } = normalizeDecodeOptions(opts);
+    const { height, width, toFloat, maxPixels, concurrency } =
+      normalizeDecodeOptions(opts);
     const count = images.length;
     const per = 3 * height * width;
     const data = toFloat
@@ -229,6 +276,7 @@ export class SharpDecoder implements ImageDecoder {
             kernel: this.#kernel,
           });
           hwcToNchw(rgb, data, i * per, height, width);
+          freeBuffer(rgb);
         } catch (e) {
           errors[i] = e instanceof Error ? e.message : String(e);
         }
@@ -236,11 +284,33 @@ export class SharpDecoder implements ImageDecoder {
     };
     await Promise.all(
       Array.from(
-        { length: Math.min(this.#concurrency, Math.max(1, count)) },
+        {
+          length: Math.min(
+            this.#concurrency,
+            concurrency ?? Infinity,
+            Math.max(1, count),
+          ),
+        },
         work,
       ),
     );
     return new HeapDecodedBatch(data, [count, 3, height, width], errors);
+  }
+
+  /**
+   * Upper bound of the memory sharp needs to decode `image`, from its header.
+   *
+   * @param image Compressed bytes.
+   * @param opts Target size and pixel limit.
+   * @returns The bound and what the image is.
+   */
+  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+    const { height, width, maxPixels } = normalizeDecodeOptions(opts);
+    return sharpWorkingMemory(readImageHeader(image), {
+      height,
+      width,
+      maxPixels,
+    });
   }
 
   /** Nothing to free. */

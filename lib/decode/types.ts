@@ -3,6 +3,9 @@
  *
  * @module
  */
+import type { WorkingMemory } from "./working_memory.ts";
+
+export type { WorkingMemory };
 
 /** Element type of a decoded batch. */
 export type DecodedDtype = "float32" | "uint8";
@@ -22,6 +25,12 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Aborts waiting for pool memory. */
   signal?: AbortSignal;
+  /**
+   * At most this many images decoded at once by this call (default and
+   * ceiling: the decoder's {@linkcode ImageDecoder.concurrency}); the loader
+   * lowers it so the batch's decode working memory fits its budget.
+   */
+  concurrency?: number;
 }
 
 /**
@@ -50,6 +59,13 @@ export interface DecodedBatch {
 export interface ImageDecoder {
   /** Which backend does the work. */
   readonly name: DecoderName;
+  /** Images one {@linkcode ImageDecoder.decodeBatch} call decodes at once, at most. */
+  readonly concurrency: number;
+  /**
+   * Upper bound of the memory decoding `image` takes beyond the batch
+   * tensor, from its header alone (see `working_memory.ts`).
+   */
+  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory;
   /**
    * Decodes and resizes `images` (compressed bytes) to exactly
    * `height × width`, RGB, NCHW.
@@ -78,7 +94,10 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
  */
 export function normalizeDecodeOptions(
   opts: DecodeOptions,
-): Required<Omit<DecodeOptions, "signal">> & { signal?: AbortSignal } {
+): Required<Omit<DecodeOptions, "signal" | "concurrency">> & {
+  signal?: AbortSignal;
+  concurrency?: number;
+} {
   const { height, width, toFloat = true, maxPixels = DEFAULT_MAX_PIXELS } =
     opts;
   for (
@@ -93,5 +112,21 @@ export function normalizeDecodeOptions(
       );
     }
   }
-  return { height, width, toFloat, maxPixels, signal: opts.signal };
+  const { concurrency } = opts;
+  if (
+    concurrency !== undefined &&
+    (!Number.isSafeInteger(concurrency) || concurrency < 1)
+  ) {
+    throw new RangeError(
+      `Invalid concurrency: "${concurrency}" must be a positive integer`,
+    );
+  }
+  return {
+    height,
+    width,
+    toFloat,
+    maxPixels,
+    signal: opts.signal,
+    concurrency,
+  };
 }

@@ -38,10 +38,20 @@ export interface BuildContext {
   signal: AbortSignal;
   /**
    * Fetches the batch's bytes after reserving `payloadBytes + extraBytes`
-   * (reservations are granted in batch order).
+   * (reservations are granted in batch order). With `afterRead`, the batch
+   * keeps its turn until the bytes are read and the further bytes
+   * `afterRead` asks for (sized from them: e.g. decode working memory) are
+   * reserved too, so later batches never hold memory it waits for.
    */
-  fetch(extraBytes: number): Promise<Fetched>;
+  fetch(extraBytes: number, afterRead?: AfterRead): Promise<Fetched>;
 }
+
+/**
+ * Sizes further bytes to reserve from a batch's read bytes (called once,
+ * before the next batch may reserve anything). `payloadBytes + extraBytes +`
+ * the result must not exceed the cap.
+ */
+export type AfterRead = (payload: Uint8Array, offsets: number[]) => number;
 
 /** Bytes of one batch, in one buffer. */
 export interface Fetched {
@@ -53,6 +63,11 @@ export interface Fetched {
   readonly reservedBytes: number;
   /** Releases `bytes` of the reservation (all of it when omitted). */
   release(bytes?: number): void;
+  /**
+   * Frees the payload's memory now (detaches it: views read as empty) and
+   * releases its share of the reservation. Idempotent.
+   */
+  freePayload(): void;
 }
 
 /** A built batch with where it came from. */
@@ -273,7 +288,7 @@ export abstract class BaseLoader<T extends { release(): void }>
       ids,
       segment,
       signal,
-      fetch: async (extraBytes) => {
+      fetch: async (extraBytes, afterRead) => {
         let reserved = 0;
         try {
           const sizes = await reader.sizes(refs, signal);
@@ -285,19 +300,37 @@ export abstract class BaseLoader<T extends { release(): void }>
           reserved = payloadBytes + extraBytes;
           bytes = payloadBytes;
           this.#rss?.observeInflight(budget.usedBytes);
-          passTurn();
+          if (!afterRead) passTurn();
           const payload = new Uint8Array(payloadBytes);
           await reader.readInto(refs, sizes, payload, offsets, signal);
+          if (afterRead) {
+            const more = afterRead(payload, offsets);
+            if (more > 0) {
+              await budget.acquire(more, signal);
+              reserved += more;
+              this.#rss?.observeInflight(budget.usedBytes);
+            }
+            passTurn();
+          }
+          let payloadHeld = payloadBytes;
+          const release = (n = reserved) => {
+            const k = Math.min(n, reserved);
+            reserved -= k;
+            budget.release(k);
+          };
           return {
             payload,
             offsets,
             get reservedBytes() {
               return reserved;
             },
-            release(n = reserved) {
-              const k = Math.min(n, reserved);
-              reserved -= k;
-              budget.release(k);
+            release,
+            freePayload() {
+              if (payloadHeld === 0) return;
+              const buf = payload.buffer as ArrayBuffer;
+              if (!buf.detached) buf.transfer(0);
+              release(payloadHeld);
+              payloadHeld = 0;
             },
           };
         } catch (err) {

@@ -13,13 +13,16 @@ export interface RawBatch {
   sampleIds: BigInt64Array;
   /** B+1 offsets into `payload`: sample `i` is `payload[offsets[i], offsets[i+1])`. */
   offsets: BigInt64Array;
-  /** All samples' bytes back to back. */
+  /** All samples' bytes back to back; freed (reads as empty) on release. */
   payload: Uint8Array;
   /** Label id of each sample (`-1` when unlabeled). */
   labelIds: BigInt64Array;
   /** Sample `i`'s bytes (a view into `payload`). */
   sample(i: number): Uint8Array;
-  /** Returns the batch's bytes to the budget now (else on the next iteration). Idempotent. */
+  /**
+   * Frees the payload and returns its bytes to the budget now (else on the
+   * next iteration); copy what you keep longer. Idempotent.
+   */
   release(): void;
 }
 
@@ -60,7 +63,12 @@ export class DataLoader extends BaseLoader<RawBatch> {
   protected async buildBatch(ctx: BuildContext): Promise<Built<RawBatch>> {
     const f = await ctx.fetch(0);
     const offsets = BigInt64Array.from(f.offsets, BigInt);
-    const release = () => f.release();
+    // Frees the payload now rather than at some later GC (it reads as
+    // empty after release), then returns the bytes to the budget.
+    const release = () => {
+      f.freePayload();
+      f.release();
+    };
     const value: RawBatch = {
       sampleIds: BigInt64Array.from(ctx.ids, BigInt),
       offsets,

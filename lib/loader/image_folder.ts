@@ -8,6 +8,7 @@ import { Mx8Error } from "../errors.ts";
 import { createDecoder } from "../decode/select.ts";
 import type { DecodedBatch, ImageDecoder } from "../decode/types.ts";
 import { BaseLoader, type BuildContext } from "./base_loader.ts";
+import { planDecodeReservation } from "./decode_reservation.ts";
 import type { LoaderOptions } from "./options.ts";
 import type { Built } from "./pipeline.ts";
 
@@ -62,12 +63,15 @@ export class DecodeError extends Mx8Error {
    * @param sampleId Sample id.
    * @param location Row location.
    * @param reason Decoder message.
+   * @param fix What to do (default: fix or remove the file, or skip).
    */
-  constructor(sampleId: number, location: string, reason: string) {
-    super(
-      `cannot decode sample ${sampleId} (${location}): ${reason}; ` +
-        `fix or remove the file, or pass onDecodeError: "skip"`,
-    );
+  constructor(
+    sampleId: number,
+    location: string,
+    reason: string,
+    fix = `fix or remove the file, or pass onDecodeError: "skip"`,
+  ) {
+    super(`cannot decode sample ${sampleId} (${location}): ${reason}; ${fix}`);
     this.name = "DecodeError";
     this.sampleId = sampleId;
     this.location = location;
@@ -158,32 +162,62 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
     const [h, w] = this.#hw;
     const toFloat = this.#opts.toFloat ?? true;
     const tensorBytes = ctx.ids.length * 3 * h * w * (toFloat ? 4 : 1);
-    const f = await ctx.fetch(tensorBytes);
+    const decoder = this.#decoder!;
+    const opts = {
+      height: h,
+      width: w,
+      toFloat,
+      maxPixels: this.#opts.maxPixels,
+    };
+    let images: Uint8Array[] = [];
+    let work = { bytes: 0, concurrency: 1 };
+    const refused = new Map<number, string>();
+    // Each image's decode working memory, known from its header, is
+    // reserved with the batch before the next batch reserves anything.
+    const f = await ctx.fetch(tensorBytes, (payload, offsets) => {
+      images = Array.from(
+        ctx.ids,
+        (_, i) => payload.subarray(offsets[i], offsets[i + 1]),
+      );
+      const needs = images.map((img) => decoder.workingMemory(img, opts));
+      const held = payload.byteLength + tensorBytes;
+      const cap = this.budget.capBytes;
+      const plan = planDecodeReservation({
+        needs: needs.map((n) => n.bytes),
+        heldBytes: held,
+        capBytes: cap,
+        concurrency: decoder.concurrency,
+      });
+      for (const i of plan.refused) {
+        refused.set(i, tooLargeToDecode(needs[i], held, cap, opts.maxPixels));
+        images[i] = payload.subarray(offsets[i], offsets[i]); // not decoded
+      }
+      work = plan;
+      return plan.bytes;
+    });
     let decoded: DecodedBatch;
     try {
-      const images = Array.from(
-        ctx.ids,
-        (_, i) => f.payload.subarray(f.offsets[i], f.offsets[i + 1]),
-      );
-      decoded = await this.#decoder!.decodeBatch(images, {
-        height: h,
-        width: w,
-        toFloat,
-        maxPixels: this.#opts.maxPixels,
+      decoded = await decoder.decodeBatch(images, {
+        ...opts,
+        concurrency: work.concurrency,
         signal: ctx.signal,
       });
     } catch (err) {
+      f.freePayload();
       f.release();
       throw err;
     }
-    // Compressed bytes are no longer needed: keep only the tensor's share.
-    f.release(f.reservedBytes - tensorBytes);
+    // Compressed bytes and decode memory are no longer needed: keep only
+    // the tensor's share.
+    f.freePayload();
+    f.release(work.bytes);
+    for (const [i, why] of refused) decoded.errors[i] = why;
     const release = () => {
       decoded.release();
       f.release();
     };
     try {
-      const keep = this.#checkErrors(ctx, decoded);
+      const keep = this.#checkErrors(ctx, decoded, refused);
       const plane = 3 * h * w;
       let data = decoded.data;
       if (keep.length !== ctx.ids.length) {
@@ -210,7 +244,11 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
     }
   }
 
-  #checkErrors(ctx: BuildContext, decoded: DecodedBatch): number[] {
+  #checkErrors(
+    ctx: BuildContext,
+    decoded: DecodedBatch,
+    refused: Map<number, string>,
+  ): number[] {
     const keep: number[] = [];
     decoded.errors.forEach((e, i) => {
       if (e === null) {
@@ -219,10 +257,36 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
       }
       const id = ctx.ids[i];
       if ((this.#opts.onDecodeError ?? "error") === "error") {
-        throw new DecodeError(id, ctx.segment.row(id).location, e);
+        throw new DecodeError(
+          id,
+          ctx.segment.row(id).location,
+          e,
+          refused.has(i)
+            ? `raise maxInflightBytes, lower maxPixels to refuse such images, or pass onDecodeError: "skip"`
+            : undefined,
+        );
       }
       this.decodeErrorsSkipped++;
     });
     return keep;
   }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+/** Why a sample is refused: its decode cannot fit under the cap. */
+function tooLargeToDecode(
+  need: { bytes: number; image: string },
+  heldBytes: number,
+  capBytes: number,
+  maxPixels: number | undefined,
+): string {
+  return `decoding this ${need.image} needs ${mib(need.bytes)} of working ` +
+    `memory, and with its batch's ${mib(heldBytes)} (compressed payload + ` +
+    `output tensor) that exceeds maxInflightBytes ${capBytes} ` +
+    `(${mib(capBytes)}); it needs maxInflightBytes ≥ ${
+      heldBytes + need.bytes
+    }` + (maxPixels === undefined ? "" : ` (maxPixels is ${maxPixels})`);
 }

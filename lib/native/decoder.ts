@@ -8,8 +8,11 @@ import type {
   DecodedBatch,
   DecodeOptions,
   ImageDecoder,
+  WorkingMemory,
 } from "../decode/types.ts";
 import { normalizeDecodeOptions } from "../decode/types.ts";
+import { readImageHeader } from "../decode/image_header.ts";
+import { nativeWorkingMemory } from "../decode/working_memory.ts";
 import type { NativeLibrary } from "./ffi.ts";
 import { readMessage, Status, unwrap } from "./errors.ts";
 import { requireNativeLibrary } from "./library.ts";
@@ -123,10 +126,16 @@ export class NativeDecodedBatch implements DecodedBatch {
   }
 }
 
-/** Packs images into one payload plus `B + 1` u64 offsets. */
+/**
+ * Packs images into one payload plus `B + 1` u64 offsets. Images that are
+ * already back to back in one buffer (a loader batch's payload) are used in
+ * place: no second copy of the compressed bytes.
+ */
 function pack(
   images: Uint8Array[],
 ): { payload: Uint8Array; offsets: BigUint64Array } {
+  const inPlace = contiguous(images);
+  if (inPlace) return inPlace;
   let total = 0;
   for (const img of images) total += img.byteLength;
   // Explicit ArrayBuffers are always off the V8 heap, so their addresses are
@@ -141,6 +150,24 @@ function pack(
   });
   offsets[images.length] = BigInt(at);
   return { payload, offsets };
+}
+
+/** The images as one view plus offsets, when they are back to back in one buffer. */
+function contiguous(
+  images: Uint8Array[],
+): { payload: Uint8Array; offsets: BigUint64Array } | null {
+  if (images.length === 0) return null;
+  const buf = images[0].buffer;
+  const start = images[0].byteOffset;
+  let at = start;
+  for (const img of images) {
+    if (img.buffer !== buf || img.byteOffset !== at) return null;
+    at += img.byteLength;
+  }
+  const offsets = new BigUint64Array(new ArrayBuffer((images.length + 1) * 8));
+  images.forEach((img, i) => offsets[i] = BigInt(img.byteOffset - start));
+  offsets[images.length] = BigInt(at - start);
+  return { payload: new Uint8Array(buf, start, at - start), offsets };
 }
 
 /**
@@ -195,6 +222,29 @@ export class NativeDecoder implements ImageDecoder {
     return this.#pool;
   }
 
+  /** Images decoded at once per batch: the thread count (0 = one per core). */
+  get concurrency(): number {
+    return this.#threads || (navigator.hardwareConcurrency ?? 1);
+  }
+
+  /**
+   * Upper bound of the memory the native decoder needs to decode `image`
+   * (beyond the output tensor), from its header.
+   *
+   * @param image Compressed bytes.
+   * @param opts Target size and pixel limit.
+   * @returns The bound and what the image is.
+   */
+  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+    const { height, width, maxPixels } = normalizeDecodeOptions(opts);
+    return nativeWorkingMemory(readImageHeader(image), {
+      height,
+      width,
+      maxPixels,
+      anyScale: (this.#flags & FLAG_ANY_SCALE) !== 0,
+    });
+  }
+
   /**
    * Decodes `images` to `[B, 3, height, width]`.
    *
@@ -229,9 +279,15 @@ export class NativeDecoder implements ImageDecoder {
     opts: NativeDecodeOptions,
   ): Promise<NativeDecodedBatch> {
     if (this.#closed) throw new TypeError("NativeDecoder is closed");
-    const { height, width, toFloat, maxPixels, signal } =
+    const { height, width, toFloat, maxPixels, signal, concurrency } =
       normalizeDecodeOptions(opts);
-    const threads = opts.threads ?? this.#threads;
+    let threads = opts.threads ?? this.#threads;
+    if (concurrency !== undefined) {
+      threads = Math.min(
+        threads || (navigator.hardwareConcurrency ?? 1),
+        concurrency,
+      );
+    }
     checkThreads(threads);
     const count = offsets.length - 1;
     if (count < 0) {

@@ -7,7 +7,13 @@
  * images unpacked. Each runs in its own process; peak RSS is the process
  * tree's (sampled from /proc).
  *
+ * Then the memory-contract cap sweep: the native loader at maxInflightBytes
+ * 64 MiB, 128 MiB, 256 MiB and 1 GiB, two epochs each, RSS sampled every
+ * 5 ms: peak RSS − RSS with the loader open against the bound
+ * 1.1 × maxInflightBytes + 16 MiB, and throughput against the 256 MiB run.
+ *
  * Usage: deno task bench:loader [--images 5000] [--dir /tmp/mx8-bench-loader]
+ *   [--sweep-only]
  *
  * @module
  */
@@ -19,6 +25,8 @@ const BATCH = 64;
 const HW: [number, number] = [224, 224];
 const INFLIGHT = 256 * 2 ** 20;
 const SELF = fileURLToPath(import.meta.url);
+const SWEEP_CAPS_MIB = [64, 128, 256, 1024];
+const SWEEP_EPOCHS = 2;
 
 interface ChildReport {
   images: number;
@@ -62,6 +70,37 @@ async function child(mode: string, dir: string): Promise<void> {
   }
   const { ImageFolderLoader } = await import("../../mod.ts");
   const { FsManifestStore } = await import("../../lib/manifest_store/fs.ts");
+  if (mode.startsWith("sweep-")) {
+    const cap = Number(mode.slice(6)) * 2 ** 20;
+    let base = 0, t0 = 0, n = 0, high = 0;
+    for (let epoch = 0; epoch < SWEEP_EPOCHS; epoch++) {
+      const loader = new ImageFolderLoader(`${dir}/packed`, {
+        batchSizeSamples: BATCH,
+        resizeHw: HW,
+        maxInflightBytes: cap,
+        maxQueueBatches: 8,
+        prefetchBatches: 4,
+        decodeBackend: "native",
+        epoch,
+        manifestStore: new FsManifestStore(`${dir}/store`),
+      });
+      await loader.open();
+      if (epoch === 0) {
+        base = Deno.memoryUsage().rss;
+        t0 = performance.now();
+      }
+      for await (const b of loader) n += b.sampleIds.length;
+      high = Math.max(high, loader.stats().inflightHighWaterBytes);
+    }
+    report({
+      images: n,
+      seconds: (performance.now() - t0) / 1000,
+      baseRssBytes: base,
+      backend: "native",
+      inflightHighWaterBytes: high,
+    });
+    return;
+  }
   const loader = new ImageFolderLoader(`${dir}/packed`, {
     batchSizeSamples: BATCH,
     resizeHw: HW,
@@ -146,6 +185,7 @@ async function main(): Promise<void> {
       images: { type: "string", default: "5000" },
       dir: { type: "string", default: "/tmp/mx8-bench-loader" },
       child: { type: "string" },
+      "sweep-only": { type: "boolean", default: false },
     },
   });
   const dir = values.dir!;
@@ -172,18 +212,20 @@ async function main(): Promise<void> {
       args: denoArgs("loader-sharp"),
     },
   ];
-  const hasTorch = (await new Deno.Command("/usr/bin/python3", {
-    args: ["-c", "import torch, torchvision"],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => ({ success: false }))).success;
+  if (values["sweep-only"]) runs.length = 0;
+  const hasTorch = !values["sweep-only"] &&
+    (await new Deno.Command("/usr/bin/python3", {
+      args: ["-c", "import torch, torchvision"],
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => ({ success: false }))).success;
   if (hasTorch) {
     runs.push({
       name: "(b) PyTorch DataLoader(num_workers=2)",
       cmd: "/usr/bin/python3",
       args: ["-c", PYTORCH, `${dir}/raw`],
     });
-  } else {
+  } else if (!values["sweep-only"]) {
     console.error(
       "PyTorch not found (apt-get install -y python3-torch python3-torchvision): skipping (b)",
     );
@@ -212,6 +254,74 @@ async function main(): Promise<void> {
       report: rep,
     });
   }
+  if (rows.length > 0) printMain(rows, images);
+  await capSweep(denoArgs, images);
+}
+
+/** Runs and prints the memory-contract cap sweep. */
+async function capSweep(
+  denoArgs: (mode: string) => string[],
+  images: number,
+): Promise<void> {
+  const sweep: { cap: number; grew: number; ips: number; high: number }[] = [];
+  for (const capMiB of SWEEP_CAPS_MIB) {
+    console.error(`cap sweep: maxInflightBytes ${capMiB} MiB …`);
+    const m = await runMeasured(
+      Deno.execPath(),
+      denoArgs(`sweep-${capMiB}`),
+      {},
+      5,
+    );
+    const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+    if (m.code !== 0 || !line) {
+      console.error(m.stderr);
+      throw new Error(`cap sweep ${capMiB} MiB failed (exit ${m.code})`);
+    }
+    const rep = JSON.parse(line.slice(7)) as ChildReport;
+    sweep.push({
+      cap: capMiB * 2 ** 20,
+      grew: m.peakRssBytes - rep.baseRssBytes,
+      ips: rep.images / rep.seconds,
+      high: rep.inflightHighWaterBytes ?? 0,
+    });
+  }
+  const ref = sweep.find((r) => r.cap === 256 * 2 ** 20)!;
+  console.log(
+    `\n### bench:loader cap sweep — ${images} JPEGs, native, ${SWEEP_EPOCHS} epochs per cap, RSS sampled every 5 ms\n`,
+  );
+  console.log(
+    "| maxInflightBytes (MiB) | inflight high-water (MiB) | peak − open RSS (MiB) | bound 1.1×cap+16 (MiB) | within | images/s | vs 256 MiB |",
+  );
+  console.log("|---:|---:|---:|---:|:---:|---:|---:|");
+  for (const r of sweep) {
+    const bound = 1.1 * r.cap + 16 * 2 ** 20;
+    console.log(
+      `| ${mib(r.cap)} | ${mib(r.high)} | ${mib(r.grew)} | ${mib(bound)} | ${
+        r.grew <= bound ? "yes" : "NO"
+      } | ${r.ips.toFixed(0)} | ${(r.ips / ref.ips).toFixed(2)}× |`,
+    );
+  }
+  const at64 = sweep.find((r) => r.cap === 64 * 2 ** 20)!;
+  console.log(
+    `\nthroughput at 64 MiB / 256 MiB: ${
+      (at64.ips / ref.ips).toFixed(2)
+    }× (goal ≥ 0.90×); load average: ${
+      Deno.loadavg().map((x) => x.toFixed(2)).join(", ")
+    }`,
+  );
+}
+
+/** Prints the main comparison table. */
+function printMain(
+  rows: {
+    name: string;
+    ips: number;
+    peak: number;
+    base: number;
+    report: ChildReport;
+  }[],
+  images: number,
+): void {
   const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
   const a = by("(a)")!;
   const native = by("ImageFolderLoader, native")!;

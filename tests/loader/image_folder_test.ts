@@ -7,6 +7,7 @@ import {
 } from "../../lib/loader/image_folder.ts";
 import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 import { listLocalFiles } from "../../lib/snapshot/index_base.ts";
+import { createDecoder } from "../../lib/decode/select.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { startFaultyProxy } from "../_helpers/faulty_proxy.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
@@ -190,7 +191,21 @@ Deno.test("memory contract: a slow consumer keeps inflight high-water ≤ maxInf
   const dir = await imageFolderFixture();
   const files = await listLocalFiles(dir);
   const biggest = Math.max(...files.map((f) => f.size));
-  const cap = biggest * 4 + 16 * 16 * 3 * 4 * 2 * 2; // room for ~2 batches of 2
+  // Decode working memory is part of the budget too (2 images at once).
+  const decoder = createDecoder({ backend: "auto" });
+  const work = Math.max(
+    ...await Promise.all(
+      files.map(async (f) =>
+        decoder.workingMemory(await Deno.readFile(`${dir}/${f.rel}`), {
+          height: 16,
+          width: 16,
+        }).bytes
+      ),
+    ),
+  );
+  decoder.close();
+  // room for ~2 batches of 2
+  const cap = biggest * 4 + 16 * 16 * 3 * 4 * 2 * 2 + 2 * 2 * work;
   await using loader = new ImageFolderLoader(dir, {
     batchSizeSamples: 2,
     resizeHw: [16, 16],
