@@ -374,6 +374,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       this.#rss!.onBatch();
       return out as unknown as MixedBatch<T>;
     } catch (err) {
+      if (this.#failed) throw this.#failed;
       if (this.#closed) return null;
       this.#failed = err;
       await this.close();
