@@ -74,8 +74,8 @@ export type MixedBatch<T> = Omit<T, "release"> & {
  *     await Deno.writeTextFile(`${root}/${name}/${i}.txt`, `${name} ${i}`);
  *   }
  * }
- * const opts = { batchSizeSamples: 2, manifestStore: undefined };
  * Deno.env.set("MX8_MANIFEST_STORE", `${root}/_store`);
+ * const opts = { batchSizeSamples: 2 };
  * await using mixed = mix({
  *   web: new DataLoader(`${root}/web`, opts),
  *   curated: new DataLoader(`${root}/curated`, opts),
