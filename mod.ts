@@ -103,3 +103,18 @@ export type { LoaderStats } from "./lib/loader/stats.ts";
 export { BatchTooLargeError } from "./lib/loader/byte_budget.ts";
 export { RssLimitError } from "./lib/loader/rss_guard.ts";
 export { CheckpointError } from "./lib/loader/checkpoint.ts";
+export {
+  type BatchOf,
+  mix,
+  type MixedBatch,
+  MixLoader,
+  type MixSource,
+  type MixSources,
+} from "./lib/mix/mix.ts";
+export type {
+  MixOptions,
+  MixSchedulePoint,
+  MixWeights,
+} from "./lib/mix/options.ts";
+export type { MixSourceStats, MixStats } from "./lib/mix/stats.ts";
+export { MixChangedError, MixSourceExhaustedError } from "./lib/mix/errors.ts";

@@ -84,6 +84,35 @@ interface Held<T> extends Built<T> {
  */
 export const SEGMENT_SOURCE: unique symbol = Symbol("mx8.segmentSource");
 
+/**
+ * Internal key of {@linkcode BaseLoader}'s hooks for `mix()` (not public API).
+ */
+export const FOR_MIX: unique symbol = Symbol("mx8.forMix");
+
+/** What `mix()` does with a source loader (internal). */
+export interface MixSourceHooks<T extends { release(): void }> {
+  /** The options the loader was created with. */
+  readonly options: Readonly<LoaderOptions>;
+  /** Whether the loader works alone (has a local plan, can checkpoint). */
+  readonly local: boolean;
+  /**
+   * Before open: reserve through `budget`, cap RSS, resume from a token,
+   * turn on autotune when the loader has none.
+   */
+  configure(o: {
+    budget?: ByteBudget;
+    maxProcessRssBytes?: number;
+    resumeFrom?: string;
+    autotune?: LoaderOptions["autotune"];
+  }): void;
+  /** Starts building ahead (after open). */
+  prime(): void;
+  /** Returns the held batch's memory now (and reports it done). */
+  releaseHeld(): void;
+  /** A new, unopened loader of the same class and link with `overrides`. */
+  respawn(overrides: Partial<LoaderOptions>): BaseLoader<T>;
+}
+
 /** Common loader base; subclasses turn fetched bytes into their batch type. */
 export abstract class BaseLoader<T extends { release(): void }>
   implements AsyncIterable<T> {
@@ -161,6 +190,58 @@ export abstract class BaseLoader<T extends { release(): void }>
         this.#knobs.batchSizeSamples,
       );
     }
+  }
+
+  /**
+   * Hooks for `mix()` (internal; not public API).
+   *
+   * @returns The hooks.
+   */
+  [FOR_MIX](): MixSourceHooks<T> {
+    const notOpened = (what: string) => {
+      if (this.#opened) {
+        throw new Error(
+          `mix(): a source loader must be new (not opened or iterated) so the mix can ${what}`,
+        );
+      }
+    };
+    return {
+      options: this.#options,
+      local: this.#source instanceof LocalSource,
+      configure: (o) => {
+        notOpened("share one memory budget");
+        if (o.budget) this.#budget = o.budget;
+        if (o.maxProcessRssBytes !== undefined) {
+          this.#options = {
+            ...this.#options,
+            maxProcessRssBytes: o.maxProcessRssBytes,
+          };
+        }
+        if (o.resumeFrom !== undefined) {
+          if (!(this.#source instanceof LocalSource)) {
+            throw new Error(
+              "mix(): a distributed source resumes through its coordinator, not a mix checkpoint",
+            );
+          }
+          this.#source = new LocalSource(
+            this.link,
+            { ...this.#options, resumeFrom: o.resumeFrom },
+            this.#knobs.batchSizeSamples,
+          );
+        }
+        const tune = autotuneSetting(o.autotune);
+        if (tune && !this.#autotune) this.#autotune = { profile: tune };
+      },
+      prime: () => this.#pipeline?.prime(),
+      releaseHeld: () => this.#releaseHeld(),
+      respawn: (overrides) => {
+        const Ctor = this.constructor as new (
+          link: string,
+          options: LoaderOptions,
+        ) => BaseLoader<T>;
+        return new Ctor(this.link, { ...this.#options, ...overrides });
+      },
+    };
   }
 
   /** Name of the decoder backend for stats (`none` for raw batches). */
@@ -296,7 +377,7 @@ export abstract class BaseLoader<T extends { release(): void }>
           for (const s of sizes) offsets.push(offsets[offsets.length - 1] + s);
           const payloadBytes = offsets[offsets.length - 1];
           await myTurn;
-          await budget.acquire(payloadBytes + extraBytes, signal);
+          await budget.acquire(payloadBytes + extraBytes, signal, ids.length);
           reserved = payloadBytes + extraBytes;
           bytes = payloadBytes;
           this.#rss?.observeInflight(budget.usedBytes);

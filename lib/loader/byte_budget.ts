@@ -71,9 +71,15 @@ export class ByteBudget {
    *
    * @param bytes Bytes to reserve.
    * @param signal Aborts the wait.
+   * @param _units Samples the bytes are for (a mix's shared budget grants by
+   *   them; ignored here).
    * @throws {BatchTooLargeError} When `bytes` exceeds the cap.
    */
-  acquire(bytes: number, signal?: AbortSignal): Promise<void> {
+  acquire(
+    bytes: number,
+    signal?: AbortSignal,
+    _units?: number,
+  ): Promise<void> {
     if (bytes > this.capBytes) {
       return Promise.reject(new BatchTooLargeError(bytes, this.capBytes));
     }

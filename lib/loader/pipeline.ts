@@ -88,6 +88,11 @@ export class OrderedPipeline<B extends { release(): void }> {
     }
   }
 
+  /** Starts building ahead now (without taking a batch). */
+  prime(): void {
+    this.#pump();
+  }
+
   /**
    * Takes the next batch in order, waiting for it to be built.
    *

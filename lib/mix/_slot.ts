@@ -1,0 +1,46 @@
+/**
+ * One source of a mix as the mix tracks it (internal).
+ *
+ * @module
+ */
+import type { BaseLoader, MixSourceHooks } from "../loader/base_loader.ts";
+
+/** Any loader made by `loader()` or the loader classes. */
+// deno-lint-ignore no-explicit-any
+export type MixSource = BaseLoader<any>;
+
+/** One source as the mix tracks it. */
+export interface Slot {
+  /** Record key, or index as a string. */
+  name: string;
+  /** The current loader (a restarted one after `cycle`). */
+  loader: MixSource;
+  hooks: MixSourceHooks<{ release(): void }>;
+  /** Epoch the user's loader was given (restarts count from it). */
+  baseEpoch: number;
+  repetitions: number;
+  ranOut: boolean;
+  dropped: boolean;
+  manifestHash: string;
+  units: number;
+  samples: number;
+  bytes: number;
+  waitMs: number;
+}
+
+/**
+ * Pulls a source's next batch, timing the wait.
+ *
+ * @param slot The source.
+ * @returns Its next batch, or null when it ran out.
+ */
+export async function pull(
+  slot: Slot,
+): Promise<{ release(): void } | null> {
+  const t0 = performance.now();
+  try {
+    return await slot.loader.next();
+  } finally {
+    slot.waitMs += performance.now() - t0;
+  }
+}

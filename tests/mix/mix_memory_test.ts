@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { DataLoader, ImageFolderLoader, mix } from "../../mod.ts";
+import { listLocalFiles } from "../../lib/snapshot/index_base.ts";
+import { startS3 } from "../_helpers/s3rver.ts";
+import {
+  freshStore,
+  imageDataset,
+  maxPrefixDeviation,
+  rawDataset,
+} from "./_fixture.ts";
+
+const quiet = () => {};
+
+Deno.test("mix: one shared cap under a slow consumer (effective cap = min of the sources' and the mix's)", async () => {
+  const manifestStore = await freshStore();
+  const HW: [number, number] = [32, 32];
+  const batchBytes = 4 * 3 * 32 * 32 * 4; // decoded tensor of a 4-sample batch
+  const cap = 3 * batchBytes + 64 * 1024; // room for ~3 batches (+ their JPEGs)
+  const o = {
+    batchSizeSamples: 4,
+    resizeHw: HW,
+    manifestStore,
+    prefetchBatches: 8,
+    maxQueueBatches: 16,
+  };
+  const rssBefore = Deno.memoryUsage().rss;
+  await using m = mix({
+    a: new ImageFolderLoader(await imageDataset("a", 42, 1), {
+      ...o,
+      maxInflightBytes: 64 * 2 ** 20,
+    }),
+    b: new ImageFolderLoader(await imageDataset("b", 18, 2), {
+      ...o,
+      maxInflightBytes: 32 * 2 ** 20,
+    }),
+  }, {
+    weights: [0.6, 0.4],
+    maxInflightBytes: cap,
+    maxProcessRssBytes: rssBefore + 512 * 2 ** 20,
+    onSourceExhausted: "allow",
+    log: quiet,
+  });
+  let batches = 0, maxInflight = 0;
+  for await (const _ of m) {
+    batches++;
+    // A slow consumer: every source has time to fill whatever the budget allows.
+    await new Promise((r) => setTimeout(r, 15));
+    maxInflight = Math.max(maxInflight, m.stats().inflightBytes);
+  }
+  const s = m.stats();
+  assert.equal(batches, 11 + 5);
+  assert.equal(s.maxInflightBytes, cap, "the mix's cap is the smallest");
+  assert.ok(
+    s.inflightHighWaterBytes <= cap,
+    `${s.inflightHighWaterBytes} > ${cap}`,
+  );
+  assert.ok(
+    maxInflight > batchBytes,
+    "the sources did prefetch into the shared budget",
+  );
+  assert.ok(s.processRssBytes > 0 && s.processRssBytes < s.maxProcessRssBytes);
+  assert.equal(s.inflightBytes, 0);
+});
+
+Deno.test("mix: a cap too small for sample granularity is refused with the numbers", async () => {
+  const manifestStore = await freshStore();
+  const o = {
+    batchSizeSamples: 8,
+    resizeHw: [32, 32] as [number, number],
+    manifestStore,
+  };
+  const m = mix([
+    new ImageFolderLoader(await imageDataset("a", 42, 1), o),
+    new ImageFolderLoader(await imageDataset("b", 18, 2), o),
+  ], { granularity: "sample", maxInflightBytes: 100_000, log: quiet });
+  await assert.rejects(
+    () => m.next(),
+    /holds one decoded batch per source plus the mixed batch \(294912 bytes\), more than maxInflightBytes 100000/,
+  );
+});
+
+Deno.test("mix: a local and an S3 (s3rver) source mixed, exact and complete", async () => {
+  await using s3 = await startS3(["mixb"]);
+  const dir = await rawDataset("books", 60);
+  for (const f of await listLocalFiles(dir)) {
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: "mixb",
+        Key: `books/${f.rel}`,
+        Body: await Deno.readFile(`${dir}/${f.rel}`),
+      }),
+    );
+  }
+  const manifestStore = await freshStore();
+  const o = { batchSizeSamples: 4, manifestStore };
+  await using m = mix({
+    web: new DataLoader(await rawDataset("web", 140), o),
+    books: new DataLoader("s3://mixb/books", o),
+  }, {
+    weights: { web: 0.7, books: 0.3 },
+    seed: 5,
+    onSourceExhausted: "allow",
+    log: quiet,
+  });
+  const units: number[] = [];
+  const text: string[][] = [[], []];
+  for await (const b of m) {
+    const s = Number(b.sourceIds[0]);
+    units.push(s);
+    for (let i = 0; i < b.sampleIds.length; i++) {
+      text[s].push(
+        new TextDecoder().decode(b.sample(i)).split(" ").slice(0, 2).join(" "),
+      );
+    }
+  }
+  assert.ok(maxPrefixDeviation(units, [0.7, 0.3]) <= 1 + 1e-9);
+  const sorted = (xs: string[]) =>
+    xs.map((t) => Number(t.split(" ")[1])).sort((a, b) => a - b);
+  assert.ok(text[1].every((t) => t.startsWith("books ")));
+  assert.ok(text[0].every((t) => t.startsWith("web ")));
+  assert.deepEqual(sorted(text[1]), Array.from({ length: 60 }, (_, i) => i));
+  assert.deepEqual(sorted(text[0]), Array.from({ length: 140 }, (_, i) => i));
+  const st = m.stats().mixSources;
+  assert.equal(st[1].deliveredSamples, 60);
+  assert.ok(st[1].manifestHash.length === 64);
+});
