@@ -371,6 +371,12 @@ export abstract class BaseLoader<T extends { release(): void }>
       signal,
       fetch: async (extraBytes, afterRead) => {
         let reserved = 0;
+        let turnHeld = false;
+        const endTurn = () => {
+          passTurn();
+          if (turnHeld) budget.endTurn();
+          turnHeld = false;
+        };
         try {
           const sizes = await reader.sizes(refs, signal);
           const offsets = [0];
@@ -378,20 +384,21 @@ export abstract class BaseLoader<T extends { release(): void }>
           const payloadBytes = offsets[offsets.length - 1];
           await myTurn;
           await budget.acquire(payloadBytes + extraBytes, signal, ids.length);
+          turnHeld = true;
           reserved = payloadBytes + extraBytes;
           bytes = payloadBytes;
           this.#rss?.observeInflight(budget.usedBytes);
-          if (!afterRead) passTurn();
+          if (!afterRead) endTurn();
           const payload = new Uint8Array(payloadBytes);
           await reader.readInto(refs, sizes, payload, offsets, signal);
           if (afterRead) {
             const more = afterRead(payload, offsets);
             if (more > 0) {
-              await budget.acquire(more, signal);
+              await budget.acquire(more, signal, 0);
               reserved += more;
               this.#rss?.observeInflight(budget.usedBytes);
             }
-            passTurn();
+            endTurn();
           }
           let payloadHeld = payloadBytes;
           const release = (n = reserved) => {
@@ -418,7 +425,7 @@ export abstract class BaseLoader<T extends { release(): void }>
           if (reserved > 0) budget.release(reserved);
           throw err;
         } finally {
-          passTurn();
+          endTurn();
         }
       },
     };

@@ -72,7 +72,7 @@ export class ByteBudget {
    * @param bytes Bytes to reserve.
    * @param signal Aborts the wait.
    * @param _units Samples the bytes are for (a mix's shared budget grants by
-   *   them; ignored here).
+   *   them; `0` marks a top-up for the batch whose turn it is; ignored here).
    * @throws {BatchTooLargeError} When `bytes` exceeds the cap.
    */
   acquire(
@@ -100,6 +100,15 @@ export class ByteBudget {
       }, { once: true });
     });
   }
+
+  /**
+   * Ends the reservations of the batch that was granted last: a batch may
+   * top up (`units` 0) until it calls this. A mix's shared budget grants no
+   * other batch in between, so a top-up never waits behind younger batches
+   * (no deadlock); a plain budget needs nothing here (the loader already
+   * orders its own batches).
+   */
+  endTurn(): void {}
 
   /**
    * Returns bytes to the budget and wakes waiters that now fit.

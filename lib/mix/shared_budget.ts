@@ -41,6 +41,10 @@ export class SharedBudget {
   #nextPos: number[];
   #waiters: Waiter[][];
   #closedSlots: boolean[];
+  /** The source whose last granted batch may still top up (−1: none). */
+  #turn = -1;
+  /** The turn holder's pending top-up. */
+  #topUp?: Waiter;
 
   /**
    * Creates the budget.
@@ -114,6 +118,7 @@ export class SharedBudget {
    */
   closeSlot(i: number): void {
     this.#closedSlots[i] = true;
+    if (this.#turn === i) this.#turn = -1;
     this.#drain();
   }
 
@@ -169,15 +174,26 @@ export class SharedBudget {
       return Promise.reject(new BatchTooLargeError(bytes, this.capBytes));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (units === 0 && this.#turn !== i) {
+      return Promise.reject(
+        new Error(`mix budget: source ${i} topped up outside its turn`),
+      );
+    }
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         bytes,
-        units: this.#perSample ? Math.max(1, units) : 1,
+        units: units === 0 ? 0 : this.#perSample ? Math.max(1, units) : 1,
         resolve,
         reject,
       };
-      this.#waiters[i].push(w);
+      if (w.units === 0) this.#topUp = w;
+      else this.#waiters[i].push(w);
       signal?.addEventListener("abort", () => {
+        if (this.#topUp === w) {
+          this.#topUp = undefined;
+          reject(signal.reason);
+          return;
+        }
         const q = this.#waiters[i], at = q.indexOf(w);
         if (at >= 0) {
           q.splice(at, 1);
@@ -187,6 +203,18 @@ export class SharedBudget {
       }, { once: true });
       this.#drain();
     });
+  }
+
+  /**
+   * Source `i`'s granted batch reserved all it needs: other batches may be
+   * granted again.
+   *
+   * @param i Source index.
+   */
+  endTurn(i: number): void {
+    if (this.#turn !== i) return;
+    this.#turn = -1;
+    this.#drain();
   }
 
   /**
@@ -235,6 +263,16 @@ export class SharedBudget {
   }
 
   #drain(): void {
+    // The turn holder's top-up goes first, and nothing else is granted while
+    // its batch may still top up: a top-up then only waits for older batches,
+    // which the consumer releases (no deadlock).
+    const t = this.#topUp;
+    if (t && this.#used + t.bytes <= this.capBytes) {
+      this.#topUp = undefined;
+      this.#take(t.bytes);
+      t.resolve();
+    }
+    if (this.#turn >= 0) return;
     for (;;) {
       let best = -1, bestPos = Infinity;
       for (let i = 0; i < this.#granted.length; i++) {
@@ -253,7 +291,9 @@ export class SharedBudget {
       this.#take(w.bytes);
       this.#granted[best] += w.units;
       this.#nextPos[best] = NaN;
+      this.#turn = best;
       w.resolve();
+      return;
     }
   }
 }
@@ -287,5 +327,9 @@ class SourceBudget extends ByteBudget {
 
   override release(bytes: number): void {
     this.#shared.release(bytes);
+  }
+
+  override endTurn(): void {
+    this.#shared.endTurn(this.#slot);
   }
 }
