@@ -21,6 +21,7 @@ import {
   type LoaderOptions,
   type ResolvedKnobs,
   resolveKnobs,
+  validateLoaderOptions,
 } from "./options.ts";
 import { type Built, OrderedPipeline } from "./pipeline.ts";
 import { RssGuard } from "./rss_guard.ts";
@@ -122,6 +123,16 @@ export abstract class BaseLoader<T extends { release(): void }>
   protected decodeErrorsSkipped = 0;
 
   /**
+   * Logs one structured event through the loader's `log` option.
+   *
+   * @param event Event name (snake_case).
+   * @param fields Event fields.
+   */
+  protected logEvent(event: string, fields: Record<string, unknown>): void {
+    this.#log(event, fields);
+  }
+
+  /**
    * Creates a loader; nothing is read until the first batch is asked for.
    *
    * @param link Dataset link (`dir`, `.tsv`, `s3://…`, with `@refresh` / `@sha256:`);
@@ -129,6 +140,7 @@ export abstract class BaseLoader<T extends { release(): void }>
    * @param options Loader options.
    */
   constructor(link: string, options: LoaderOptions = {}) {
+    validateLoaderOptions(options);
     this.link = link;
     this.#options = options;
     this.#log = options.log ??
@@ -161,7 +173,10 @@ export abstract class BaseLoader<T extends { release(): void }>
           "Distributed mode needs the distributed module: import @mx8/runtime (mod.ts), not a loader file",
         );
       }
-      this.#source = distributedFactory(options, this.#knobs.batchSizeSamples);
+      this.#source = distributedFactory(
+        { ...options, log: this.#log },
+        this.#knobs.batchSizeSamples,
+      );
       this.#source.attachStats?.(() => this.stats());
     } else {
       this.#source = new LocalSource(
@@ -366,6 +381,15 @@ export abstract class BaseLoader<T extends { release(): void }>
       try {
         while (this.#segment) {
           built = await this.#pipeline!.next();
+          if (built && batchLength(built.value) === 0) {
+            // Every sample was skipped (onDecodeError "skip"): never hand out
+            // an empty batch, but count its ids as done (checkpoint, progress).
+            built.segment.delivered?.(built.index, built.ids);
+            this.#held = built;
+            this.#releaseHeld();
+            built = null;
+            continue;
+          }
           if (built) break;
           await this.#nextSegment();
         }
