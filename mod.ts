@@ -78,3 +78,8 @@ export type { LoaderStats } from "./lib/loader/stats.ts";
 export { BatchTooLargeError } from "./lib/loader/byte_budget.ts";
 export { RssLimitError } from "./lib/loader/rss_guard.ts";
 export { CheckpointError } from "./lib/loader/checkpoint.ts";
+export {
+  BarrierTimeoutError,
+  CoordinatorRefusedError,
+  CoordinatorUnreachableError,
+} from "./lib/distributed/errors.ts";

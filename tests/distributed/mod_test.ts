@@ -4,12 +4,12 @@
  * and fail with typed errors naming the URL, what failed and what to do.
  */
 import assert from "node:assert/strict";
-import { DataLoader } from "../../mod.ts";
 import {
   BarrierTimeoutError,
   CoordinatorRefusedError,
   CoordinatorUnreachableError,
-} from "../../lib/distributed/errors.ts";
+  DataLoader,
+} from "../../mod.ts";
 import { startCoordinator } from "../coordinator/_process.ts";
 import { packedDataset } from "../agent/_agents.ts";
 import { tempDir } from "../_helpers/tmp.ts";

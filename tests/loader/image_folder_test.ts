@@ -279,6 +279,7 @@ Deno.test("decode errors: error names sample id + location; skip drops and count
     batchSizeSamples: 5,
     onDecodeError: "skip",
     manifestStore,
+    log: () => {},
   });
   const ids = await allIds(lenient);
   assert.equal(ids.length, 32);
