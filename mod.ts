@@ -118,3 +118,8 @@ export type {
 } from "./lib/mix/options.ts";
 export type { MixSourceStats, MixStats } from "./lib/mix/stats.ts";
 export { MixChangedError, MixSourceExhaustedError } from "./lib/mix/errors.ts";
+export {
+  BarrierTimeoutError,
+  CoordinatorRefusedError,
+  CoordinatorUnreachableError,
+} from "./lib/distributed/errors.ts";

@@ -2,10 +2,11 @@
 //! factor, decode, then resize + colour-convert + normalize into the NCHW
 //! slot. Ordinary (YCbCr / grayscale) JPEGs are decoded to planes and never
 //! materialized as full-size RGB ([`crate::planar`]); CMYK/YCCK JPEGs are
-//! decoded to CMYK, converted to RGB and resized ([`crate::resize`]).
+//! refused with `NeedsColorTransform` (they need colour management, which
+//! the caller's fallback backend has).
 
 use crate::planar::{resize_yuv_to_planes, PlanarScratch, YuvLayout};
-use crate::resize::{resize_rgb_to_planes, Planes, ResizeScratch};
+use crate::resize::Planes;
 use crate::status::{Mx8Error, Mx8Result, Mx8Status};
 use crate::turbojpeg::{
     plane_size, scaled, scaling_factors, Decompressor, Header, TjScalingFactor, TJPF_CMYK, TJPF_RGB,
@@ -19,7 +20,6 @@ pub struct Worker {
     dec: Decompressor,
     rgb: Vec<u8>,
     cmyk: Vec<u8>,
-    resize: ResizeScratch,
     yuv: [Vec<u8>; 3],
     planar: PlanarScratch,
     flags: i32,
@@ -34,7 +34,6 @@ impl Worker {
             dec: Decompressor::new()?,
             rgb: Vec::new(),
             cmyk: Vec::new(),
-            resize: ResizeScratch::default(),
             yuv: Default::default(),
             planar: PlanarScratch::default(),
             flags,
@@ -111,9 +110,14 @@ impl Worker {
         let header = self.header(jpeg, max_pixels)?;
         let factor = pick_factor(header.width, header.height, dw, dh, self.any_factor);
         if header.is_cmyk() {
-            let (sh, sw) = self.decode_rgb(jpeg, &header, factor)?;
-            resize_rgb_to_planes(&self.rgb, sh, sw, dh, dw, out, &mut self.resize);
-            return Ok(());
+            // Print CMYK needs the image's (or a default) ICC profile to look
+            // right: a plain formula comes out visibly brighter than
+            // colour-managed decoders. The caller hands these to one.
+            return Err(Mx8Error::new(
+                Mx8Status::NeedsColorTransform,
+                "CMYK/YCCK JPEG: its colours need an ICC transform, which the native decoder \
+                 does not do (decodeBackend \"auto\" decodes it with sharp)",
+            ));
         }
         let (w, h) = (scaled(header.width, factor), scaled(header.height, factor));
         let mut layout = YuvLayout {

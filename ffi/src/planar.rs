@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn block_taps_match_scalar_taps() {
         for (src, dst) in [(500, 224), (250, 224), (100, 37), (9, 20)] {
-            let t = Taps::new(src, dst, 1.0);
+            let t = Taps::with_scale(src, dst, src as f64 / dst as f64, 1.0);
             let b = BlockTaps::new(&t, dst);
             let mut row: Vec<f32> = (0..src).map(|i| ((i * 37) % 101) as f32).collect();
             row.resize(src + b.span, 0.0);

@@ -1,15 +1,12 @@
-//! Separable antialiased triangle-filter resize, and the interleaved-RGB
-//! path (used for CMYK JPEGs, which libjpeg-turbo cannot hand out as YCbCr
-//! planes; everything else goes through [`crate::planar`]).
+//! The separable antialiased triangle-filter taps, the output planes and
+//! the vertical pass shared by the planar resize ([`crate::planar`]).
 //!
 //! The filter is a triangle (tent) whose radius is the scale factor when
 //! shrinking (so every source pixel contributes: antialiased, like PIL's
 //! `BILINEAR` reduce or libvips' `linear` kernel) and one source pixel when
-//! enlarging (plain bilinear). Images are produced one output row at a time:
-//! a vertical pass blends the contributing source rows into one `f32` row
-//! (one pass with a compile-time tap count, which the compiler vectorizes,
-//! 8 lanes when AVX2 is detected at run time), then a horizontal pass writes
-//! the output planes with normalization fused in.
+//! enlarging (plain bilinear). A vertical pass blends the contributing source
+//! rows into one `f32` row (one pass with a compile-time tap count, which the
+//! compiler vectorizes).
 
 /// Filter taps for one axis: output `i` reads source `start[i]..start[i] + taps`
 /// with weights `weights[i * taps..(i + 1) * taps]` (zero-padded).
@@ -20,12 +17,6 @@ pub struct Taps {
 }
 
 impl Taps {
-    /// Triangle-filter taps mapping `src` samples to `dst` samples; every
-    /// row of weights sums to `gain`.
-    pub fn new(src: usize, dst: usize, gain: f32) -> Self {
-        Self::with_scale(src, dst, src as f64 / dst as f64, gain)
-    }
-
     /// Taps where output `i` is centred on source coordinate
     /// `(i + 0.5) * scale` (sample `j` covers `[j, j + 1)`), reading only
     /// samples `0..src`. `scale` differs from `src / dst` for subsampled
@@ -109,118 +100,6 @@ impl Planes<'_> {
     }
 }
 
-/// Reusable per-thread buffers.
-#[derive(Default)]
-pub struct ResizeScratch {
-    row: Vec<f32>,
-    cached: Option<(usize, usize, usize, usize, bool, Taps, Taps)>,
-}
-
-/// Resizes interleaved RGB `src` (`sh` rows × `sw` columns, tightly packed)
-/// into `out` (3 planes of `dh × dw`), converting to `f32` in [0,1] or `u8`.
-pub fn resize_rgb_to_planes(
-    src: &[u8],
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    out: &mut Planes<'_>,
-    scratch: &mut ResizeScratch,
-) {
-    assert!(src.len() >= sh * sw * 3, "source too small");
-    assert!(dh > 0 && dw > 0, "empty target");
-    let is_f32 = matches!(out, Planes::F32(_));
-    let fresh = !matches!(&scratch.cached,
-        Some((a, b, c, d, e, _, _)) if (*a, *b, *c, *d, *e) == (sh, sw, dh, dw, is_f32));
-    if fresh {
-        let gain = if is_f32 { 1.0 / 255.0 } else { 1.0 };
-        let v = Taps::new(sh, dh, 1.0);
-        let h = Taps::new(sw, dw, gain);
-        scratch.cached = Some((sh, sw, dh, dw, is_f32, v, h));
-    }
-    // One spare float after the row: the horizontal pass loads 4 lanes
-    // (R, G, B + the next pixel's R, weighted and then ignored).
-    scratch.row.resize(sw * 3 + 1, 0.0);
-    let Some((_, _, _, _, _, vt, ht)) = &scratch.cached else {
-        unreachable!()
-    };
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { resize_avx2(src, sw, dh, dw, out, vt, ht, &mut scratch.row) };
-            return;
-        }
-    }
-    resize_impl(src, sw, dh, dw, out, vt, ht, &mut scratch.row);
-}
-
-/// [`resize_impl`] compiled for AVX2 (8-lane vertical pass).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn resize_avx2(
-    src: &[u8],
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    out: &mut Planes<'_>,
-    vt: &Taps,
-    ht: &Taps,
-    row: &mut [f32],
-) {
-    resize_impl(src, sw, dh, dw, out, vt, ht, row);
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn resize_impl(
-    src: &[u8],
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    out: &mut Planes<'_>,
-    vt: &Taps,
-    ht: &Taps,
-    row: &mut [f32],
-) {
-    let row_len = sw * 3;
-    let plane = dh * dw;
-    for y in 0..dh {
-        vertical_dispatch(src, row_len, vt, y, &mut row[..row_len]);
-        let span = y * dw..(y + 1) * dw;
-        match out {
-            Planes::F32(p) => {
-                let (r, rest) = p.split_at_mut(plane);
-                let (g, b) = rest.split_at_mut(plane);
-                horizontal_dispatch(
-                    row,
-                    ht,
-                    &mut r[span.clone()],
-                    &mut g[span.clone()],
-                    &mut b[span],
-                    to_unit,
-                );
-            }
-            Planes::U8(p) => {
-                let (r, rest) = p.split_at_mut(plane);
-                let (g, b) = rest.split_at_mut(plane);
-                horizontal_dispatch(
-                    row,
-                    ht,
-                    &mut r[span.clone()],
-                    &mut g[span.clone()],
-                    &mut b[span],
-                    to_byte,
-                );
-            }
-        }
-    }
-}
-
 /// Vertical pass for output row `y`: `row[i] = Σ_k w_k · src[(s + k) ·
 /// stride + i]` for `i < row.len()` (`row.len() <= stride`).
 #[inline(always)]
@@ -269,109 +148,6 @@ fn vertical_dyn(src: &[u8], stride: usize, vt: &Taps, y: usize, row: &mut [f32])
     }
 }
 
-#[inline(always)]
-fn horizontal_dispatch<T: Copy>(
-    row: &[f32],
-    ht: &Taps,
-    r: &mut [T],
-    g: &mut [T],
-    b: &mut [T],
-    conv: impl Fn(f32) -> T + Copy,
-) {
-    match ht.taps {
-        1 => horizontal::<T, 1>(row, ht, r, g, b, conv),
-        2 => horizontal::<T, 2>(row, ht, r, g, b, conv),
-        3 => horizontal::<T, 3>(row, ht, r, g, b, conv),
-        4 => horizontal::<T, 4>(row, ht, r, g, b, conv),
-        5 => horizontal::<T, 5>(row, ht, r, g, b, conv),
-        6 => horizontal::<T, 6>(row, ht, r, g, b, conv),
-        7 => horizontal::<T, 7>(row, ht, r, g, b, conv),
-        8 => horizontal::<T, 8>(row, ht, r, g, b, conv),
-        _ => horizontal_dyn(row, ht, r, g, b, conv),
-    }
-}
-
-/// Horizontal pass with a compile-time tap count: per output pixel, `N`
-/// 4-lane multiply-adds over (R, G, B, next R).
-#[inline(always)]
-fn horizontal<T: Copy, const N: usize>(
-    row: &[f32],
-    ht: &Taps,
-    r: &mut [T],
-    g: &mut [T],
-    b: &mut [T],
-    conv: impl Fn(f32) -> T,
-) {
-    let weights = ht.weights.chunks_exact(N);
-    for ((((&x, w), or), og), ob) in ht.start.iter().zip(weights).zip(r).zip(g).zip(b) {
-        let px = &row[x * 3..x * 3 + N * 3 + 1];
-        let acc = dot4::<N>(px, w);
-        *or = conv(acc[0]);
-        *og = conv(acc[1]);
-        *ob = conv(acc[2]);
-    }
-}
-
-/// `Σ_k w[k] · px[3k..3k+4]` as one 4-lane vector (SSE on x86-64).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn dot4<const N: usize>(px: &[f32], w: &[f32]) -> [f32; 4] {
-    use std::arch::x86_64::{
-        _mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_set1_ps, _mm_setzero_ps, _mm_storeu_ps,
-    };
-    assert!(px.len() > 3 * N && w.len() >= N);
-    let mut out = [0f32; 4];
-    // SAFETY: SSE is part of the x86-64 baseline; every load reads
-    // px[3k..3k+4] with 3k + 4 <= 3N + 1 <= px.len() (asserted), and the
-    // store writes the 4-element `out`.
-    unsafe {
-        let mut acc = _mm_setzero_ps();
-        for k in 0..N {
-            let v = _mm_loadu_ps(px.as_ptr().add(3 * k));
-            acc = _mm_add_ps(acc, _mm_mul_ps(v, _mm_set1_ps(*w.get_unchecked(k))));
-        }
-        _mm_storeu_ps(out.as_mut_ptr(), acc);
-    }
-    out
-}
-
-/// Portable version of the 4-lane dot product.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn dot4<const N: usize>(px: &[f32], w: &[f32]) -> [f32; 4] {
-    let mut acc = [0f32; 4];
-    for k in 0..N {
-        for c in 0..4 {
-            acc[c] += w[k] * px[k * 3 + c];
-        }
-    }
-    acc
-}
-
-fn horizontal_dyn<T: Copy>(
-    row: &[f32],
-    ht: &Taps,
-    r: &mut [T],
-    g: &mut [T],
-    b: &mut [T],
-    conv: impl Fn(f32) -> T,
-) {
-    let n = ht.taps;
-    for (i, &x) in ht.start.iter().enumerate() {
-        let w = &ht.weights[i * n..(i + 1) * n];
-        let px = &row[x * 3..(x + n) * 3];
-        let (mut ar, mut ag, mut ab) = (0f32, 0f32, 0f32);
-        for k in 0..n {
-            ar += w[k] * px[k * 3];
-            ag += w[k] * px[k * 3 + 1];
-            ab += w[k] * px[k * 3 + 2];
-        }
-        r[i] = conv(ar);
-        g[i] = conv(ag);
-        b[i] = conv(ab);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,26 +162,11 @@ mod tests {
             (1, 5),
             (313, 224),
         ] {
-            let t = Taps::new(src, dst, 1.0);
+            let t = Taps::with_scale(src, dst, src as f64 / dst as f64, 1.0);
             for i in 0..dst {
                 let s: f32 = t.weights[i * t.taps..(i + 1) * t.taps].iter().sum();
                 assert!((s - 1.0).abs() < 1e-5, "{src}->{dst} row {i} sums {s}");
                 assert!(t.start[i] + t.taps <= src);
-            }
-        }
-    }
-
-    #[test]
-    fn identity_size_copies_pixels() {
-        let src: Vec<u8> = (0..4 * 5 * 3).map(|i| (i * 7 % 256) as u8).collect();
-        let mut out = vec![0u8; 3 * 4 * 5];
-        let mut scratch = ResizeScratch::default();
-        resize_rgb_to_planes(&src, 4, 5, 4, 5, &mut Planes::U8(&mut out), &mut scratch);
-        for y in 0..4 {
-            for x in 0..5 {
-                for c in 0..3 {
-                    assert_eq!(out[c * 20 + y * 5 + x], src[(y * 5 + x) * 3 + c]);
-                }
             }
         }
     }

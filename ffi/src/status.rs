@@ -40,6 +40,10 @@ pub enum Mx8Status {
     PermissionDenied = 14,
     /// A source file's size is not the size it was listed with.
     ChangedSize = 15,
+    /// Sample: a CMYK/YCCK JPEG, whose colours need an ICC transform the
+    /// native decoder does not have (callers decode it with a colour-managed
+    /// backend).
+    NeedsColorTransform = 16,
 }
 
 impl fmt::Display for Mx8Status {
@@ -61,6 +65,7 @@ impl fmt::Display for Mx8Status {
             Self::NotFound => "not found",
             Self::PermissionDenied => "permission denied",
             Self::ChangedSize => "file changed size",
+            Self::NeedsColorTransform => "needs colour transform",
         };
         f.write_str(text)
     }

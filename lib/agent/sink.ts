@@ -10,6 +10,25 @@ import { pathToFileURL } from "node:url";
 import { Mx8Error, pathError } from "../errors.ts";
 import type { RawBatch } from "../loader/data_loader.ts";
 
+/** A sink failed to take a batch (a `module:` sink threw, an `ids:` file could not be written). */
+export class SinkError extends Mx8Error {
+  /** The sink, e.g. `module:/abs/etl.ts`. */
+  readonly sink: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param sink The sink's name.
+   * @param message What failed.
+   * @param options Cause.
+   */
+  constructor(sink: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SinkError";
+    this.sink = sink;
+  }
+}
+
 /** Context handed to a module sink with each batch. */
 export interface SinkContext {
   /** This node's id. */
@@ -65,7 +84,14 @@ export async function openSink(spec: string, ctx: SinkContext): Promise<Sink> {
         const text = Array.from(batch.sampleIds, (id) => `${id}\n`).join("");
         const bytes = enc.encode(text);
         let off = 0;
-        while (off < bytes.length) off += await file.write(bytes.subarray(off));
+        try {
+          while (off < bytes.length) {
+            off += await file.write(bytes.subarray(off));
+          }
+        } catch (err) {
+          const e = pathError(err, path, "append to the ids sink file");
+          throw new SinkError(`ids:${path}`, e.message, { cause: err });
+        }
       },
       close() {
         file.close();
@@ -90,10 +116,24 @@ export async function openSink(spec: string, ctx: SinkContext): Promise<Sink> {
       );
     }
     const fn = mod.default as SinkModuleFn;
+    const name = `module:${path}`;
     return {
-      name: `module:${path}`,
+      name,
       async write(batch) {
-        await fn(batch, ctx);
+        try {
+          await fn(batch, ctx);
+        } catch (err) {
+          const first = batch.sampleIds[0];
+          const last = batch.sampleIds[batch.sampleIds.length - 1];
+          throw new SinkError(
+            name,
+            `sink ${name} threw: ${
+              err instanceof Error ? err.message : String(err)
+            } (batch of sample ids ${first}..${last}); fix the sink and re-run the agent: ` +
+              `the samples it did not finish are leased again`,
+            { cause: err },
+          );
+        }
       },
       close: () => Promise.resolve(),
     };

@@ -8,27 +8,35 @@
  */
 import { parseArgs } from "node:util";
 import { openSink } from "../agent/sink.ts";
-import { defaultNodeId, leaseSourceFor } from "../distributed/mod.ts";
+import { leaseSourceFor } from "../distributed/mod.ts";
+import { claimNodeId } from "../distributed/node_id.ts";
 import { SEGMENT_SOURCE } from "../loader/base_loader.ts";
 import { DataLoader } from "../loader/data_loader.ts";
 import { LOADER_DEFAULTS } from "../loader/options.ts";
 import { loadAuthToken } from "../rpc/token.ts";
 import { type Command, intFlag, UsageError } from "./command.ts";
 
+/** Largest delay `setTimeout` honours (ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const HELP = `mx8 agent — per-node worker
 
 Usage:
   mx8 agent --coord-url URL --job-id J [options]
 
-Registers with the coordinator (retrying while it is down or the membership
-barrier is not met), heartbeats, leases ranges, streams only their manifest
-rows, fetches bytes under the memory caps, delivers every batch to the sink,
-reports progress, and exits 0 when the job is drained.
+Registers with the coordinator (retrying with backoff while it is down or the
+membership barrier is not met), heartbeats, leases ranges, streams only their
+manifest rows, fetches bytes under the memory caps, delivers every batch to the
+sink, reports progress, and exits 0 when the job is drained. Failures no retry
+can cure (wrong token, a server that is not a coordinator, a blocked port, a
+frozen membership) exit 1 at once with one line saying what to fix.
 
 Options:
   --coord-url URL              coordinator URL, e.g. http://127.0.0.1:50051 (required)
   --job-id J                   job id (required)
-  --node-id ID                 node id (default: hostname-pid)
+  --node-id ID                 node id (default: HOSTNAME-K, K = the lowest slot of
+                               this job free on this host: the same command re-run
+                               after a crash gets the same id and rejoins its rank)
   --want N                     live leases to hold (default 1)
   --sink SPEC                  null | ids:PATH | module:PATH (default null)
                                  ids:PATH     append each delivered sample id on its own line
@@ -39,6 +47,10 @@ Options:
   --max-queue-batches N        ready batches bound (default ${LOADER_DEFAULTS.maxQueueBatches})
   --sink-sleep-ms N            sleep N ms per delivered sample (fault injection: slow sink)
   --kill-after-ms N            exit abruptly (SIGKILL) N ms after the first lease (fault injection)
+  --connect-timeout-ms N       exit 1 after the coordinator was unreachable N ms
+                               (default 0: keep retrying, e.g. across a restart)
+  --barrier-timeout-ms N       exit 1 when the membership barrier is not met
+                               N ms after registering (default 0: wait)
   --auth-token-file F          bearer token file (default: $MX8_AUTH_TOKEN)
   -h, --help                   show this help
 
@@ -67,6 +79,8 @@ export const agentCommand: Command = {
         "max-queue-batches": { type: "string" },
         "sink-sleep-ms": { type: "string" },
         "kill-after-ms": { type: "string" },
+        "connect-timeout-ms": { type: "string" },
+        "barrier-timeout-ms": { type: "string" },
         "auth-token-file": { type: "string" },
       },
       strict: true,
@@ -75,21 +89,43 @@ export const agentCommand: Command = {
     const jobId = values["job-id"];
     if (!coordUrl) throw new UsageError("missing --coord-url");
     if (!jobId) throw new UsageError("missing --job-id");
-    const nodeId = values["node-id"] ?? defaultNodeId();
-    const sleepMs = intFlag("sink-sleep-ms", values["sink-sleep-ms"], 0);
+    const connectTimeoutMs = intFlag(
+      "connect-timeout-ms",
+      values["connect-timeout-ms"],
+      0,
+      0,
+      MAX_TIMER_MS,
+    );
+    const barrierTimeoutMs = intFlag(
+      "barrier-timeout-ms",
+      values["barrier-timeout-ms"],
+      0,
+      0,
+      MAX_TIMER_MS,
+    );
+    const claim = values["node-id"] ? undefined : claimNodeId(jobId);
+    const nodeId = values["node-id"] ?? claim!.nodeId;
+    const sleepMs = intFlag(
+      "sink-sleep-ms",
+      values["sink-sleep-ms"],
+      0,
+      0,
+      MAX_TIMER_MS,
+    );
     const killAfter = values["kill-after-ms"] === undefined
       ? undefined
-      : intFlag("kill-after-ms", values["kill-after-ms"], 0);
+      : intFlag("kill-after-ms", values["kill-after-ms"], 0, 0, MAX_TIMER_MS);
     const options = {
       coordUrl,
       jobId,
       nodeId,
-      want: intFlag("want", values.want, 1, 1),
+      want: intFlag("want", values.want, 1, 1, 1024),
       batchSizeSamples: intFlag(
         "batch-size",
         values["batch-size"],
         LOADER_DEFAULTS.batchSizeSamples,
         1,
+        2 ** 24,
       ),
       maxInflightBytes: intFlag(
         "max-inflight-bytes",
@@ -102,19 +138,30 @@ export const agentCommand: Command = {
         values["prefetch-batches"],
         LOADER_DEFAULTS.prefetchBatches,
         1,
+        65_536,
       ),
       maxQueueBatches: intFlag(
         "max-queue-batches",
         values["max-queue-batches"],
         LOADER_DEFAULTS.maxQueueBatches,
         1,
+        65_536,
       ),
+      connectTimeoutMs,
+      barrierTimeoutMs,
       authToken: await loadAuthToken({ file: values["auth-token-file"] }),
     };
     const log = (event: string, fields: Record<string, unknown>) =>
       console.error(
         JSON.stringify({ ts: new Date().toISOString(), event, ...fields }),
       );
+    if (claim?.fallbackReason) {
+      log("node_id_fallback", {
+        node_id: nodeId,
+        reason: claim.fallbackReason,
+        fix: "pass --node-id so a restarted agent can rejoin its job",
+      });
+    }
     const sink = await openSink(values.sink ?? "null", { nodeId, jobId });
     const source = leaseSourceFor(options, options.batchSizeSamples, {
       log,
@@ -146,6 +193,7 @@ export const agentCommand: Command = {
       Deno.removeSignalListener("SIGTERM", onTerm);
       Deno.removeSignalListener("SIGINT", onInt);
       await sink.close();
+      claim?.release();
     }
     const s = loader.stats();
     const leases = (source as { leasesStarted?: number }).leasesStarted ?? 0;

@@ -38,19 +38,25 @@ export class UsageError extends Error {
  * @param v The flag's text, if given.
  * @param dflt Value when the flag is absent.
  * @param min Smallest accepted value.
+ * @param max Largest accepted value (default: the largest safe integer).
  * @returns The value.
- * @throws {UsageError} When the text is not an integer ≥ `min`.
+ * @throws {UsageError} When the text is not an integer in `min..max`.
  */
 export function intFlag(
   name: string,
   v: string | undefined,
   dflt: number,
   min = 0,
+  max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (v.trim() === "" || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+  if (v.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      max === Number.MAX_SAFE_INTEGER
+        ? `--${name} must be an integer ≥ ${min}, got "${v}"`
+        : `--${name} must be an integer in ${min}..${max}, got "${v}"`,
+    );
   }
   return n;
 }

@@ -6,7 +6,12 @@
  */
 import { parseArgs } from "node:util";
 import { LABEL_MODES, type LabelMode } from "../pack/label_mode.ts";
-import { pack, type PackProgress } from "../pack/pack.ts";
+import {
+  pack,
+  type PackProgress,
+  SHARD_MB_MAX,
+  SHARD_MB_MIN,
+} from "../pack/pack.ts";
 import { formatProgress } from "../pack/progress.ts";
 import { type Command, UsageError } from "./command.ts";
 
@@ -28,7 +33,8 @@ Options:
   --in SRC               what to pack (required)
   --out DST              where to write (required); DST = SRC packs in place,
                          DST inside SRC is refused
-  --shard-mb N           shard size limit in MiB, fractions allowed (default 512)
+  --shard-mb N           shard size limit in MiB, fractions allowed, 2 KiB..5 TiB
+                         (0.001953125..5242880; default 512)
   --label-mode MODE      auto: label by class folder when every file is
                          <class>/<file> and there are ≥ 2 classes (default);
                          imagefolder: require <class>/<file>; none: no labels
@@ -55,6 +61,16 @@ function positiveNumber(flag: string, text: string | undefined) {
   const n = Number(text);
   if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
     throw new UsageError(`${flag} must be a number > 0, got "${text}"`);
+  }
+  return n;
+}
+
+function shardMbFlag(text: string | undefined): number | undefined {
+  const n = positiveNumber("--shard-mb", text);
+  if (n !== undefined && !(n >= SHARD_MB_MIN && n <= SHARD_MB_MAX)) {
+    throw new UsageError(
+      `--shard-mb must be a number of MiB in ${SHARD_MB_MIN}..${SHARD_MB_MAX} (2 KiB..5 TiB), got "${text}"`,
+    );
   }
   return n;
 }
@@ -130,7 +146,7 @@ export const packCommand: Command = {
     try {
       result = await pack(values.in, {
         out: values.out,
-        shardMb: positiveNumber("--shard-mb", values["shard-mb"]),
+        shardMb: shardMbFlag(values["shard-mb"]),
         labelMode: labelMode as LabelMode,
         concurrency,
         overwrite: values.overwrite ?? false,

@@ -1,6 +1,7 @@
 /**
  * The `auto` backend when the native library is available: native decode,
- * with non-JPEG samples (PNG, WebP, GIF, ...) re-decoded by sharp.
+ * with non-JPEG samples (PNG, WebP, GIF, ...) and CMYK/YCCK JPEGs (which
+ * need an ICC colour transform) re-decoded by sharp.
  *
  * @module
  */
@@ -18,9 +19,11 @@ import {
 } from "../native/mod.ts";
 
 /**
- * Native decoding with a per-sample sharp fallback for inputs that are not
- * JPEG: those are decoded by sharp straight into the batch's slab slot and
- * their error is cleared. Corrupt JPEGs stay errors. Reports `name: "native"`.
+ * Native decoding with a per-sample sharp fallback for inputs the native
+ * decoder does not take (not JPEG; CMYK/YCCK JPEGs, which need colour
+ * management): those are decoded by sharp straight into the batch's slab
+ * slot and their error is cleared. Corrupt JPEGs stay errors. Reports
+ * `name: "native"`.
  *
  * @example
  * ```ts ignore
@@ -90,7 +93,8 @@ export class NativeWithSharpFallback implements ImageDecoder {
     );
     const per = 3 * height * width;
     const redo = [...batch.statuses.keys()].filter((i) =>
-      batch.statuses[i] === Status.NotJpeg
+      batch.statuses[i] === Status.NotJpeg ||
+      batch.statuses[i] === Status.NeedsColorTransform
     );
     // As many at once as the native pass ran (its memory is free by now).
     await mapLimit(redo, concurrency ?? this.concurrency, async (i) => {

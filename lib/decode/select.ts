@@ -38,11 +38,11 @@ export interface CreateDecoderOptions {
 /**
  * Creates an image decoder.
  *
- * - `native`: the Rust/libjpeg-turbo decoder; non-JPEG samples fail with a
- *   per-sample error.
+ * - `native`: the Rust/libjpeg-turbo decoder; non-JPEG samples and CMYK/YCCK
+ *   JPEGs (which need an ICC colour transform) fail with a per-sample error.
  * - `sharp`: libvips through sharp.
  * - `auto` (default): native when the library loads — with non-JPEG samples
- *   delegated to sharp one by one — else sharp. The decoder's `name` says
+ *   and CMYK JPEGs delegated to sharp one by one — else sharp. The decoder's `name` says
  *   which one runs.
  *
  * @param options Backend, threads, pool.

@@ -14,12 +14,18 @@ import {
   type Lease,
   NodeStatsSchema,
 } from "../gen/mx8/v1/coordinator_pb.ts";
-import { Mx8Error } from "../errors.ts";
 import type { ManifestRow } from "../manifest/row.ts";
 import { labelIdOfHint } from "../manifest/row.ts";
 import type { Segment, SegmentSource, SourceInfo } from "../loader/segment.ts";
 import type { LoaderStats } from "../loader/stats.ts";
+import { Mx8Error } from "../errors.ts";
+import { classifyRpcError } from "../rpc/error_class.ts";
 import { Backoff, sleep } from "./backoff.ts";
+import {
+  BarrierTimeoutError,
+  CoordinatorRefusedError,
+  CoordinatorUnreachableError,
+} from "./errors.ts";
 import { fetchLeaseRows } from "./lease_rows.ts";
 
 /** One structured log event of the agent side. */
@@ -43,30 +49,24 @@ export interface LeaseSourceOptions {
   log?: AgentLog;
   /** Called once when the first lease is granted. */
   onFirstLease?: (lease: Lease) => void;
-  /** Give up registering after this long without reaching the coordinator (default: never). */
-  connectTimeoutMs?: number;
-}
-
-/** The coordinator refused us for a reason retrying cannot fix. */
-export class CoordinatorRefusedError extends Mx8Error {
+  /** Coordinator URL, for messages (default: the client's `url`). */
+  coordUrl?: string;
   /**
-   * Creates the error.
-   *
-   * @param message What happened and what to do.
-   * @param options Cause.
+   * Give up after the coordinator was unreachable this long, in ms
+   * (default 0: keep retrying with backoff forever).
    */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "CoordinatorRefusedError";
-  }
+  connectTimeoutMs?: number;
+  /**
+   * Give up when the membership barrier is not met this long after the
+   * first registration, in ms (default 0: wait forever).
+   */
+  barrierTimeoutMs?: number;
 }
 
-function isTransient(err: unknown): boolean {
-  const c = ConnectError.from(err).code;
-  return c === Code.Unavailable || c === Code.DeadlineExceeded ||
-    c === Code.Internal ||
-    c === Code.Unknown || c === Code.Aborted || c === Code.ResourceExhausted;
-}
+export { CoordinatorRefusedError };
+
+/** Log `waiting_for_barrier` at least this often while the count does not change. */
+const BARRIER_LOG_EVERY_MS = 10_000;
 
 /** Leases from a coordinator, as loader segments. */
 export class LeaseSource implements SegmentSource {
@@ -123,11 +123,48 @@ export class LeaseSource implements SegmentSource {
     this.#o.log?.(event, { node_id: this.#o.nodeId, ...fields });
   }
 
+  /** The coordinator URL for messages. */
+  get #url(): string {
+    return this.#o.coordUrl ??
+      (this.#o.client as { url?: string }).url ?? "the coordinator";
+  }
+
+  /**
+   * The error for a failure no retry cures, naming the URL, the call, the
+   * reason and the fix.
+   */
+  #permanent(err: unknown, what: string): CoordinatorRefusedError {
+    const c = classifyRpcError(err);
+    const ce = ConnectError.from(err);
+    const o = this.#o;
+    if (c.code === Code.Unauthenticated) {
+      return new CoordinatorRefusedError(
+        `coordinator rejected our token (Unauthenticated: ${ce.rawMessage}): pass the job's token ` +
+          `with --auth-token-file or MX8_AUTH_TOKEN (authToken in the library)`,
+        { cause: err },
+      );
+    }
+    let hint = c.hint;
+    if (/Membership is frozen/.test(ce.rawMessage)) {
+      hint =
+        `this node's id is "${o.nodeId}"; a node restarted after a crash must rejoin with ` +
+        `its old id (--node-id ID, nodeId in the library; the default id is stable per host, ` +
+        `see docs/coordinator.md), and a new node cannot join a running job`;
+    }
+    return new CoordinatorRefusedError(
+      `${what} of node ${o.nodeId} for job ${o.jobId} at ${this.#url} failed: ${c.reason}` +
+        (hint ? `; ${hint}` : ""),
+      { cause: err },
+    );
+  }
+
   /** Registers until the job is ready, retrying while the coordinator is down. */
   async #register(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(100, 2000);
     const started = Date.now();
     let lastError = "";
+    let barrierSince: number | undefined;
+    let lastBarrierLog = { at: 0, registered: -1 };
     for (;;) {
       signal.throwIfAborted();
       try {
@@ -160,39 +197,54 @@ export class LeaseSource implements SegmentSource {
           this.#startHeartbeat();
           return;
         }
-        this.#log("waiting_for_barrier", {
-          registered_nodes: res.registeredNodes,
-          world_size: res.worldSize,
-        });
+        const now = Date.now();
+        barrierSince ??= now;
+        lastError = "";
+        // On a change, else every 10 s: not on every poll.
+        if (
+          res.registeredNodes !== lastBarrierLog.registered ||
+          now - lastBarrierLog.at >= BARRIER_LOG_EVERY_MS
+        ) {
+          lastBarrierLog = { at: now, registered: res.registeredNodes };
+          this.#log("waiting_for_barrier", {
+            registered: res.registeredNodes,
+            world_size: res.worldSize,
+            missing: Math.max(0, res.worldSize - res.registeredNodes),
+            waited_ms: now - barrierSince,
+          });
+        }
+        const limit = this.#o.barrierTimeoutMs ?? 0;
+        if (limit > 0 && now - barrierSince >= limit) {
+          throw new BarrierTimeoutError(
+            this.#url,
+            this.#o.jobId,
+            limit,
+            res.registeredNodes,
+            res.worldSize,
+          );
+        }
         await sleep(Math.min(500, this.#heartbeatMs), signal);
       } catch (err) {
         if (signal.aborted) throw signal.reason;
-        const ce = ConnectError.from(err);
-        if (ce.code === Code.Unauthenticated) {
-          throw new CoordinatorRefusedError(
-            `coordinator rejected our token (Unauthenticated: ${ce.rawMessage}): pass the job's token ` +
-              `with --auth-token-file or MX8_AUTH_TOKEN`,
-            { cause: err },
-          );
-        }
-        if (!isTransient(err)) {
-          throw new CoordinatorRefusedError(
-            `coordinator refused registration of node ${this.#o.nodeId} for job ${this.#o.jobId}: ` +
-              `${Code[ce.code]}: ${ce.rawMessage}`,
-            { cause: err },
-          );
-        }
-        if (ce.rawMessage !== lastError) {
-          lastError = ce.rawMessage;
+        if (err instanceof BarrierTimeoutError) throw err;
+        const c = classifyRpcError(err);
+        if (!c.transient) throw this.#permanent(err, "registration");
+        const text = ConnectError.from(err).rawMessage;
+        if (text !== lastError) {
+          lastError = text;
           this.#log("coordinator_unreachable", {
-            error: ce.rawMessage,
+            url: this.#url,
+            error: text,
             retrying: true,
           });
         }
-        const limit = this.#o.connectTimeoutMs;
-        if (limit !== undefined && Date.now() - started > limit) {
-          throw new CoordinatorRefusedError(
-            `cannot reach the coordinator after ${limit} ms: ${ce.rawMessage} (is it running? check --coord-url)`,
+        const limit = this.#o.connectTimeoutMs ?? 0;
+        if (limit > 0 && Date.now() - started >= limit) {
+          throw new CoordinatorUnreachableError(
+            this.#url,
+            this.#o.jobId,
+            limit,
+            text,
             { cause: err },
           );
         }
@@ -275,8 +327,11 @@ export class LeaseSource implements SegmentSource {
           this.#registered = false;
           continue;
         }
-        if (!isTransient(err)) throw err;
+        if (!classifyRpcError(err).transient) {
+          throw this.#permanent(err, "lease request");
+        }
         this.#log("coordinator_unreachable", {
+          url: this.#url,
           error: ce.rawMessage,
           retrying: true,
         });
@@ -357,7 +412,17 @@ export class LeaseSource implements SegmentSource {
       try {
         return await fn();
       } catch (err) {
-        if (signal.aborted || !isTransient(err) || attempt >= 5) throw err;
+        if (signal.aborted || err instanceof Mx8Error) throw err;
+        if (!classifyRpcError(err).transient) {
+          throw this.#permanent(err, "manifest rows request");
+        }
+        if (attempt >= 5) {
+          throw new CoordinatorRefusedError(
+            `manifest rows request of node ${this.#o.nodeId} for job ${this.#o.jobId} at ${this.#url} ` +
+              `failed ${attempt} times: ${classifyRpcError(err).reason}`,
+            { cause: err },
+          );
+        }
         await sleep(backoff.nextDelayMs(), signal);
       }
     }

@@ -5,28 +5,20 @@
  *
  * @module
  */
-import { hostname } from "node:os";
+import { DISTRIBUTED_DEFAULTS, type LoaderOptions } from "../loader/options.ts";
+import type { SegmentSource } from "../loader/segment.ts";
 import { createCoordinatorClient } from "../rpc/client.ts";
 import { LeaseSource, type LeaseSourceOptions } from "./lease_source.ts";
-import type { LoaderOptions } from "../loader/options.ts";
-import type { SegmentSource } from "../loader/segment.ts";
-
-/**
- * The default node id: `<hostname>-<pid>`.
- *
- * @returns The id.
- */
-export function defaultNodeId(): string {
-  return `${hostname()}-${Deno.pid}`;
-}
+import { claimNodeId } from "./node_id.ts";
 
 /**
  * Builds a lease source for loader options, with an owned client that the
- * source closes.
+ * source closes. Without `nodeId` it claims the host's stable default id
+ * ({@linkcode claimNodeId}) and gives it back on close.
  *
  * @param options Loader options with `coordUrl` and `jobId`.
  * @param batchSize Samples per batch.
- * @param extra Extra source options (hooks, log).
+ * @param extra Extra source options (hooks, log, timeouts).
  * @returns The source.
  */
 export function leaseSourceFor(
@@ -37,22 +29,42 @@ export function leaseSourceFor(
   const client = createCoordinatorClient(options.coordUrl!, {
     token: options.authToken ?? (Deno.env.get("MX8_AUTH_TOKEN") || undefined),
   });
+  const jobId = options.jobId ?? "";
+  const claim = options.nodeId ? undefined : claimNodeId(jobId);
+  const log = extra.log ?? options.log;
+  if (claim?.fallbackReason) {
+    log?.("node_id_fallback", {
+      node_id: claim.nodeId,
+      reason: claim.fallbackReason,
+      fix: "pass --node-id / nodeId so a restarted node can rejoin its job",
+    });
+  }
   const source = new LeaseSource({
     client,
-    jobId: options.jobId ?? "",
-    nodeId: options.nodeId ?? defaultNodeId(),
+    coordUrl: client.url,
+    jobId,
+    nodeId: options.nodeId ?? claim!.nodeId,
     want: options.want ?? 1,
     batchSize,
     caps: {
       maxInflightBytes: options.maxInflightBytes ?? 0,
       maxRamBytes: options.maxProcessRssBytes ?? 0,
     },
+    connectTimeoutMs: options.connectTimeoutMs ??
+      DISTRIBUTED_DEFAULTS.connectTimeoutMs,
+    barrierTimeoutMs: options.barrierTimeoutMs ??
+      DISTRIBUTED_DEFAULTS.barrierTimeoutMs,
     ...extra,
+    log,
   });
   const close = source.close.bind(source);
   source.close = async () => {
-    await close();
-    client.close();
+    try {
+      await close();
+    } finally {
+      client.close();
+      claim?.release();
+    }
   };
   return source;
 }

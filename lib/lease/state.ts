@@ -286,9 +286,13 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     let node = this.#nodes.get(nodeId);
     if (node === undefined) {
       if (this.#ready) {
+        const members = [...this.#nodes.keys()].sort(compareIds);
+        const shown = members.slice(0, 8).map((m) => `"${m}"`).join(", ") +
+          (members.length > 8 ? `, … (${members.length - 8} more)` : "");
         throw new LeaseError(
           "failed_precondition",
-          `Membership is frozen: node "${nodeId}" is not one of the ${this.#worldSize} members`,
+          `Membership is frozen: node "${nodeId}" is not one of the ${this.#worldSize} members (${shown}); ` +
+            `a member restarted after a crash must register with its old node id`,
         );
       }
       node = {

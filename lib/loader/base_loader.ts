@@ -22,6 +22,7 @@ import {
   type LoaderOptions,
   type ResolvedKnobs,
   resolveKnobs,
+  validateLoaderOptions,
 } from "./options.ts";
 import { type Built, OrderedPipeline } from "./pipeline.ts";
 import { RssGuard } from "./rss_guard.ts";
@@ -147,6 +148,16 @@ export abstract class BaseLoader<T extends { release(): void }>
   protected decodeErrorsSkipped = 0;
 
   /**
+   * Logs one structured event through the loader's `log` option.
+   *
+   * @param event Event name (snake_case).
+   * @param fields Event fields.
+   */
+  protected logEvent(event: string, fields: Record<string, unknown>): void {
+    this.#log(event, fields);
+  }
+
+  /**
    * Creates a loader; nothing is read until the first batch is asked for.
    *
    * @param link Dataset link (`dir`, `.tsv`, `s3://…`, with `@refresh` / `@sha256:`);
@@ -154,6 +165,7 @@ export abstract class BaseLoader<T extends { release(): void }>
    * @param options Loader options.
    */
   constructor(link: string, options: LoaderOptions = {}) {
+    validateLoaderOptions(options);
     this.link = link;
     this.#options = options;
     this.#log = options.log ??
@@ -181,7 +193,10 @@ export abstract class BaseLoader<T extends { release(): void }>
       this.#source = given;
       this.#source.attachStats?.(() => this.stats());
     } else if (options.coordUrl !== undefined) {
-      this.#source = leaseSourceFor(options, this.#knobs.batchSizeSamples);
+      this.#source = leaseSourceFor(
+        { ...options, log: this.#log },
+        this.#knobs.batchSizeSamples,
+      );
       this.#source.attachStats?.(() => this.stats());
     } else {
       this.#source = new LocalSource(
@@ -463,6 +478,15 @@ export abstract class BaseLoader<T extends { release(): void }>
       try {
         while (this.#segment) {
           built = await this.#pipeline!.next();
+          if (built && batchLength(built.value) === 0) {
+            // Every sample was skipped (onDecodeError "skip"): never hand out
+            // an empty batch, but count its ids as done (checkpoint, progress).
+            built.segment.delivered?.(built.index, built.ids);
+            this.#held = built;
+            this.#releaseHeld();
+            built = null;
+            continue;
+          }
           if (built) break;
           await this.#nextSegment();
         }

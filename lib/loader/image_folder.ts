@@ -9,7 +9,7 @@ import { createDecoder } from "../decode/select.ts";
 import type { DecodedBatch, ImageDecoder } from "../decode/types.ts";
 import { BaseLoader, type BuildContext } from "./base_loader.ts";
 import { planDecodeReservation } from "./decode_reservation.ts";
-import type { LoaderOptions } from "./options.ts";
+import { type LoaderOptions, validateImageOptions } from "./options.ts";
 import type { Built } from "./pipeline.ts";
 
 /** Options of {@linkcode ImageFolderLoader}. */
@@ -22,7 +22,13 @@ export interface ImageFolderLoaderOptions extends LoaderOptions {
   decodeBackend?: "native" | "sharp" | "auto";
   /** Decoder threads (native; default: cores). */
   decodeThreads?: number;
-  /** `error` (default): a bad image stops the loader naming it; `skip`: drop it and count it. */
+  /**
+   * `error` (default): a bad image stops the loader naming it; `skip`: drop
+   * it, count it (`stats().decodeErrorsSkippedTotal`) and log a
+   * `decode_error_skipped` event naming its id, location and reason. A batch
+   * whose every sample was skipped is not delivered (its ids still count as
+   * done for checkpoints and progress).
+   */
   onDecodeError?: "error" | "skip";
   /** Decompression-bomb guard in pixels (default 100 MP). */
   maxPixels?: number;
@@ -122,18 +128,9 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
    * @param options Loader and decode options.
    */
   constructor(link: string, options: ImageFolderLoaderOptions = {}) {
-    super(link, options);
+    super(link, validateImageOptions(options));
     this.#opts = options;
     this.#hw = options.resizeHw ?? [224, 224];
-    for (const v of this.#hw) {
-      if (!Number.isSafeInteger(v) || v < 1) {
-        throw new RangeError(
-          `resizeHw must be two positive integers, got ${
-            JSON.stringify(options.resizeHw)
-          }`,
-        );
-      }
-    }
   }
 
   /** @inheritdoc */
@@ -256,10 +253,11 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
         return;
       }
       const id = ctx.ids[i];
+      const location = ctx.segment.row(id).location;
       if ((this.#opts.onDecodeError ?? "error") === "error") {
         throw new DecodeError(
           id,
-          ctx.segment.row(id).location,
+          location,
           e,
           refused.has(i)
             ? `raise maxInflightBytes, lower maxPixels to refuse such images, or pass onDecodeError: "skip"`
@@ -267,6 +265,11 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
         );
       }
       this.decodeErrorsSkipped++;
+      this.logEvent("decode_error_skipped", {
+        sample_id: id,
+        location,
+        reason: e,
+      });
     });
     return keep;
   }

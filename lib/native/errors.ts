@@ -23,6 +23,7 @@ export const Status = {
   NotFound: 13,
   PermissionDenied: 14,
   ChangedSize: 15,
+  NeedsColorTransform: 16,
 } as const;
 
 /** A status code name. */

@@ -36,6 +36,41 @@ export const PACK_INFLIGHT_BYTES_BLOCKING = 16 * MIB;
 /** Files bigger than this are read in pieces of this size. */
 export const PACK_PIECE_BYTES = 8 * MIB;
 
+/** Smallest shard limit: one tar entry (header + a data block) and the end blocks, 2 KiB. */
+export const SHARD_MB_MIN = 2048 / MIB;
+/** Largest shard limit: 5 TiB (S3's largest object). */
+export const SHARD_MB_MAX = 5 * MIB;
+
+/**
+ * Checks a shard size limit and returns it in bytes.
+ *
+ * @param shardMb The limit in MiB (fractions allowed).
+ * @param name How to name it in the error (`shardMb`, `--shard-mb`).
+ * @returns The limit in bytes.
+ * @throws {RangeError} Unless it is a number in 2 KiB..5 TiB; the message
+ *   names the value and the range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardBytesOf } from "./pack.ts";
+ *
+ * assert.equal(shardBytesOf(512), 512 * 2 ** 20);
+ * assert.throws(() => shardBytesOf(1e-9), /shardMb must be a number of MiB in 0.001953125/);
+ * ```
+ */
+export function shardBytesOf(shardMb: number, name = "shardMb"): number {
+  if (
+    typeof shardMb !== "number" || !(shardMb >= SHARD_MB_MIN) ||
+    !(shardMb <= SHARD_MB_MAX)
+  ) {
+    throw new RangeError(
+      `${name} must be a number of MiB in ${SHARD_MB_MIN}..${SHARD_MB_MAX} (2 KiB..5 TiB), got ${shardMb}`,
+    );
+  }
+  return Math.floor(shardMb * MIB);
+}
+
 /** Options for {@linkcode pack}. */
 export interface PackOptions {
   /** Destination: a local directory or `s3://bucket/prefix`. */
@@ -291,11 +326,7 @@ function checkOptions(
   if (typeof options.out !== "string" || options.out === "") {
     throw new TypeError("pack needs options.out, the destination");
   }
-  const shardMb = options.shardMb ?? 512;
-  const shardBytes = Math.floor(shardMb * MIB);
-  if (!Number.isFinite(shardMb) || shardBytes < 1) {
-    throw new RangeError(`shardMb must be > 0, got ${shardMb}`);
-  }
+  const shardBytes = shardBytesOf(options.shardMb ?? 512);
   const labelMode = options.labelMode ?? "auto";
   if (!LABEL_MODES.includes(labelMode)) {
     throw new RangeError(

@@ -23,7 +23,7 @@ export interface AgentProcess {
  * Starts `mx8 agent`.
  *
  * @param url Coordinator URL.
- * @param nodeId Node id.
+ * @param nodeId Node id (`""`: no `--node-id`, the agent picks its default).
  * @param extra Extra flags.
  * @param env Extra environment.
  * @returns The process.
@@ -41,8 +41,7 @@ export function startAgent(
       url,
       "--job-id",
       "job",
-      "--node-id",
-      nodeId,
+      ...(nodeId === "" ? [] : ["--node-id", nodeId]),
       ...extra,
     ]),
     env: { NO_COLOR: "1", ...env },

@@ -215,7 +215,11 @@ Deno.test("coordinator restart: agents keep retrying, re-register, and the job c
 });
 
 Deno.test("SIGTERM while the coordinator is unreachable: clean stop, exit 143, no internal error", async () => {
-  const agent = startAgent("http://127.0.0.1:9", "lonely");
+  // A port nothing listens on (port 9 would be refused by fetch outright: a permanent error).
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const agent = startAgent(`http://127.0.0.1:${port}`, "lonely");
   await new Promise((r) => setTimeout(r, 1500));
   agent.kill("SIGTERM");
   const r = await agent.done;

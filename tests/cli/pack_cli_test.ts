@@ -176,6 +176,13 @@ Deno.test("mx8 pack: flag mistakes are usage errors (exit 2)", async () => {
       ["--in", "a", "--out", "b", "--shard-mb", "lots"],
       /--shard-mb must be a number > 0/,
     ],
+    // Positive but too small for one tar entry (was an internal error), or absurd.
+    ...["1e-9", "0.0001", "1e300", "6000000"].map((v): [string[], RegExp] => [
+      ["--in", "a", "--out", "b", "--shard-mb", v],
+      new RegExp(
+        `--shard-mb must be a number of MiB in 0\\.001953125\\.\\.5242880 \\(2 KiB\\.\\.5 TiB\\), got "${v}"`,
+      ),
+    ]),
     [
       ["--in", "a", "--out", "b", "--concurrency", "1.5"],
       /--concurrency must be a whole number/,

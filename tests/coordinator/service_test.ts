@@ -50,7 +50,7 @@ Deno.test("RegisterNode fills every field and freezes membership at the barrier"
   await rejectsWith(
     client.registerNode({ ...J, nodeId: "c" }),
     Code.FailedPrecondition,
-    /Membership is frozen/,
+    /Membership is frozen: node "c" is not one of the 2 members \("a", "b"\); a member restarted after a crash must register with its old node id/,
   );
 });
 

@@ -294,6 +294,7 @@ Deno.test("decode errors: error names sample id + location; skip drops and count
     batchSizeSamples: 5,
     onDecodeError: "skip",
     manifestStore,
+    log: () => {},
   });
   const ids = await allIds(lenient);
   assert.equal(ids.length, 32);
@@ -384,4 +385,58 @@ Deno.test("S3 faults: failed requests are retried and no sample is lost", async 
     Deno.env.set("MX8_S3_ENDPOINT", s3.endpoint);
     await proxy.close();
   }
+});
+
+Deno.test("skip mode: a batch whose every sample fails is not delivered empty; each skipped sample is logged by id, location and reason; checkpoints stay consistent", async () => {
+  await using ds = await tempDir();
+  const dir = await imageFolderFixture();
+  for (const cls of ["cat", "dog"]) {
+    await Deno.mkdir(`${ds.path}/${cls}`);
+    for (const e of Deno.readDirSync(`${dir}/${cls}`)) {
+      await Deno.copyFile(
+        `${dir}/${cls}/${e.name}`,
+        `${ds.path}/${cls}/${e.name}`,
+      );
+    }
+  }
+  // Ids 0 and 1 sort first ("aaa/…"): with 2 samples per batch, batch 0 is all broken.
+  await Deno.mkdir(`${ds.path}/aaa`);
+  await Deno.writeTextFile(`${ds.path}/aaa/bad0.jpg`, "not a jpeg");
+  await Deno.writeTextFile(`${ds.path}/aaa/bad1.jpg`, "truncated");
+  const manifestStore = await store();
+  const events: Record<string, unknown>[] = [];
+  const opts = {
+    resizeHw: [8, 8] as [number, number],
+    batchSizeSamples: 2,
+    onDecodeError: "skip" as const,
+    manifestStore,
+    log: (event: string, fields: Record<string, unknown>) =>
+      events.push({ event, ...fields }),
+  };
+  const loader = new ImageFolderLoader(ds.path, opts);
+  const first = await loader.next();
+  assert.ok(first);
+  assert.deepEqual(Array.from(first.sampleIds, Number), [2, 3]);
+  const token = loader.checkpoint();
+  const sizes = [first.sampleIds.length];
+  const rest: number[] = [];
+  for (let b = await loader.next(); b; b = await loader.next()) {
+    sizes.push(b.sampleIds.length);
+    rest.push(...Array.from(b.sampleIds, Number));
+  }
+  assert.ok(!sizes.includes(0), `batch sizes ${sizes}`);
+  assert.equal(loader.stats().decodeErrorsSkippedTotal, 2);
+  assert.equal(loader.stats().deliveredBatchesTotal, sizes.length);
+  const skipped = events.filter((e) => e.event === "decode_error_skipped");
+  assert.deepEqual(
+    skipped.map((e) => [e.sample_id, e.location]),
+    [[0, "aaa/bad0.jpg"], [1, "aaa/bad1.jpg"]],
+  );
+  assert.match(String(skipped[0].reason), /not a JPEG/);
+  // Resuming after the first delivered batch yields exactly the rest.
+  const resumed = new ImageFolderLoader(ds.path, {
+    ...opts,
+    resumeFrom: token,
+  });
+  assert.deepEqual(await allIds(resumed), rest);
 });
