@@ -8,7 +8,7 @@
 
 import type { DecodeOptions, ImageDecoder, WorkingMemory } from "./types.ts";
 import { normalizeDecodeOptions } from "./types.ts";
-import { readImageHeader } from "./image_header.ts";
+import { mayBeImage, readImageHeader } from "./image_header.ts";
 import { sharpWorkingMemory } from "./working_memory.ts";
 import { mapLimit } from "../util/map_limit.ts";
 import { hwcToNchw, sharpDecodeRgb, type SharpKernel } from "./sharp.ts";
@@ -72,7 +72,11 @@ export class NativeWithSharpFallback implements ImageDecoder {
       return this.#native.workingMemory(image, opts);
     }
     const { height, width, maxPixels } = normalizeDecodeOptions(opts);
-    return sharpWorkingMemory(header, { height, width, maxPixels });
+    return sharpWorkingMemory(
+      header,
+      { height, width, maxPixels },
+      !mayBeImage(image),
+    );
   }
 
   /**

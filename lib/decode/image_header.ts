@@ -179,3 +179,47 @@ function readJpeg(bytes: Uint8Array): ImageHeader | null {
   }
   return frame; // truncated before SOS: what the frame says (or null)
 }
+
+/**
+ * Whether `bytes` start like an image some decoder here may load (sharp's
+ * libvips loaders: JPEG, PNG, GIF, WebP, TIFF, HEIF/AVIF, SVG, JPEG 2000,
+ * JPEG XL, PDF, FITS, PPM/PFM, Radiance, OpenEXR, BMP). Bytes that start
+ * like none of them fail to decode without decoding anything, so they need
+ * no pixel-sized working memory.
+ *
+ * @param bytes The compressed bytes.
+ * @returns `false` for bytes no loader recognizes.
+ *
+ * @example
+ * ```ts
+ * import { mayBeImage } from "./image_header.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(mayBeImage(new TextEncoder().encode("not an image")), false);
+ * assert.equal(mayBeImage(new Uint8Array([0xff, 0xd8, 0xff])), true);
+ * ```
+ */
+export function mayBeImage(bytes: Uint8Array): boolean {
+  const ascii = (at: number, text: string) =>
+    bytes.length >= at + text.length &&
+    [...text].every((c, i) => bytes[at + i] === c.charCodeAt(0));
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8) return true;
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0x0a) return true;
+  if (
+    ["\x89PNG", "GIF8", "II*\0", "MM\0*", "%PDF", "SIMPLE", "#?", "BM"]
+      .some((m) => ascii(0, m)) ||
+    (ascii(0, "RIFF") && ascii(8, "WEBP")) ||
+    ascii(4, "ftyp") || ascii(4, "jP  ") || ascii(4, "JXL ") ||
+    (bytes.length >= 4 && bytes[0] === 0x76 && bytes[1] === 0x2f &&
+      bytes[2] === 0x31 && bytes[3] === 0x01) ||
+    (bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] >= 0x31 &&
+      bytes[1] <= 0x37) ||
+    ascii(0, "PF") || ascii(0, "Pf")
+  ) return true;
+  // SVG / XML: optional BOM and white space, then "<".
+  let i = ascii(0, "\xef\xbb\xbf") ? 3 : 0;
+  while (
+    i < bytes.length && i < 4096 &&
+    " \t\r\n".includes(String.fromCharCode(bytes[i]))
+  ) i++;
+  return i < bytes.length && bytes[i] === 0x3c;
+}

@@ -13,7 +13,7 @@ import type {
   WorkingMemory,
 } from "./types.ts";
 import { DEFAULT_MAX_PIXELS, normalizeDecodeOptions } from "./types.ts";
-import { readImageHeader } from "./image_header.ts";
+import { mayBeImage, readImageHeader } from "./image_header.ts";
 import { sharpWorkingMemory } from "./working_memory.ts";
 
 /** Resize kernels sharp offers. */
@@ -310,7 +310,7 @@ export class SharpDecoder implements ImageDecoder {
       height,
       width,
       maxPixels,
-    });
+    }, !mayBeImage(image));
   }
 
   /** Nothing to free. */

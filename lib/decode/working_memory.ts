@@ -159,8 +159,13 @@ function planeBytes(header: ImageHeader, sw: number, sh: number): number {
  * @param header The header, or `null`.
  * @returns E.g. `progressive JPEG 12000×8000, 3 components`.
  */
-export function describeImage(header: ImageHeader | null): string {
-  if (!header) return "image of unknown format";
+export function describeImage(
+  header: ImageHeader | null,
+  unrecognized = false,
+): string {
+  if (!header) {
+    return unrecognized ? "data in no image format" : "image of unknown format";
+  }
   const size = `${header.width}×${header.height}`;
   if (header.format !== "jpeg") {
     return `${header.format.toUpperCase()} ${size}`;
@@ -220,10 +225,12 @@ export function nativeWorkingMemory(
  * the native decoder, with RGB at twice the shrink-on-load size (sharp may
  * shrink less than the native decoder) plus its output buffer. Other
  * formats are decoded whole: 4 bytes per pixel, twice (decode + convert);
- * an unreadable header is bounded by `maxPixels`, which sharp enforces.
+ * an unreadable header is bounded by `maxPixels`, which sharp enforces;
+ * bytes in no image format need no pixel memory.
  *
  * @param header The image's header (`null`: unreadable).
  * @param target Output size and pixel limit.
+ * @param unrecognized The bytes start like no image format (see `mayBeImage`).
  * @returns The bound and a description.
  *
  * @example
@@ -237,11 +244,16 @@ export function nativeWorkingMemory(
 export function sharpWorkingMemory(
   header: ImageHeader | null,
   target: WorkingMemoryTarget,
+  unrecognized = false,
 ): WorkingMemory {
-  const image = describeImage(header);
+  const image = describeImage(header, unrecognized);
   const out = target.height * target.width * 3 * 2;
   if (!header) {
-    return { bytes: SHARP_FIXED + out + target.maxPixels * 4 * 2, image };
+    // Bytes that start like no image format are refused by the decoder
+    // before it allocates pixels; an unreadable header of a known format is
+    // bounded by maxPixels, which sharp enforces.
+    const pixels = unrecognized ? 0 : target.maxPixels;
+    return { bytes: SHARP_FIXED + out + pixels * 4 * 2, image };
   }
   if (header.format !== "jpeg") {
     const pixels = Math.min(header.width * header.height, target.maxPixels);

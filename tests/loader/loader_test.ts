@@ -83,7 +83,7 @@ Deno.test("loader(): a bad decode value or image options without decoding are cl
   );
   assert.throws(
     () => loader("/x", { batchSizeSamples: 0 }),
-    /batchSizeSamples must be a positive integer, got 0/,
+    /Loader option batchSizeSamples must be an integer in 1..16777216, got 0/,
   );
 });
 
