@@ -142,8 +142,21 @@ export function anyFile(paths: string[]): boolean {
   });
 }
 
-/** A command on PATH from a Debian package. */
-function command(name: string, apt: string): Prerequisite {
+/**
+ * A command on `PATH` that a Debian package provides.
+ *
+ * @param name Command name.
+ * @param apt The package.
+ * @returns The prerequisite.
+ *
+ * @example
+ * ```ts
+ * import { tool } from "./_prereq.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(tool("sh", "dash").present(), true);
+ * ```
+ */
+export function tool(name: string, apt: string): Prerequisite {
   return { name, apt, present: () => onPath(name) };
 }
 
@@ -161,7 +174,7 @@ export const CARGO: Prerequisite = {
 };
 
 /** A C compiler and linker (`cc`; Rust links through it). */
-export const CC: Prerequisite = command("cc", "gcc");
+export const CC: Prerequisite = tool("cc", "gcc");
 
 /**
  * The TurboJPEG development files `ffi/` links against (or a directory named
@@ -179,7 +192,7 @@ export const TURBOJPEG_DEV: Prerequisite = {
 export const NATIVE_TOOLCHAIN: Prerequisite[] = [CARGO, CC, TURBOJPEG_DEV];
 
 /** nghttp2's load generator. */
-export const H2LOAD: Prerequisite = command("h2load", "nghttp2-client");
+export const H2LOAD: Prerequisite = tool("h2load", "nghttp2-client");
 
 /** The nghttp2 C library's development files. */
 export const NGHTTP2_DEV: Prerequisite = {

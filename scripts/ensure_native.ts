@@ -17,8 +17,10 @@
  * It never fails the task: it always exits 0, and MX8 decodes with `sharp`
  * whenever the library cannot be loaded.
  *
- * Usage: `deno run -A scripts/ensure_native.ts [--manifest-path PATH]`
- * (default: `ffi/Cargo.toml` of this repository).
+ * Usage: `deno run -A scripts/ensure_native.ts [--manifest-path PATH]
+ * [--no-hint]`: the crate (default: `ffi/Cargo.toml` of this repository);
+ * `--no-hint` leaves the missing-toolchain line to the caller (the
+ * benchmarks that need the library say what to install themselves).
  *
  * @module
  */
@@ -129,7 +131,10 @@ async function build(manifest: string): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { "manifest-path": { type: "string" } },
+    options: {
+      "manifest-path": { type: "string" },
+      "no-hint": { type: "boolean", default: false },
+    },
   });
   const manifest = resolve(
     values["manifest-path"] ??
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
     missing: missingOf(NATIVE_TOOLCHAIN),
     built,
   });
-  if (plan.kind === "hint") console.error(plan.line);
+  if (plan.kind === "hint" && !values["no-hint"]) console.error(plan.line);
   if (plan.kind === "build") await build(manifest);
 }
 

@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { mib, runMeasured } from "./_proc.ts";
+import { nativeLibrary, requirePrerequisites } from "./_prereq.ts";
 
 const BATCH = 64;
 const HW: [number, number] = [224, 224];
@@ -150,6 +151,8 @@ async function main(): Promise<void> {
   });
   const dir = values.dir!;
   if (values.child) return await child(values.child, dir);
+  // PyTorch is optional: without it (b) is skipped, with a line saying so.
+  requirePrerequisites("bench:loader", [nativeLibrary()]);
   const images = Number(values.images);
   await prepare(dir, images);
   const denoArgs = (

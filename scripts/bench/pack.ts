@@ -23,6 +23,12 @@ import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mulberry32 } from "../gen_jpegs.ts";
+import {
+  GNU_TAR,
+  GNU_TIME,
+  nativeLibrary,
+  requirePrerequisites,
+} from "./_prereq.ts";
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const CLASSES = 10;
@@ -217,6 +223,7 @@ if (import.meta.main) {
     console.error(`bench:pack: --kind must be random or jpeg`);
     Deno.exit(2);
   }
+  requirePrerequisites("bench:pack", [GNU_TAR, GNU_TIME, nativeLibrary()]);
   const counts = values.counts.split(",").map(Number);
   const runs = Number(values.runs);
   const rows: Row[] = [];
