@@ -35,6 +35,11 @@
  *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
  * ```
  *
+ * Prerequisites, checked before anything runs (one line naming the install
+ * command, exit 1): `h2load` (nghttp2-client); `cc` and libnghttp2-dev under
+ * `--sim auto|native`; `node` under `--sim node`; `taskset` with
+ * `--coord-cpus` / `--sim-cpus`.
+ *
  * Summarize a profile with `deno run -A scripts/bench/_coord_profsum.ts FILE`.
  *
  * @module

@@ -5,6 +5,9 @@
  * libjpeg-turbo ceiling (full-size decode to RGB, no resize). Prints a
  * markdown table.
  *
+ * Needs the native library (checked first; `deno task bench:decode` builds
+ * `ffi/` when it can).
+ *
  * ```sh
  * deno run -A scripts/bench/decode.ts [--images 400] [--batch 50] [--rounds 3]
  * ```

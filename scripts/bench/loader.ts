@@ -7,6 +7,9 @@
  * images unpacked. Each runs in its own process; peak RSS is the process
  * tree's (sampled from /proc).
  *
+ * Needs the native library (checked first; the task builds `ffi/` when it
+ * can); PyTorch is optional.
+ *
  * Usage: deno task bench:loader [--images 5000] [--dir /tmp/mx8-bench-loader]
  *
  * @module

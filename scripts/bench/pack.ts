@@ -10,6 +10,9 @@
  * `copy_file_range`), the same without the library (Deno stat + blocking
  * reads), and `--concurrency 4` (threaded reads).
  *
+ * Needs GNU `tar`, `/usr/bin/time` (Debian `time`) and the native library,
+ * checked first (`deno task bench:pack` builds `ffi/` when it can).
+ *
  * ```sh
  * deno run -A --unsafe-proto scripts/bench/pack.ts [--counts 2000,20000] \
  *   [--kind random|jpeg] [--runs 3] [--dir /tmp/mx8-bench-pack]
