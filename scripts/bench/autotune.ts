@@ -290,6 +290,8 @@ async function main(): Promise<void> {
     },
   });
   if (values.child) return await child(JSON.parse(values.child));
+  // Prerequisites: none beyond Deno (s3rver and the SDK come from npm), so
+  // unlike the other benchmarks there is nothing to check first.
 
   const objects = Number(values.objects);
   const batch = Number(values.batch);

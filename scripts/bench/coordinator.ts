@@ -35,6 +35,11 @@
  *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
  * ```
  *
+ * Prerequisites, checked before anything runs (one line naming the install
+ * command, exit 1): `h2load` (nghttp2-client); `cc` and libnghttp2-dev under
+ * `--sim auto|native`; `node` under `--sim node`; `taskset` with
+ * `--coord-cpus` / `--sim-cpus`.
+ *
  * Summarize a profile with `deno run -A scripts/bench/_coord_profsum.ts FILE`.
  *
  * @module
@@ -44,6 +49,14 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { serializeManifest } from "../../lib/manifest/tsv.ts";
 import { BUCKET_MS, JOB, STEP, type WorkerReport } from "./_coord_common.ts";
+import {
+  CC,
+  H2LOAD,
+  NGHTTP2_DEV,
+  type Prerequisite,
+  requirePrerequisites,
+  tool,
+} from "./_prereq.ts";
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const WORKER_TS = new URL("./_coord_worker.ts", import.meta.url).pathname;
@@ -494,6 +507,20 @@ async function* lines(
   if (buf) yield buf;
 }
 
+/**
+ * What the run needs: h2load for the latency probe; cc and libnghttp2-dev to
+ * build `coord_sim.c` (`--sim native`, and `auto`, whose figures are the
+ * documented ones); Node.js for `--sim node`; taskset for CPU pinning.
+ */
+function prerequisites(sim: string, pinned: boolean): Prerequisite[] {
+  return [
+    H2LOAD,
+    ...(sim === "native" || sim === "auto" ? [CC, NGHTTP2_DEV] : []),
+    ...(sim === "node" ? [tool("node", "nodejs")] : []),
+    ...(pinned ? [tool("taskset", "util-linux")] : []),
+  ];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -515,6 +542,22 @@ async function main(): Promise<void> {
       "sim-cpus": { type: "string" },
     },
   });
+  const simKinds = ["auto", "native", "node", "deno"];
+  if (!simKinds.includes(values.sim!)) {
+    throw new Error(
+      `--sim must be one of ${simKinds.join(", ")}: ${values.sim}`,
+    );
+  }
+  requirePrerequisites(
+    "bench:coordinator",
+    prerequisites(
+      values.sim!,
+      Boolean(values["coord-cpus"] || values["sim-cpus"]),
+    ),
+    values.sim === "auto"
+      ? "or pick another simulator: --sim node or --sim deno"
+      : undefined,
+  );
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) {
     throw new Error(`--repeat must be a whole number >= 1: ${values.repeat}`);
@@ -527,8 +570,6 @@ async function main(): Promise<void> {
     throw new Error(`--client must be raw or connect: ${values.client}`);
   }
   const clients = Number(values.clients);
-  const probe = new Deno.Command("h2load", { args: ["--version"] })
-    .output().then((r) => r.success, () => false);
   const counts = values.nodes!.split(",").map(Number);
   const dir = await Deno.makeTempDir({ prefix: "mx8-bench-coord-" });
   const rows: Row[] = [];
@@ -554,7 +595,7 @@ async function main(): Promise<void> {
             sim,
             client: values.client!,
             coordFlags: values["coord-flags"]!.split(" ").filter((f) => f),
-            probe: await probe,
+            probe: true,
             simNice: Number(values["sim-nice"]),
             coordCpus: values["coord-cpus"],
             simCpus: values["sim-cpus"],

@@ -5,6 +5,9 @@
  * libjpeg-turbo ceiling (full-size decode to RGB, no resize). Prints a
  * markdown table.
  *
+ * Needs the native library (checked first; `deno task bench:decode` builds
+ * `ffi/` when it can).
+ *
  * ```sh
  * deno run -A scripts/bench/decode.ts [--images 400] [--batch 50] [--rounds 3]
  * ```
@@ -17,7 +20,8 @@ import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import { generatePhotoJpegs } from "../gen_jpegs.ts";
 import { SharpDecoder } from "../../lib/decode/sharp.ts";
-import { loadNativeLibrary, NativeDecoder } from "../../lib/native/mod.ts";
+import { NativeDecoder, requireNativeLibrary } from "../../lib/native/mod.ts";
+import { nativeLibrary, requirePrerequisites } from "./_prereq.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
   },
 });
+requirePrerequisites("bench:decode", [nativeLibrary()]);
 const count = Number(values.images);
 const batchSize = Number(values.batch);
 const rounds = Number(values.rounds);
@@ -63,32 +68,27 @@ interface Row {
 const rows: Row[] = [];
 const add = (name: string, pass: () => Promise<void>) =>
   rows.push({ name, pass, rates: [], rate: 0 });
-const lib = loadNativeLibrary();
 const plural = (n: number) => `${n} thread${n > 1 ? "s" : ""}`;
 
-if (lib.ok) {
-  const decoder = new NativeDecoder({ library: lib.library });
-  for (const threads of [1, 2]) {
-    add(`native, ${plural(threads)}`, async () => {
-      for (const batch of batches) {
-        const out = await decoder.decodeBatch(batch, { ...size, threads });
-        if (out.errors.some((e) => e !== null)) {
-          throw new Error(String(out.errors));
-        }
-        out.release();
+const decoder = new NativeDecoder({ library: requireNativeLibrary() });
+for (const threads of [1, 2]) {
+  add(`native, ${plural(threads)}`, async () => {
+    for (const batch of batches) {
+      const out = await decoder.decodeBatch(batch, { ...size, threads });
+      if (out.errors.some((e) => e !== null)) {
+        throw new Error(String(out.errors));
       }
-    });
-  }
-  for (const threads of [1, 2]) {
-    add(`decode-only ceiling, ${plural(threads)}`, async () => {
-      for (const batch of batches) {
-        const out = await decoder.decodeOnly(batch, { threads });
-        if (out.statuses.some((s) => s !== 0)) throw new Error("decode failed");
-      }
-    });
-  }
-} else {
-  console.error(`native library unavailable: ${lib.reason}`);
+      out.release();
+    }
+  });
+}
+for (const threads of [1, 2]) {
+  add(`decode-only ceiling, ${plural(threads)}`, async () => {
+    for (const batch of batches) {
+      const out = await decoder.decodeOnly(batch, { threads });
+      if (out.statuses.some((s) => s !== 0)) throw new Error("decode failed");
+    }
+  });
 }
 const sharpDecoder = new SharpDecoder({ concurrency: 2 });
 add("sharp, concurrency 2", async () => {

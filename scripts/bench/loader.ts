@@ -11,6 +11,8 @@
  * 64 MiB, 128 MiB, 256 MiB and 1 GiB, two epochs each, RSS sampled every
  * 5 ms: peak RSS − RSS with the loader open against the bound
  * 1.1 × maxInflightBytes + 16 MiB, and throughput against the 256 MiB run.
+ * Needs the native library (checked first; the task builds `ffi/` when it
+ * can); PyTorch is optional.
  *
  * Usage: deno task bench:loader [--images 5000] [--dir /tmp/mx8-bench-loader]
  *   [--sweep-only]
@@ -20,6 +22,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { mib, runMeasured } from "./_proc.ts";
+import { nativeLibrary, requirePrerequisites } from "./_prereq.ts";
 
 const BATCH = 64;
 const HW: [number, number] = [224, 224];
@@ -190,6 +193,8 @@ async function main(): Promise<void> {
   });
   const dir = values.dir!;
   if (values.child) return await child(values.child, dir);
+  // PyTorch is optional: without it (b) is skipped, with a line saying so.
+  requirePrerequisites("bench:loader", [nativeLibrary()]);
   const images = Number(values.images);
   await prepare(dir, images);
   const denoArgs = (

@@ -10,6 +10,9 @@
  * `copy_file_range`), the same without the library (Deno stat + blocking
  * reads), and `--concurrency 4` (threaded reads).
  *
+ * Needs GNU `tar`, `/usr/bin/time` (Debian `time`) and the native library,
+ * checked first (`deno task bench:pack` builds `ffi/` when it can).
+ *
  * ```sh
  * deno run -A --unsafe-proto scripts/bench/pack.ts [--counts 2000,20000] \
  *   [--kind random|jpeg] [--runs 3] [--dir /tmp/mx8-bench-pack]
@@ -23,6 +26,12 @@ import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mulberry32 } from "../gen_jpegs.ts";
+import {
+  GNU_TAR,
+  GNU_TIME,
+  nativeLibrary,
+  requirePrerequisites,
+} from "./_prereq.ts";
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const CLASSES = 10;
@@ -217,6 +226,7 @@ if (import.meta.main) {
     console.error(`bench:pack: --kind must be random or jpeg`);
     Deno.exit(2);
   }
+  requirePrerequisites("bench:pack", [GNU_TAR, GNU_TIME, nativeLibrary()]);
   const counts = values.counts.split(",").map(Number);
   const runs = Number(values.runs);
   const rows: Row[] = [];

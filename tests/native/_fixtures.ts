@@ -1,20 +1,9 @@
 // Shared fixtures for the native and decode tests.
 
 import sharp from "sharp";
-import { loadNativeLibrary } from "../../lib/native/library.ts";
 
 export { photoJpeg } from "../../scripts/gen_jpegs.ts";
-
-const loaded = loadNativeLibrary();
-
-/** True when libmx8_ffi is not built: native tests are skipped. */
-export const nativeMissing = !loaded.ok;
-if (!loaded.ok) {
-  console.warn(
-    `%cSkipping native tests: libmx8_ffi is not built (${loaded.reason}). Run "deno task build:ffi".`,
-    "color: yellow",
-  );
-}
+export { nativeMissing } from "../_helpers/native.ts";
 
 /** A solid-colour image encoded by sharp. */
 export async function solid(
