@@ -97,6 +97,8 @@ class Loader:
         self._held: Optional[Batch] = None
         self._info: Optional[Dict[str, Any]] = None
         self._ended = False
+        self._last_stats: Optional[Dict[str, Any]] = None
+        self._last_checkpoint: Optional[str] = None
 
     # -- iteration -------------------------------------------------------
 
@@ -109,7 +111,7 @@ class Loader:
                 yield batch
         finally:
             if self._ended:
-                self.close()
+                self._finish()
 
     def next(self) -> Optional[Batch]:
         """The next batch (releasing the previous one), or ``None`` at the end."""
@@ -138,6 +140,18 @@ class Loader:
             batch = RawBatch(payload, offsets, ids, _tensors.int64(reply["label_ids"], self._torch), self)
         self._held = batch
         return batch
+
+    def _finish(self) -> None:
+        """End of data: keeps the final stats, info and checkpoint, stops the runtime."""
+        if self._bridge is None or self._bridge.closed:
+            return
+        self._last_stats = self.stats()
+        self._opened()
+        try:
+            self._last_checkpoint = self.checkpoint()
+        except Mx8Error:
+            pass  # distributed: resumes through the coordinator
+        self.close()
 
     def _release(self, batch: Batch) -> None:
         if self._held is batch and self._bridge is not None and not self._bridge.closed:
@@ -169,7 +183,9 @@ class Loader:
     def stats(self) -> Dict[str, Any]:
         """The runtime loader's statistics, snake_case keys (``ram_high_water_bytes``…),
         plus the shared mapping's (``shared_mode``, ``shared_bytes``, ``shared_*_batches``)
-        and ``runtime_pid``."""
+        and ``runtime_pid``. After the last batch: the final values."""
+        if self._bridge is None and self._last_stats is not None:
+            return dict(self._last_stats)
         bridge = self._live()
         out = snake_keys(bridge.request("stats")["stats"])
         out["runtime_pid"] = bridge.pid
@@ -177,6 +193,8 @@ class Loader:
 
     def checkpoint(self) -> str:
         """A token that resumes after the batches taken so far (``resume=``)."""
+        if self._bridge is None and self._last_checkpoint is not None:
+            return self._last_checkpoint
         return str(self._live().request("checkpoint")["token"])
 
     # -- lifetime --------------------------------------------------------

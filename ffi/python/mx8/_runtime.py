@@ -177,6 +177,7 @@ class Bridge:
         self._stderr.join(timeout=2)
         self.closed = True
         self._unlink()
+        self._close_pipes()
         if code is not None and code < 0:
             try:
                 status = f"killed by {signal.Signals(-code).name}"
@@ -245,6 +246,14 @@ class Bridge:
         except OSError:
             pass
 
+    def _close_pipes(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            try:
+                if pipe is not None and (pipe is not self._proc.stderr or not self._stderr.is_alive()):
+                    pipe.close()
+            except (OSError, ValueError):
+                pass
+
     def close(self) -> None:
         """Stops the runtime (``close``, then EOF, then a kill after 10 s) and drops the mapping."""
         if self.closed:
@@ -258,6 +267,7 @@ class Bridge:
             pass
         self._finalizer()  # closes stdin, waits (kills after a timeout), unlinks
         self._stderr.join(timeout=2)
+        self._close_pipes()
         mm, self.mm = self.mm, None
         if mm is not None:
             try:
