@@ -8,7 +8,10 @@
  * Peak memory is the whole tree's, as summed RSS and as summed PSS (a page
  * shared by two processes — the mapping — counts once in PSS, twice in RSS).
  *
- * Usage: deno task bench:python [--images 5000] [--dir /tmp/mx8-bench-loader]
+ * Rows run round-robin `--repeat` times (default 3); each figure is the
+ * median. A last row measures `import torch` alone (what torch adds to (a)).
+ *
+ * Usage: deno task bench:python [--images 5000] [--repeat 3] [--dir /tmp/mx8-bench-loader]
  *
  * @module
  */
@@ -71,8 +74,10 @@ async function main(): Promise<void> {
     options: {
       images: { type: "string", default: "5000" },
       dir: { type: "string", default: "/tmp/mx8-bench-loader" },
+      repeat: { type: "string", default: "3" },
     },
   });
+  const repeat = Number(values.repeat);
   const dir = values.dir!;
   const images = Number(values.images);
   if (!await has(["-c", "import numpy"])) {
@@ -117,28 +122,49 @@ async function main(): Promise<void> {
       args: ["-c", PYTORCH, `${dir}/raw`],
     });
   }
-  const rows: Row[] = [];
-  for (const r of runs) {
-    console.error(`running ${r.name} …`);
-    const m = await runMeasured(r.cmd, r.args, { NO_COLOR: "1" }, 25, true);
-    const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-    if (m.code !== 0 || !line) {
-      console.error(m.stderr);
-      throw new Error(`${r.name} failed (exit ${m.code})`);
+  const samples = new Map<string, Row[]>(runs.map((r) => [r.name, []]));
+  for (let i = 1; i <= repeat; i++) {
+    for (const r of runs) {
+      console.error(`round ${i}/${repeat}: ${r.name} …`);
+      const m = await runMeasured(r.cmd, r.args, { NO_COLOR: "1" }, 25, true);
+      const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+      if (m.code !== 0 || !line) {
+        console.error(m.stderr);
+        throw new Error(`${r.name} failed (exit ${m.code})`);
+      }
+      const report = JSON.parse(line.slice(7)) as Report;
+      samples.get(r.name)!.push({
+        name: r.name,
+        ips: report.images / report.seconds,
+        rss: m.peakRssBytes,
+        pss: m.peakPssBytes,
+        report,
+      });
     }
-    const report = JSON.parse(line.slice(7)) as Report;
-    rows.push({
-      name: r.name,
-      ips: report.images / report.seconds,
-      rss: m.peakRssBytes,
-      pss: m.peakPssBytes,
-      report,
-    });
   }
+  const rows: Row[] = runs.map((r) => {
+    const s = samples.get(r.name)!;
+    return {
+      name: r.name,
+      ips: median(s.map((x) => x.ips)),
+      rss: median(s.map((x) => x.rss)),
+      pss: median(s.map((x) => x.pss)),
+      report: s[0].report,
+    };
+  });
+  const torchImport = torch
+    ? await runMeasured(
+      PYTHON,
+      ["-c", "import time, torch; time.sleep(0.3)"],
+      {},
+      25,
+      true,
+    )
+    : undefined;
   const find = (p: string) => rows.find((r) => r.name.startsWith(p));
   const a = find("(a)"), a2 = find("(a')")!, b = find("(b)")!, c = find("(c)");
   console.log(
-    `\n### bench:python — ${images} JPEGs 500×375 → 224×224 float32, batch 64, maxInflightBytes 256 MiB\n`,
+    `\n### bench:python — ${images} JPEGs 500×375 → 224×224 float32, batch 64, maxInflightBytes 256 MiB, median of ${repeat}\n`,
   );
   console.log(
     "| run | images/s | peak tree RSS (MiB) | peak tree PSS (MiB) | vs (b) | vs (c) |",
@@ -150,6 +176,13 @@ async function main(): Promise<void> {
       `| ${r.name} | ${r.ips.toFixed(0)} | ${mib(r.rss)} | ${mib(r.pss)} | ${
         (r.ips / b.ips).toFixed(2)
       }× | ${vsC} |`,
+    );
+  }
+  if (torchImport) {
+    console.log(
+      `| python3 -c "import torch" alone | – | ${
+        mib(torchImport.peakRssBytes)
+      } | ${mib(torchImport.peakPssBytes)} | | |`,
     );
   }
   console.log("");
@@ -173,6 +206,12 @@ async function main(): Promise<void> {
     ];
     console.log(`${x.name}: ${goals.filter(Boolean).join("; ")}`);
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((p, q) => p - q);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 if (import.meta.main) await main();
