@@ -8,6 +8,7 @@
 mod batch;
 mod decode;
 mod list_tree;
+mod mapped;
 mod panic;
 mod planar;
 mod pool;

@@ -12,16 +12,19 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::mapped::Region;
 use crate::panic::{ffi_guard, ffi_guard_value, ErrBuf};
 use crate::status::{Mx8Error, Mx8Result, Mx8Status};
 
 const SLAB_ALIGN: usize = 64;
 const MAX_IDLE_SLABS: usize = 16;
 
-/// One raw allocation of `size` bytes aligned to [`SLAB_ALIGN`].
+/// One raw allocation of `size` bytes aligned to [`SLAB_ALIGN`], or (when
+/// `mapped`) a range of the pool's shared region, returned to it on release.
 struct Block {
     ptr: NonNull<u8>,
     size: usize,
+    mapped: bool,
 }
 
 // SAFETY: a `Block` exclusively owns its allocation; it carries no thread
@@ -40,12 +43,19 @@ impl Block {
                 format!("allocating a {size}-byte slab failed"),
             )
         })?;
-        Ok(Self { ptr, size })
+        Ok(Self {
+            ptr,
+            size,
+            mapped: false,
+        })
     }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
+        if self.mapped {
+            return; // a region range: PoolInner::release gives it back
+        }
         // SAFETY: `ptr` came from `alloc_zeroed` with exactly this layout,
         // which was valid when allocated, and is freed only here.
         unsafe {
@@ -68,6 +78,8 @@ struct PoolState {
 struct PoolInner {
     capacity: u64,
     state: Mutex<PoolState>,
+    /// Shared memory slabs are carved from (`mx8_pool_new_mapped`).
+    region: Option<Region>,
 }
 
 impl PoolInner {
@@ -84,6 +96,9 @@ impl PoolInner {
         }
         let size = usize::try_from(bytes)
             .map_err(|_| Mx8Error::new(Mx8Status::InvalidArgument, "slab size too large"))?;
+        if let Some(region) = &self.region {
+            return self.acquire_mapped(region, bytes, size);
+        }
         let mut evicted = Vec::new();
         let reused = {
             let mut st = self.lock();
@@ -126,7 +141,53 @@ impl PoolInner {
         })
     }
 
+    /// A slab in the shared region when a free range fits, else (the region
+    /// fragmented although the byte cap allows it) a private heap block:
+    /// callers check `mx8_pool_contains` and copy such a batch.
+    fn acquire_mapped(
+        self: &Arc<Self>,
+        region: &Region,
+        bytes: u64,
+        size: usize,
+    ) -> Mx8Result<Mx8Slab> {
+        {
+            let mut st = self.lock();
+            if st.used + bytes > self.capacity {
+                return Err(Mx8Error::new(
+                    Mx8Status::PoolExhausted,
+                    format!(
+                        "pool exhausted: {} used + {} requested > capacity {}",
+                        st.used, bytes, self.capacity
+                    ),
+                ));
+            }
+            st.used += bytes;
+            st.high_water = st.high_water.max(st.used);
+        }
+        let block = match region.take(size) {
+            Some((ptr, _)) => Block {
+                ptr,
+                size,
+                mapped: true,
+            },
+            None => Block::allocate(size).inspect_err(|_| {
+                self.lock().used -= bytes;
+            })?,
+        };
+        Ok(Mx8Slab {
+            pool: Arc::clone(self),
+            block: Some(block),
+        })
+    }
+
     fn release(&self, block: Block) {
+        if let Some(region) = &self.region {
+            self.lock().used -= block.size as u64;
+            if block.mapped {
+                region.give(block.ptr, round_to_region(block.size));
+            }
+            return; // a heap fallback block frees itself on drop
+        }
         let mut st = self.lock();
         st.used -= block.size as u64;
         if st.idle.len() < MAX_IDLE_SLABS
@@ -148,6 +209,10 @@ impl PoolInner {
         };
         drop(idle);
     }
+}
+
+fn round_to_region(size: usize) -> usize {
+    (size + crate::mapped::REGION_ALIGN - 1) & !(crate::mapped::REGION_ALIGN - 1)
 }
 
 /// Opaque pool handle (`mx8_pool_new` / `mx8_pool_free`).
@@ -215,6 +280,7 @@ pub unsafe extern "C" fn mx8_pool_new(capacity_bytes: u64, out_pool: *mut *mut M
             inner: Arc::new(PoolInner {
                 capacity: capacity_bytes,
                 state: Mutex::new(PoolState::default()),
+                region: None,
             }),
         });
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -352,4 +418,125 @@ pub unsafe extern "C" fn mx8_slab_len(slab: *const Mx8Slab) -> u64 {
             None => 0,
         }
     })
+}
+
+// ---------------------------------------------------------------------------
+// Pools over a shared mapping (the Python binding's batch memory).
+
+/// Creates a pool whose slabs are carved from the file at `path` (UTF-8
+/// bytes, normally under `/dev/shm`) mapped shared: its first
+/// `capacity_bytes` bytes are the pool, so what the decoder writes into a
+/// slab is visible to every process that mapped the file. The capacity is
+/// the mapping length. Should the region be too fragmented for a request
+/// that the capacity allows, that slab comes from the heap instead (see
+/// `mx8_pool_base` to tell them apart). The mapping lives until the pool
+/// and its last slab are freed. Error text goes to `err` (`err_cap` bytes).
+///
+/// # Safety
+/// `path` must be valid for reads of `path_len` bytes; `out_pool` valid for
+/// a pointer write; `err` NULL or valid for `err_cap` bytes. On success
+/// `*out_pool` must be released with `mx8_pool_free`.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_pool_new_mapped(
+    path: *const u8,
+    path_len: usize,
+    capacity_bytes: u64,
+    out_pool: *mut *mut Mx8Pool,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: per contract `err` is NULL or valid for `err_cap` bytes.
+    let errbuf = unsafe { ErrBuf::new(err, err_cap) };
+    ffi_guard(errbuf, || {
+        if out_pool.is_null() || path.is_null() || path_len == 0 {
+            return Err(Mx8Error::new(Mx8Status::NullArgument, "NULL argument"));
+        }
+        // SAFETY: valid for `path_len` bytes per contract, only read here.
+        let bytes = unsafe { std::slice::from_raw_parts(path, path_len) };
+        let path = std::path::Path::new(
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes),
+        );
+        let len = usize::try_from(capacity_bytes)
+            .map_err(|_| Mx8Error::new(Mx8Status::InvalidArgument, "capacity too large"))?;
+        let region = Region::map(path, len)?;
+        let pool = Box::new(Mx8Pool {
+            inner: Arc::new(PoolInner {
+                capacity: capacity_bytes,
+                state: Mutex::new(PoolState::default()),
+                region: Some(region),
+            }),
+        });
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { *out_pool = Box::into_raw(pool) };
+        Ok(())
+    })
+}
+
+/// The first byte of a mapped pool's region (NULL for a heap pool). A slab
+/// is shared when `base <= mx8_slab_ptr(slab) < base + capacity`.
+///
+/// # Safety
+/// `pool` must be NULL or a live pool.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_pool_base(pool: *const Mx8Pool) -> *mut u8 {
+    ffi_guard_value(std::ptr::null_mut(), || {
+        // SAFETY: NULL or live per contract.
+        match unsafe { pool.as_ref() } {
+            Some(p) => p
+                .inner
+                .region
+                .as_ref()
+                .map_or(std::ptr::null_mut(), Region::base),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod mapped_tests {
+    use super::*;
+
+    #[test]
+    fn mapped_pool_slabs_live_in_the_file_and_fall_back_to_the_heap() {
+        let path = std::env::temp_dir().join(format!("mx8-pool-mapped-{}", std::process::id()));
+        std::fs::write(&path, vec![0u8; 1024]).unwrap();
+        let name = path.as_os_str().as_encoded_bytes();
+        let mut pool: *mut Mx8Pool = std::ptr::null_mut();
+        // SAFETY: valid path bytes and out pointer; no error buffer.
+        let st = unsafe {
+            mx8_pool_new_mapped(
+                name.as_ptr(),
+                name.len(),
+                1024,
+                &mut pool,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        assert_eq!(st, 0);
+        // SAFETY: live pool.
+        let base = unsafe { mx8_pool_base(pool) } as usize;
+        assert_ne!(base, 0);
+        // SAFETY: live pool for the rest of the test.
+        let inner = unsafe { &(*pool).inner };
+        let mut a = inner.acquire(400).unwrap();
+        let b = inner.acquire(400).unwrap();
+        let pa = a.bytes_mut().as_ptr() as usize;
+        assert!(pa >= base && pa < base + 1024);
+        a.bytes_mut().fill(9);
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], &[9, 9, 9, 9]);
+        drop(a);
+        // Free ranges are 448 + 128 bytes: a 500-byte request fits the cap
+        // (400 + 500 <= 1024) but no range, so it comes from the heap.
+        let mut c = inner.acquire(500).unwrap();
+        let pc = c.bytes_mut().as_ptr() as usize;
+        assert!(pc < base || pc >= base + 1024, "heap fallback");
+        assert!(matches!(inner.acquire(200), Err(e) if e.status == Mx8Status::PoolExhausted));
+        drop(b);
+        drop(c);
+        assert_eq!(inner.lock().used, 0);
+        // SAFETY: freed once.
+        unsafe { mx8_pool_free(pool) };
+        std::fs::remove_file(path).unwrap();
+    }
 }

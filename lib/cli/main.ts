@@ -15,6 +15,8 @@ interface LazyCommand {
   summary: string;
   /** Loads the implementation. */
   load(): Promise<Command>;
+  /** Left out of `mx8 --help` (internal plumbing). */
+  hidden?: boolean;
 }
 
 /** Every subcommand, in `--help` order. */
@@ -60,10 +62,18 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () =>
       (await import(lazyUrl("./demo.ts", import.meta.url))).demoCommand,
   },
+  {
+    name: "bridge",
+    summary: "runtime side of the Python binding (internal)",
+    load: async () =>
+      (await import(lazyUrl("./bridge.ts", import.meta.url))).bridgeCommand,
+    hidden: true,
+  },
 ];
 
 function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const shown = COMMANDS.filter((c) => !c.hidden);
+  const width = Math.max(...shown.map((c) => c.name.length));
   return [
     `mx8 ${VERSION} — bounded, fast, distributed data runtime`,
     "",
@@ -71,7 +81,7 @@ function topHelp(): string {
     "  mx8 <command> [options]",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Options:",
     "  -h, --help     show help (also: mx8 <command> --help)",

@@ -11,6 +11,14 @@ import { BaseLoader, type BuildContext } from "./base_loader.ts";
 import { planDecodeReservation } from "./decode_reservation.ts";
 import { type LoaderOptions, validateImageOptions } from "./options.ts";
 import type { Built } from "./pipeline.ts";
+import type { NativeBufferPool } from "../native/pool.ts";
+
+/**
+ * Internal option key: a function returning the native pool decoded tensors
+ * are written into (the Python bridge passes a pool over shared memory).
+ * Its capacity must be the loader's `maxInflightBytes`.
+ */
+export const DECODE_POOL: unique symbol = Symbol("mx8.decodePool");
 
 /** Options of {@linkcode ImageFolderLoader}. */
 export interface ImageFolderLoaderOptions extends LoaderOptions {
@@ -140,10 +148,15 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
 
   /** @inheritdoc */
   protected override onOpen(): Promise<void> {
+    const pool =
+      (this.#opts as { [DECODE_POOL]?: () => NativeBufferPool | undefined })[
+        DECODE_POOL
+      ]?.();
     this.#decoder = createDecoder({
       backend: this.#opts.decodeBackend ?? "auto",
       threads: this.#opts.decodeThreads,
       poolCapacityBytes: this.budget.capBytes,
+      pool,
     });
     return Promise.resolve();
   }

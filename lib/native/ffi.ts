@@ -68,6 +68,25 @@ export const symbols = {
     ],
     result: "u64", // uint64_t
   },
+  /** Creates a pool whose slabs are carved from a shared file mapping. */
+  mx8_pool_new_mapped: {
+    parameters: [
+      "buffer", // const uint8_t *path (UTF-8, not NUL-terminated)
+      "usize", // size_t path_len
+      "u64", // uint64_t capacity_bytes (= mapping length)
+      "buffer", // Mx8Pool **out_pool
+      "buffer", // char *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // Mx8Status
+  },
+  /** First byte of a mapped pool's region (NULL for a heap pool). */
+  mx8_pool_base: {
+    parameters: [
+      "pointer", // const Mx8Pool *pool
+    ],
+    result: "pointer", // uint8_t *
+  },
   /** Decodes + resizes a batch of JPEGs into a slab as NCHW. */
   mx8_decode_batch: {
     parameters: [

@@ -18,6 +18,13 @@ export interface AcquireOptions {
 export interface NativeBufferPoolOptions {
   /** An already opened library (default: {@linkcode requireNativeLibrary}). */
   library?: NativeLibrary;
+  /**
+   * Carve slabs from this file mapped shared (its first `capacityBytes`
+   * bytes; normally under `/dev/shm`) instead of the heap, so another
+   * process that maps the file sees what is written into a slab. See
+   * {@linkcode NativeBufferPool.sharedOffset}.
+   */
+  mappedFile?: string;
 }
 
 interface SlabHeld {
@@ -196,6 +203,7 @@ export class NativeBufferPool {
   #out = new BigUint64Array(new ArrayBuffer(8));
   #stats = new BigUint64Array(new ArrayBuffer(32));
   #onRelease = () => this.#drain();
+  #base: bigint | null = null;
 
   /**
    * Creates a pool.
@@ -212,10 +220,14 @@ export class NativeBufferPool {
       );
     }
     this.#library = options.library ?? requireNativeLibrary();
-    unwrap(
-      this.#library.symbols.mx8_pool_new(BigInt(capacityBytes), this.#out),
-      "mx8_pool_new failed",
-    );
+    if (options.mappedFile === undefined) {
+      unwrap(
+        this.#library.symbols.mx8_pool_new(BigInt(capacityBytes), this.#out),
+        "mx8_pool_new failed",
+      );
+    } else {
+      this.#newMapped(options.mappedFile, capacityBytes);
+    }
     this.#handle = Deno.UnsafePointer.create(this.#out[0])!;
     this.#capacity = capacityBytes;
     poolRegistry.register(
@@ -223,6 +235,46 @@ export class NativeBufferPool {
       { library: this.#library, handle: this.#handle },
       this,
     );
+  }
+
+  #newMapped(file: string, capacityBytes: number): void {
+    const path = new TextEncoder().encode(file);
+    const err = new Uint8Array(1024);
+    unwrap(
+      this.#library.symbols.mx8_pool_new_mapped(
+        path,
+        BigInt(path.byteLength),
+        BigInt(capacityBytes),
+        this.#out,
+        err,
+        BigInt(err.byteLength),
+      ),
+      err,
+    );
+    const base = this.#library.symbols.mx8_pool_base(
+      Deno.UnsafePointer.create(this.#out[0]),
+    );
+    this.#base = base ? Deno.UnsafePointer.value(base) : null;
+  }
+
+  /**
+   * Where `view` sits in the shared mapping of a pool made with `mappedFile`:
+   * its byte offset from the mapping's start, or `null` when the view is
+   * not (entirely) inside the mapping — a heap pool, memory from elsewhere,
+   * or a slab that fell back to the heap because the region was fragmented.
+   *
+   * @param view Any typed array or data view.
+   * @returns The offset, or `null`.
+   */
+  sharedOffset(view: ArrayBufferView): number | null {
+    if (this.#base === null || view.byteLength === 0) return null;
+    const ptr = Deno.UnsafePointer.of(view as Uint8Array<ArrayBuffer>);
+    if (!ptr) return null;
+    const off = Deno.UnsafePointer.value(ptr) - this.#base;
+    if (off < 0n || off + BigInt(view.byteLength) > BigInt(this.#capacity)) {
+      return null;
+    }
+    return Number(off);
   }
 
   #readStats(): BigUint64Array {

@@ -15,6 +15,7 @@
 /** Every module loaded through {@linkcode lazyUrl}, relative to the repository root. */
 export const LAZY_MODULES: readonly string[] = [
   "lib/cli/agent.ts",
+  "lib/cli/bridge.ts",
   "lib/cli/coordinator.ts",
   "lib/cli/demo.ts",
   "lib/cli/pack.ts",

@@ -5,9 +5,8 @@
  * @module
  */
 
-/** Sum of VmRSS over a process and all its descendants, in bytes. */
-export function treeRssBytes(pid: number): number {
-  let total = 0;
+/** A process and all its descendants (that are still there). */
+export function treePids(pid: number): number[] {
   const stack = [pid];
   const seen = new Set<number>();
   while (stack.length) {
@@ -15,9 +14,6 @@ export function treeRssBytes(pid: number): number {
     if (seen.has(p)) continue;
     seen.add(p);
     try {
-      const status = Deno.readTextFileSync(`/proc/${p}/status`);
-      const m = /VmRSS:\s+(\d+) kB/.exec(status);
-      if (m) total += Number(m[1]) * 1024;
       for (const t of Deno.readDirSync(`/proc/${p}/task`)) {
         const kids = Deno.readTextFileSync(`/proc/${p}/task/${t.name}/children`)
           .trim();
@@ -27,7 +23,34 @@ export function treeRssBytes(pid: number): number {
       // process gone
     }
   }
+  return [...seen];
+}
+
+function sumField(pids: number[], file: string, field: RegExp): number {
+  let total = 0;
+  for (const p of pids) {
+    try {
+      const m = field.exec(Deno.readTextFileSync(`/proc/${p}/${file}`));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // process gone
+    }
+  }
   return total;
+}
+
+/** Sum of VmRSS over a process and all its descendants, in bytes. */
+export function treeRssBytes(pid: number): number {
+  return sumField(treePids(pid), "status", /VmRSS:\s+(\d+) kB/);
+}
+
+/**
+ * Sum of PSS (proportional set size) over a process tree, in bytes: pages
+ * shared by several processes of the tree (a shared mapping, fork
+ * copy-on-write pages) count once in total, not once per process as in RSS.
+ */
+export function treePssBytes(pid: number): number {
+  return sumField(treePids(pid), "smaps_rollup", /\nPss:\s+(\d+) kB/);
 }
 
 /** Result of {@linkcode runMeasured}. */
@@ -40,6 +63,8 @@ export interface Measured {
   stderr: string;
   /** Peak tree RSS seen, bytes. */
   peakRssBytes: number;
+  /** Peak tree PSS seen, bytes (when `pss` was asked for; else 0). */
+  peakPssBytes: number;
   /** Wall time, ms. */
   wallMs: number;
 }
@@ -51,13 +76,15 @@ export interface Measured {
  * @param args Arguments.
  * @param env Extra environment.
  * @param pollMs Poll period.
- * @returns Output, exit code, peak RSS and wall time.
+ * @param pss Also sample the tree's PSS (costs a page-table walk per poll).
+ * @returns Output, exit code, peak RSS (and PSS) and wall time.
  */
 export async function runMeasured(
   cmd: string,
   args: string[],
   env: Record<string, string> = {},
   pollMs = 25,
+  pss = false,
 ): Promise<Measured> {
   const t0 = performance.now();
   const child = new Deno.Command(cmd, {
@@ -67,8 +94,16 @@ export async function runMeasured(
     stderr: "piped",
   }).spawn();
   let peak = 0;
+  let peakPss = 0;
   const timer = setInterval(() => {
-    peak = Math.max(peak, treeRssBytes(child.pid));
+    const pids = treePids(child.pid);
+    peak = Math.max(peak, sumField(pids, "status", /VmRSS:\s+(\d+) kB/));
+    if (pss) {
+      peakPss = Math.max(
+        peakPss,
+        sumField(pids, "smaps_rollup", /\nPss:\s+(\d+) kB/),
+      );
+    }
   }, pollMs);
   const out = await child.output();
   clearInterval(timer);
@@ -78,6 +113,7 @@ export async function runMeasured(
     stdout: dec.decode(out.stdout),
     stderr: dec.decode(out.stderr),
     peakRssBytes: peak,
+    peakPssBytes: peakPss,
     wallMs: performance.now() - t0,
   };
 }

@@ -135,7 +135,8 @@ function report(r: ChildReport): void {
   console.log("REPORT " + JSON.stringify(r));
 }
 
-const PYTORCH = `
+/** The PyTorch peer: DataLoader(num_workers=2) over torchvision ImageFolder (argv[1]). */
+export const PYTORCH = `
 import json, sys, time, resource
 import torch
 from torch.utils.data import DataLoader
@@ -151,7 +152,14 @@ for x, y in dl:
 print("REPORT " + json.dumps({"images": n, "seconds": time.perf_counter() - t0, "baseRssBytes": 0, "backend": "torchvision/PIL"}))
 `;
 
-async function prepare(dir: string, images: number): Promise<void> {
+/**
+ * Generates `images` photo-like JPEGs (500×375, 10 classes) in `DIR/raw`
+ * and packs them into `DIR/packed`, unless already there.
+ *
+ * @param dir Benchmark directory.
+ * @param images Image count.
+ */
+export async function prepare(dir: string, images: number): Promise<void> {
   const { makeDemoImages } = await import("../../lib/demo/dataset.ts");
   const { pack } = await import("../../lib/pack/pack.ts");
   console.error(

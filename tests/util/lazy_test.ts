@@ -4,6 +4,7 @@ import { LAZY_MODULES } from "../../lib/util/lazy.ts";
 // Type-only imports of every lazy module: `deno test` type-checks them (the
 // lazy imports themselves are invisible to the checker).
 import type {} from "../../lib/cli/agent.ts";
+import type {} from "../../lib/cli/bridge.ts";
 import type {} from "../../lib/cli/coordinator.ts";
 import type {} from "../../lib/cli/demo.ts";
 import type {} from "../../lib/cli/pack.ts";

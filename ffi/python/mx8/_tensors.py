@@ -1,0 +1,62 @@
+"""Zero-copy views of shared batch memory as numpy arrays or torch tensors."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+_torch: Any = None
+_torch_tried = False
+
+
+def torch_module() -> Optional[Any]:
+    """``torch`` when importable (and ``MX8_NO_TORCH`` is not set), else ``None``."""
+    global _torch, _torch_tried
+    if not _torch_tried:
+        _torch_tried = True
+        if os.environ.get("MX8_NO_TORCH") != "1":
+            try:
+                import torch  # noqa: PLC0415 (optional dependency)
+
+                _torch = torch
+            except ImportError:
+                _torch = None
+    return _torch
+
+
+def want_torch(tensors: str) -> bool:
+    """Whether batches should be torch tensors for ``tensors`` = auto|torch|numpy."""
+    if tensors == "numpy":
+        return False
+    if tensors == "torch":
+        if torch_module() is None:
+            raise ValueError('tensors="torch" needs torch: pip install torch (or apt install python3-torch)')
+        return True
+    if tensors == "auto":
+        return torch_module() is not None
+    raise ValueError(f'tensors must be "auto", "torch" or "numpy", got {tensors!r}')
+
+
+_NP_DTYPES = {"float32": np.float32, "uint8": np.uint8}
+
+
+def view(buffer: Any, offset: int, shape: Sequence[int], dtype: str, torch: bool) -> Any:
+    """A view of ``shape`` ``dtype`` elements at ``offset`` of ``buffer`` (no copy)."""
+    count = 1
+    for d in shape:
+        count *= int(d)
+    np_dtype = _NP_DTYPES[dtype]
+    if torch:
+        t = torch_module()
+        if count == 0:
+            return t.empty(tuple(shape), dtype=getattr(t, dtype))
+        return t.frombuffer(buffer, dtype=getattr(t, dtype), count=count, offset=offset).view(tuple(shape))
+    return np.frombuffer(buffer, dtype=np_dtype, count=count, offset=offset).reshape(tuple(shape))
+
+
+def int64(values: Sequence[int], torch: bool) -> Any:
+    """An int64 vector (a fresh array: ids and labels travel in the descriptor)."""
+    a = np.asarray(values, dtype=np.int64)
+    return torch_module().from_numpy(a) if torch else a

@@ -1,0 +1,128 @@
+"""Either side dying, slow consumers and Ctrl-C: clear errors, bounded memory, nothing left in /dev/shm."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import unittest
+
+from _support import HERE, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
+
+
+def consumer(code: str) -> subprocess.Popen:
+    """A Python process running ``code`` with this package importable."""
+    script = "import sys; sys.path.insert(0, %r)\n" % str(HERE.parent) + textwrap.dedent(code)
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class RuntimeDiesTest(DatasetCase):
+    COUNT = 12
+    CLASSES = 2
+
+    def test_a_killed_runtime_is_an_exception_naming_its_status(self) -> None:
+        loader = mx8.vision.ImageFolderLoader(str(self.train), batch_size_samples=2, resize_hw=(8, 8), tensors="numpy")
+        loader.next()
+        pid = loader.stats()["runtime_pid"]
+        os.kill(pid, signal.SIGKILL)
+        with self.assertRaises(mx8.RuntimeExitedError) as cm:
+            for _ in range(10):
+                loader.next()
+        self.assertIn(f"pid {pid}", str(cm.exception))
+        self.assertIn("killed by SIGKILL", str(cm.exception))
+        self.assertEqual(cm.exception.returncode, -signal.SIGKILL)
+        with self.assertRaisesRegex(mx8.Mx8Error, "closed"):
+            loader.next()
+        loader.close()
+
+    def test_a_runtime_error_names_the_sample(self) -> None:
+        bad = self.tmp / "bad"
+        (bad / "a").mkdir(parents=True)
+        (bad / "b").mkdir()
+        for cls in ("a", "b"):
+            (bad / cls / "0.jpg").write_bytes(next(self.train.rglob("*.jpg")).read_bytes())
+        (bad / "b" / "1.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+        with mx8.vision.ImageFolderLoader(str(bad), batch_size_samples=4, resize_hw=(8, 8)) as loader:
+            with self.assertRaises(mx8.Mx8Error) as cm:
+                next(iter(loader))
+        self.assertEqual(cm.exception.name, "DecodeError")
+        self.assertIn("cannot decode sample 2", str(cm.exception))
+        self.assertIn("1.jpg", str(cm.exception))
+
+
+class PythonDiesTest(DatasetCase):
+    COUNT = 12
+    CLASSES = 2
+
+    def run_consumer_until_killed(self, how: str) -> None:
+        proc = consumer(f"""
+            import os, signal, sys, time
+            import mx8
+            loader = mx8.vision.ImageFolderLoader({str(self.train)!r}, batch_size_samples=2, resize_hw=(8, 8),
+                                                  tensors="numpy")
+            loader.next()
+            print(loader.stats()["runtime_pid"], flush=True)
+            if {how!r} == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            while True:
+                loader.next()
+                time.sleep(0.2)
+        """)
+        line = proc.stdout.readline()
+        self.assertTrue(line.strip().isdigit(), proc.stderr.read() if not line else line)
+        runtime = int(line)
+        if how == "sigint":
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if how == "sigint":
+            self.assertIn("KeyboardInterrupt", err)
+            self.assertNotEqual(proc.returncode, 0)
+        else:
+            self.assertEqual(proc.returncode, -signal.SIGKILL)
+        self.assertTrue(wait_gone(runtime), f"runtime {runtime} still running after its consumer {how}")
+        self.assertEqual(shm_files(proc.pid), [])
+
+    def test_the_runtime_exits_when_python_is_killed(self) -> None:
+        self.run_consumer_until_killed("kill")
+
+    def test_ctrl_c_stops_python_and_the_runtime_cleanly(self) -> None:
+        self.run_consumer_until_killed("sigint")
+
+
+class SlowConsumerTest(DatasetCase):
+    COUNT = 80
+    CLASSES = 2
+
+    def test_a_slow_consumer_keeps_the_runtime_and_the_mapping_bounded(self) -> None:
+        cap = 2 * 2**20
+        loader = mx8.vision.ImageFolderLoader(
+            str(self.train), batch_size_samples=4, resize_hw=(64, 64), tensors="numpy",
+            max_inflight_bytes=cap, max_queue_batches=3, prefetch_batches=2,
+        )
+        loader.next()
+        time.sleep(0.5)  # let it fill its queue
+        pid = loader.stats()["runtime_pid"]
+        start = rss_bytes(pid)
+        peak = start
+        n = 1
+        for _ in loader:
+            n += 1
+            time.sleep(0.05)
+            if n < 20:
+                s = loader.stats()
+                peak = max(peak, rss_bytes(pid))
+                self.assertLessEqual(s["inflight_bytes"], cap)
+                self.assertLessEqual(s["queue_depth_batches"], 3)
+                self.assertEqual(s["shared_bytes"], cap)
+        s = loader.stats()
+        self.assertEqual(n, 20)
+        self.assertLessEqual(s["inflight_high_water_bytes"], cap)
+        self.assertEqual(s["shared_zero_copy_batches"], 20)
+        self.assertLess(peak - start, 32 * 2**20, f"runtime RSS grew {peak - start} bytes under a slow consumer")
+
+
+if __name__ == "__main__":
+    unittest.main()

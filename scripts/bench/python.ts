@@ -1,0 +1,217 @@
+/**
+ * `deno task bench:python`: one epoch of the packed photo-like JPEG set of
+ * `bench:loader` (224×224 float32, batch 64), each row its own process tree:
+ * (a) mx8 from Python (`mx8.vision.ImageFolderLoader`: Python + the runtime
+ * child, batches in shared memory) with torch tensors, and (a') with numpy
+ * arrays and no torch import; (b) the Deno `ImageFolderLoader` alone;
+ * (c) PyTorch `DataLoader(num_workers=2)` + torchvision `ImageFolder`.
+ * Peak memory is the whole tree's, as summed RSS and as summed PSS (a page
+ * shared by two processes — the mapping — counts once in PSS, twice in RSS).
+ *
+ * Rows run round-robin `--repeat` times (default 3); each figure is the
+ * median. A last row measures `import torch` alone (what torch adds to (a)).
+ *
+ * Usage: deno task bench:python [--images 5000] [--repeat 3] [--dir /tmp/mx8-bench-loader]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { mib, runMeasured } from "./_proc.ts";
+import { prepare, PYTORCH } from "./loader.ts";
+
+const PYTHON = Deno.env.get("MX8_PYTHON") ?? "/usr/bin/python3";
+const PKG = fileURLToPath(new URL("../../ffi/python/", import.meta.url));
+const LOADER_TS = fileURLToPath(new URL("./loader.ts", import.meta.url));
+
+const MX8_PY = `
+import json, sys, time
+sys.path.insert(0, ${JSON.stringify(PKG)})
+import mx8
+packed, store, tensors = sys.argv[1:4]
+loader = mx8.vision.ImageFolderLoader(packed, batch_size_samples=64, resize_hw=(224, 224),
+    max_inflight_bytes=256 * 2**20, max_queue_batches=8, prefetch_batches=4,
+    manifest_store=store, tensors=tensors)
+loader.classes  # opens the dataset, as (b) does before its clock starts
+t0 = time.perf_counter()
+n = 0
+for images, labels in loader:
+    n += len(labels)
+seconds = time.perf_counter() - t0
+s = loader.stats()
+print("REPORT " + json.dumps({"images": n, "seconds": seconds, "backend": s["decode_backend"],
+    "zeroCopy": s["shared_zero_copy_batches"], "copied": s["shared_copied_batches"],
+    "inflightHighWaterBytes": s["inflight_high_water_bytes"]}))
+`;
+
+interface Report {
+  images: number;
+  seconds: number;
+  backend?: string;
+  zeroCopy?: number;
+  copied?: number;
+}
+
+interface Row {
+  name: string;
+  ips: number;
+  rss: number;
+  pss: number;
+  report: Report;
+}
+
+async function has(args: string[]): Promise<boolean> {
+  return (await new Deno.Command(PYTHON, {
+    args,
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ success: false }))).success;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      images: { type: "string", default: "5000" },
+      dir: { type: "string", default: "/tmp/mx8-bench-loader" },
+      repeat: { type: "string", default: "3" },
+    },
+  });
+  const repeat = Number(values.repeat);
+  const dir = values.dir!;
+  const images = Number(values.images);
+  if (!await has(["-c", "import numpy"])) {
+    console.error(
+      `${PYTHON} has no numpy: apt-get install -y python3-numpy (or set MX8_PYTHON)`,
+    );
+    Deno.exit(1);
+  }
+  const torch = await has(["-c", "import torch, torchvision"]);
+  if (!torch) {
+    console.error(
+      "PyTorch not found: apt-get install -y python3-torch python3-torchvision (rows (a) and (c) skipped)",
+    );
+  }
+  await prepare(dir, images);
+  const store = `${dir}/store`;
+  const runs: { name: string; cmd: string; args: string[] }[] = [];
+  if (torch) {
+    runs.push({
+      name: "(a) mx8 from Python, torch tensors",
+      cmd: PYTHON,
+      args: ["-c", MX8_PY, `${dir}/packed`, store, "torch"],
+    });
+  }
+  runs.push(
+    {
+      name: "(a') mx8 from Python, numpy (no torch import)",
+      cmd: PYTHON,
+      args: ["-c", MX8_PY, `${dir}/packed`, store, "numpy"],
+    },
+    {
+      name: "(b) Deno ImageFolderLoader alone",
+      cmd: Deno.execPath(),
+      args: ["run", "-A", "--quiet", LOADER_TS, "--child", "loader-native"]
+        .concat(["--dir", dir]),
+    },
+  );
+  if (torch) {
+    runs.push({
+      name: "(c) PyTorch DataLoader(num_workers=2)",
+      cmd: PYTHON,
+      args: ["-c", PYTORCH, `${dir}/raw`],
+    });
+  }
+  const samples = new Map<string, Row[]>(runs.map((r) => [r.name, []]));
+  for (let i = 1; i <= repeat; i++) {
+    for (const r of runs) {
+      console.error(`round ${i}/${repeat}: ${r.name} …`);
+      const m = await runMeasured(r.cmd, r.args, { NO_COLOR: "1" }, 25, true);
+      const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+      if (m.code !== 0 || !line) {
+        console.error(m.stderr);
+        throw new Error(`${r.name} failed (exit ${m.code})`);
+      }
+      const report = JSON.parse(line.slice(7)) as Report;
+      samples.get(r.name)!.push({
+        name: r.name,
+        ips: report.images / report.seconds,
+        rss: m.peakRssBytes,
+        pss: m.peakPssBytes,
+        report,
+      });
+    }
+  }
+  const rows: Row[] = runs.map((r) => {
+    const s = samples.get(r.name)!;
+    return {
+      name: r.name,
+      ips: median(s.map((x) => x.ips)),
+      rss: median(s.map((x) => x.rss)),
+      pss: median(s.map((x) => x.pss)),
+      report: s[0].report,
+    };
+  });
+  const torchImport = torch
+    ? await runMeasured(
+      PYTHON,
+      ["-c", "import time, torch; time.sleep(0.3)"],
+      {},
+      25,
+      true,
+    )
+    : undefined;
+  const find = (p: string) => rows.find((r) => r.name.startsWith(p));
+  const a = find("(a)"), a2 = find("(a')")!, b = find("(b)")!, c = find("(c)");
+  console.log(
+    `\n### bench:python — ${images} JPEGs 500×375 → 224×224 float32, batch 64, maxInflightBytes 256 MiB, median of ${repeat}\n`,
+  );
+  console.log(
+    "| run | images/s | peak tree RSS (MiB) | peak tree PSS (MiB) | vs (b) | vs (c) |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const vsC = c ? (r.ips / c.ips).toFixed(2) + "×" : "n/a";
+    console.log(
+      `| ${r.name} | ${r.ips.toFixed(0)} | ${mib(r.rss)} | ${mib(r.pss)} | ${
+        (r.ips / b.ips).toFixed(2)
+      }× | ${vsC} |`,
+    );
+  }
+  if (torchImport) {
+    console.log(
+      `| python3 -c "import torch" alone | – | ${
+        mib(torchImport.peakRssBytes)
+      } | ${mib(torchImport.peakPssBytes)} | | |`,
+    );
+  }
+  console.log("");
+  for (const x of [a, a2]) {
+    if (!x) continue;
+    const goals = [
+      c ? `${(x.ips / c.ips).toFixed(2)}× (c) (goal ≥ 3×)` : "",
+      `${(x.ips / b.ips).toFixed(2)}× (b) (goal ≥ 0.95×)`,
+      `tree PSS ${mib(x.pss)} vs (b) ${mib(b.pss)} + 64 = ${
+        mib(b.pss + 64 * 2 ** 20)
+      } MiB: ${x.pss <= b.pss + 64 * 2 ** 20 ? "within" : "OVER"}`,
+      `tree RSS ${mib(x.rss)} vs (b) ${mib(b.rss)} + 64 = ${
+        mib(b.rss + 64 * 2 ** 20)
+      } MiB: ${x.rss <= b.rss + 64 * 2 ** 20 ? "within" : "OVER"}`,
+      c
+        ? `vs (c) RSS ${mib(c.rss)} / PSS ${mib(c.pss)} MiB: ${
+          x.rss < c.rss && x.pss < c.pss ? "lower" : "NOT lower"
+        }`
+        : "",
+      `zero-copy batches ${x.report.zeroCopy}, copied ${x.report.copied}`,
+    ];
+    console.log(`${x.name}: ${goals.filter(Boolean).join("; ")}`);
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((p, q) => p - q);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+if (import.meta.main) await main();
