@@ -406,20 +406,29 @@ export class LeaseSource implements SegmentSource {
     };
   }
 
+  /**
+   * Runs `fn`, retrying transient failures (a coordinator restarting) with
+   * backoff for as long as registration would: until `connectTimeoutMs`
+   * after the first failure (0: as long as it takes).
+   */
   async #retrying<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
     const backoff = new Backoff(100, 2000);
-    for (let attempt = 1;; attempt++) {
+    let firstFailure: number | undefined;
+    for (;;) {
       try {
         return await fn();
       } catch (err) {
         if (signal.aborted || err instanceof Mx8Error) throw err;
-        if (!classifyRpcError(err).transient) {
-          throw this.#permanent(err, "manifest rows request");
-        }
-        if (attempt >= 5) {
-          throw new CoordinatorRefusedError(
-            `manifest rows request of node ${this.#o.nodeId} for job ${this.#o.jobId} at ${this.#url} ` +
-              `failed ${attempt} times: ${classifyRpcError(err).reason}`,
+        const c = classifyRpcError(err);
+        if (!c.transient) throw this.#permanent(err, "manifest rows request");
+        firstFailure ??= Date.now();
+        const limit = this.#o.connectTimeoutMs ?? 0;
+        if (limit > 0 && Date.now() - firstFailure >= limit) {
+          throw new CoordinatorUnreachableError(
+            this.#url,
+            this.#o.jobId,
+            limit,
+            c.reason,
             { cause: err },
           );
         }

@@ -192,7 +192,9 @@ Deno.test("coordinator restart: agents keep retrying, re-register, and the job c
   await new Promise((r) => setTimeout(r, 300));
   Deno.kill(first.pid, "SIGKILL");
   await first.stop();
-  await new Promise((r) => setTimeout(r, 500));
+  // Down for longer than a few backoff rounds (100 ms doubling): an agent
+  // mid manifest-rows request must keep retrying, not give up after a count.
+  await new Promise((r) => setTimeout(r, 4000));
   await using second = await startCoordinator([
     ...args,
     "--bind",

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createClient,
+  createRouterTransport,
+} from "@connectrpc/connect";
 import { CoordinatorJob } from "../../lib/coordinator/job.ts";
 import { coordinatorRoutes } from "../../lib/coordinator/service.ts";
 import { LeaseSource } from "../../lib/distributed/lease_source.ts";
@@ -116,4 +121,50 @@ Deno.test("a node that stops mid-lease: the rest is requeued and delivered by th
   const counters = job.snapshot().counters;
   assert.ok(counters.leases_expired_total >= 1);
   assert.ok(counters.ranges_requeued_total >= 1);
+});
+
+Deno.test("a coordinator down longer than a few retries (manifest rows refused 6 times): the lease source keeps retrying and delivers everything once", async () => {
+  const { dir, ds } = await dataset(12);
+  await using _ = dir;
+  using job = jobFor(ds, 1, 60_000);
+  job.start();
+  const real = createClient(
+    Coordinator,
+    createRouterTransport(coordinatorRoutes(job)),
+  );
+  let refused = 0;
+  // The manifest stream is refused like a restarting coordinator's port.
+  const client = new Proxy(real, {
+    get(target, key, recv) {
+      if (key === "getManifestStream" && refused < 6) {
+        return () => {
+          refused++;
+          throw new ConnectError(
+            "connect ECONNREFUSED 127.0.0.1:1",
+            Code.Unavailable,
+          );
+        };
+      }
+      return Reflect.get(target, key, recv);
+    },
+  });
+  const events: string[] = [];
+  const source = new LeaseSource({
+    client,
+    jobId: "j1",
+    nodeId: "node-r",
+    want: 1,
+    batchSize: 4,
+    caps: { maxInflightBytes: 1 << 20, maxRamBytes: 1 << 30 },
+    log: (e) => events.push(e),
+  });
+  await using loader = new DataLoader(
+    "",
+    { batchSizeSamples: 4, [SEGMENT_SOURCE]: source } as never,
+  );
+  const ids: number[] = [];
+  for await (const b of loader) ids.push(...Array.from(b.sampleIds, Number));
+  assert.equal(refused, 6);
+  assert.deepEqual(ids.toSorted((a, b) => a - b), [...Array(12).keys()]);
+  assert.equal(job.snapshot().jobDrained, true);
 });
