@@ -53,10 +53,26 @@ export interface PackDestination {
    * destination cannot be reached (missing bucket, no access).
    */
   hasManifest(): Promise<boolean>;
+  /**
+   * True when shards are written under staging names private to this pack
+   * (`shards/shard-NNNNN.tar.<token>.partial`) and only renamed into place
+   * by {@linkcode commitShards}: until then the committed dataset is
+   * untouched. False (S3): shards are written under their final names, so
+   * the old manifest must be removed before the first one.
+   */
+  readonly stagesShards: boolean;
   /** Deletes `_mx8/manifest.tsv` and `_mx8/labels.tsv` if present. */
   removeMetadata(): Promise<void>;
   /** Opens shard `k`, whose final size is `size` bytes. */
   openShard(k: number, size: number): Promise<ShardWriter>;
+  /**
+   * Moves this pack's staged shards `0..count-1` to their final names and
+   * deletes staging files other packs left behind (no-op unless
+   * `stagesShards`).
+   */
+  commitShards(count: number): Promise<void>;
+  /** Deletes this pack's staged shards after a failure (best effort, never throws). */
+  discardStaged(): Promise<void>;
   /** Writes `_mx8/<name>` atomically (whole or not at all). */
   writeMetadata(
     name: string,
@@ -70,3 +86,5 @@ export interface PackDestination {
 
 /** `shards/shard-NNNNN.tar` file names, with the index captured. */
 export const SHARD_FILE_RE = /^shard-(\d{5,})\.tar$/;
+/** Staging names of shards being written: `shard-NNNNN.tar.<token>.partial`. */
+export const STAGED_SHARD_RE = /^shard-(\d{5,})\.tar\.([0-9a-f-]+)\.partial$/;

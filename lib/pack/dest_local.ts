@@ -1,5 +1,8 @@
 /**
- * Pack output to a local directory: shards written sequentially through a
+ * Pack output to a local directory: shards written under staging names
+ * private to this pack (`shards/shard-NNNNN.tar.<token>.partial`, never
+ * truncating a file another pack or a reader uses) and renamed into place
+ * at the commit; written sequentially through a
  * 256 KiB buffer with blocking writes, metadata through a temporary file and
  * a rename.
  *
@@ -23,6 +26,7 @@ import {
   type PackDestination,
   SHARD_FILE_RE,
   type ShardWriter,
+  STAGED_SHARD_RE,
 } from "./dest.ts";
 import { shardName } from "./plan.ts";
 import type { NativeLibrary } from "../native/ffi.ts";
@@ -56,10 +60,15 @@ export function localDestination(
   // One shard is open at a time: every shard fills the same write buffer.
   let buffer: Uint8Array | undefined;
   const writeBuffer = () => buffer ??= new Uint8Array(LOCAL_WRITE_BYTES);
+  const token = crypto.randomUUID();
+  const staged = (k: number) =>
+    join(shardsDir, `${shardName(k)}.${token}.partial`);
+  const stagedShards = new Set<number>();
   return {
     root,
     manifestPath,
     appendsFiles: native !== null,
+    stagesShards: true,
     lock: () => lockLocal(root),
     async hasManifest() {
       try {
@@ -77,7 +86,8 @@ export function localDestination(
     },
     async openShard(k) {
       await mkdirp(shardsDir);
-      const path = join(shardsDir, shardName(k));
+      const path = staged(k);
+      stagedShards.add(k);
       return native
         ? openNativeShard(path, native)
         : await openLocalShard(path, writeBuffer);
@@ -99,22 +109,47 @@ export function localDestination(
         throw pathError(err, path, "write");
       }
     },
-    async removeShardsFrom(k) {
-      let entries: Deno.DirEntry[];
-      try {
-        entries = await Array.fromAsync(Deno.readDir(shardsDir));
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) return;
-        throw pathError(err, shardsDir, "read directory");
+    async commitShards(count) {
+      for (let k = 0; k < count; k++) {
+        const path = join(shardsDir, shardName(k));
+        try {
+          await Deno.rename(staged(k), path);
+        } catch (err) {
+          throw pathError(err, path, "move staged shard into place as");
+        }
+        stagedShards.delete(k);
       }
-      for (const e of entries) {
-        const m = SHARD_FILE_RE.exec(e.name);
+      // Staging files of packs that died (or lost their lock) meanwhile.
+      for (const name of await shardFiles(shardsDir)) {
+        const m = STAGED_SHARD_RE.exec(name);
+        if (m && m[2] !== token) await removeIfExists(join(shardsDir, name));
+      }
+    },
+    async discardStaged() {
+      for (const k of stagedShards) {
+        await Deno.remove(staged(k)).catch(() => {});
+      }
+      stagedShards.clear();
+    },
+    async removeShardsFrom(k) {
+      for (const name of await shardFiles(shardsDir)) {
+        const m = SHARD_FILE_RE.exec(name);
         if (m && Number(m[1]) >= k) {
-          await removeIfExists(join(shardsDir, e.name));
+          await removeIfExists(join(shardsDir, name));
         }
       }
     },
   };
+}
+
+/** Names in `shards/` (none when it does not exist). */
+async function shardFiles(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw pathError(err, dir, "read directory");
+  }
 }
 
 async function openLocalShard(
@@ -125,8 +160,7 @@ async function openLocalShard(
   try {
     file = await Deno.open(path, {
       write: true,
-      create: true,
-      truncate: true,
+      createNew: true, // a staging name of this pack only
     });
   } catch (err) {
     throw pathError(err, path, "create");

@@ -63,6 +63,7 @@ export function s3Destination(
     root,
     manifestPath: `${root}/${PACKED_MANIFEST}`,
     appendsFiles: false,
+    stagesShards: false,
     lock: () => lockS3(client, bucket, prefix),
     async hasManifest() {
       // A listing (not a HEAD) so that a missing bucket is an error here.
@@ -90,6 +91,11 @@ export function s3Destination(
       const body = bytes instanceof Uint8Array ? bytes : collectBytes(bytes);
       await putObject(client, bucket, keyOf(`_mx8/${name}`), body);
     },
+    // Shards go straight to their final keys (a server-side copy of every
+    // shard would double the upload); the lock is checked before each one
+    // is completed instead.
+    commitShards: () => Promise.resolve(),
+    discardStaged: () => Promise.resolve(),
     async removeShardsFrom(k) {
       const dir = keyOf("shards/");
       const stale: string[] = [];

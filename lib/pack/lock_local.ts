@@ -10,11 +10,11 @@ import { pathError } from "../errors.ts";
 import {
   formatOwner,
   isStale,
+  keepRefreshed,
   lockedError,
   lostLockError,
   newOwner,
   PACK_LOCK,
-  PACK_LOCK_REFRESH_MS,
   type PackLock,
   parseOwner,
 } from "./lock.ts";
@@ -90,17 +90,21 @@ export async function lockLocal(root: string): Promise<PackLock> {
     await Deno.remove(aside).catch(() => {});
   }
   const ours = async () => (await readOwner(path))?.owner.token === me.token;
-  const timer = setInterval(() => {
+  // Re-stamped only while ours: a pack that lost its lock never freshens
+  // the new holder's.
+  const refresher = keepRefreshed(async () => {
+    if (!(await ours())) return false;
     const now = new Date();
-    Deno.utime(path, now, now).catch(() => {});
-  }, PACK_LOCK_REFRESH_MS);
-  Deno.unrefTimer(timer);
+    await Deno.utime(path, now, now);
+    return true;
+  }, () => lostLockError(path));
   return {
+    signal: refresher.signal,
     async check() {
       if (!(await ours())) throw lostLockError(path);
     },
     async release() {
-      clearInterval(timer);
+      refresher.stop();
       try {
         if (await ours()) await Deno.remove(path);
       } catch {

@@ -2,8 +2,10 @@
  * The destination lock on S3: `_mx8/.pack.lock` written with a conditional
  * put (`If-None-Match: *`, exclusive on AWS S3), then read back after a
  * short pause, which also catches a racing writer on S3-compatible servers
- * that ignore the condition; refreshed by rewriting it, checked again
- * before the manifest is written.
+ * that ignore the condition; refreshed by rewriting it (only while ours),
+ * checked again before every shard is completed and before the manifest is
+ * written. Staleness is judged on the server's clock (the `LastModified` of
+ * a probe object written for the purpose), never on this host's.
  *
  * @module
  */
@@ -19,11 +21,11 @@ import { joinKey } from "../s3/url.ts";
 import {
   formatOwner,
   isStale,
+  keepRefreshed,
   lockedError,
   lostLockError,
   newOwner,
   PACK_LOCK,
-  PACK_LOCK_REFRESH_MS,
   type PackLock,
   parseOwner,
 } from "./lock.ts";
@@ -57,7 +59,8 @@ export async function lockS3(
   const head = await headObject(client, bucket, key);
   if (head !== null) {
     const owner = await holder();
-    if (owner && !isStale(owner, head.lastModifiedMs, Date.now())) {
+    const now = await serverNow(client, bucket, `${key}.clock-${me.token}`);
+    if (owner && !isStale(owner, head.lastModifiedMs, now)) {
       throw lockedError(name, owner);
     }
     await deleteObject(client, bucket, key); // stale: take over
@@ -72,20 +75,18 @@ export async function lockS3(
   const back = await holder();
   if (back?.token !== me.token) throw lockedError(name, back ?? parseOwner(""));
   const ours = async () => (await holder())?.token === me.token;
-  const timer = setInterval(async () => {
-    try {
-      if (await ours()) await putObject(client, bucket, key, text);
-    } catch {
-      // The next refresh or the check before the manifest tells.
-    }
-  }, PACK_LOCK_REFRESH_MS);
-  Deno.unrefTimer(timer);
+  const refresher = keepRefreshed(async () => {
+    if (!(await ours())) return false;
+    await putObject(client, bucket, key, text);
+    return true;
+  }, () => lostLockError(name));
   return {
+    signal: refresher.signal,
     async check() {
       if (!(await ours())) throw lostLockError(name);
     },
     async release() {
-      clearInterval(timer);
+      refresher.stop();
       try {
         if (await ours()) await deleteObject(client, bucket, key);
       } catch {
@@ -93,4 +94,28 @@ export async function lockS3(
       }
     },
   };
+}
+
+/**
+ * The S3 server's "now": the `LastModified` of an object written for the
+ * purpose (then deleted), so a skewed local clock never makes a live lock
+ * look stale.
+ */
+async function serverNow(
+  client: S3Client,
+  bucket: string,
+  probeKey: string,
+): Promise<number> {
+  await putObject(client, bucket, probeKey, "clock probe\n");
+  try {
+    const head = await headObject(client, bucket, probeKey);
+    if (head === null || head.lastModifiedMs === 0) {
+      throw new Error(
+        `S3 returned no LastModified for s3://${bucket}/${probeKey}`,
+      );
+    }
+    return head.lastModifiedMs;
+  } finally {
+    await deleteObject(client, bucket, probeKey).catch(() => {});
+  }
 }

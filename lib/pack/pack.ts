@@ -242,9 +242,19 @@ async function packLocked(
   const labels = planLabels(files, settings.labelMode);
   const plan = planShards(files, settings.shardBytes, source.root);
 
-  // From here on the destination holds no manifest until the new one is
-  // complete: a failed pack never leaves a manifest over missing bytes.
-  await dest.removeMetadata();
+  // A pack whose lock is taken over (it stalled past the stale time) stops
+  // at once: `lock.signal` aborts it, and the lock is checked before every
+  // step that touches what a committed dataset depends on.
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, lock.signal])
+    : lock.signal;
+  await lock.check();
+  if (!dest.stagesShards) {
+    // S3: shards are written under their final keys, so from here on the
+    // destination holds no manifest until the new one is complete: a
+    // failed pack never leaves a manifest over other bytes.
+    await dest.removeMetadata();
+  }
   const progress = (filesDone: number, bytesDone: number, shardsDone: number) =>
     options.onProgress?.({
       filesDone,
@@ -255,19 +265,34 @@ async function packLocked(
       elapsedMs: performance.now() - started,
     });
   progress(0, 0, 0);
-  await writeShards(plan, source, dest, {
-    concurrency: settings.concurrency,
-    budgetBytes: settings.syncReads
-      ? PACK_INFLIGHT_BYTES_BLOCKING
-      : PACK_INFLIGHT_BYTES,
-    pieceBytes: PACK_PIECE_BYTES,
-    signal: options.signal,
-    onFile: (i, bytesDone, shardsDone) =>
-      progress(i + 1, bytesDone, shardsDone),
-  });
-  options.signal?.throwIfAborted();
-
-  // The commit: only while the lock is still ours.
+  const shards = plan.shardSizes.length;
+  try {
+    await writeShards(plan, source, dest, {
+      concurrency: settings.concurrency,
+      budgetBytes: settings.syncReads
+        ? PACK_INFLIGHT_BYTES_BLOCKING
+        : PACK_INFLIGHT_BYTES,
+      pieceBytes: PACK_PIECE_BYTES,
+      signal,
+      guard: () => lock.check(),
+      onFile: (i, bytesDone, shardsDone) =>
+        progress(i + 1, bytesDone, shardsDone),
+    });
+    signal.throwIfAborted();
+    // The commit: only while the lock is still ours. Locally the old
+    // dataset stayed whole until here; its manifest goes first, then the
+    // staged shards replace its shards (readers holding a shard open keep
+    // the old file).
+    await lock.check();
+    if (dest.stagesShards) {
+      await dest.removeMetadata();
+      await dest.commitShards(shards);
+    }
+  } catch (err) {
+    await dest.discardStaged();
+    throw err;
+  }
+  await dest.removeShardsFrom(shards);
   await lock.check();
   if (labels) {
     await dest.writeMetadata("labels.tsv", serializeLabels(labels.labels));
@@ -285,8 +310,6 @@ async function packLocked(
     })(),
   );
   const hash = hasher.digestHex();
-  const shards = plan.shardSizes.length;
-  await dest.removeShardsFrom(shards);
   progress(files.length, plan.dataBytes, shards);
   return {
     samples: files.length,

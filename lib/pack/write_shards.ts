@@ -27,6 +27,12 @@ export interface WriteShardsOptions {
   onFile?: (index: number, bytesDone: number, shardsDone: number) => void;
   /** Stops the pack. */
   signal?: AbortSignal;
+  /**
+   * Called before each shard is opened and before each is closed (on S3
+   * the close is what makes it visible); throws to stop the pack (the
+   * destination lock's check).
+   */
+  guard?: () => Promise<void>;
 }
 
 /** A slice of one input file to read. */
@@ -57,15 +63,21 @@ const YIELD_EVERY_MS = 50;
 class ShardCursor {
   #plan: PackPlan;
   #dest: PackDestination;
+  #guard: () => Promise<void>;
   #header = new Uint8Array(TAR_BLOCK); // reused: writers copy
   shard = -1;
   writer: ShardWriter | undefined;
   pos = 0;
   bytesDone = 0;
 
-  constructor(plan: PackPlan, dest: PackDestination) {
+  constructor(
+    plan: PackPlan,
+    dest: PackDestination,
+    guard: () => Promise<void>,
+  ) {
     this.#plan = plan;
     this.#dest = dest;
+    this.#guard = guard;
   }
 
   /** Opens the file's shard when it is not the current one. */
@@ -75,6 +87,7 @@ class ShardCursor {
       await this.close();
       this.shard = k;
       this.pos = 0;
+      await this.#guard();
       this.writer = await this.#dest.openShard(k, this.#plan.shardSizes[k]);
     }
     return this.writer!;
@@ -128,6 +141,7 @@ class ShardCursor {
     }
     this.writer = undefined;
     try {
+      await this.#guard(); // closing makes an S3 shard visible
       await w.close();
     } catch (err) {
       await w.abort(); // a shard that did not close whole is not left behind
@@ -153,7 +167,11 @@ export async function writeShards(
   dest: PackDestination,
   options: WriteShardsOptions,
 ): Promise<void> {
-  const cursor = new ShardCursor(plan, dest);
+  const cursor = new ShardCursor(
+    plan,
+    dest,
+    options.guard ?? (() => Promise.resolve()),
+  );
   try {
     const root = source.localRoot;
     // The destination appends local files itself when it can.

@@ -9,6 +9,7 @@ import { lastLine, mx8Args, runMx8 } from "../_helpers/mx8.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import { startFaultyProxy } from "../_helpers/faulty_proxy.ts";
 import { tempDir, writeTree } from "../_helpers/tmp.ts";
+import { contentsOf, readAllSamples } from "../_helpers/read_samples.ts";
 
 const PACKED = /manifest_hash=([0-9a-f]{64})/;
 const RESOLVED = /^manifest_hash=([0-9a-f]{64}) samples=(\d+)$/;
@@ -68,70 +69,90 @@ Deno.test("mx8 resolve: a plain link follows mx8 pack --overwrite, never the old
   );
 });
 
-Deno.test("mx8 resolve: an overwrite killed mid-way leaves no dataset, not the old manifest over new shards", async () => {
-  await using dst = await tempDir();
+Deno.test("mx8 resolve: an overwrite killed mid-way leaves the old dataset whole (local) or no dataset (S3), never the old manifest over new shards", async () => {
   await using st = await tempDir();
-  await using s3 = await startS3(["raw"]);
+  await using s3 = await startS3(["raw", "out"]);
   const env = { ...s3.env, MX8_MANIFEST_STORE: st.path };
-  const put = (key: string, body: string) =>
-    s3.client.send(
-      new PutObjectCommand({ Bucket: "raw", Key: key, Body: body }),
-    );
+  const old: Record<string, string> = {};
   for (let i = 0; i < 6; i++) {
-    await put(`a/${i % 2 ? "cat" : "dog"}/${i}.jpg`, `old sample ${i}`);
-    await put(`b/${i % 3 ? "ant" : "bee"}/${i}.jpg`, `new sample number ${i}`);
+    old[`${i % 2 ? "cat" : "dog"}/${i}.jpg`] = `old sample ${i}`;
   }
-  const first = await runMx8(
-    ["pack", "--in", "s3://raw/a", "--out", dst.path],
+  await putObjects(s3, "raw", prefixed("a", old));
+  for (let i = 0; i < 6; i++) {
+    await putObjects(s3, "raw", {
+      [`b/${i % 3 ? "ant" : "bee"}/${i}.jpg`]: `new sample number ${i}`,
+    });
+  }
+  await using local = await tempDir();
+  for (const dst of [local.path, "s3://out/train"]) {
+    const first = await runMx8(
+      ["pack", "--in", "s3://raw/a", "--out", dst],
+      env,
+    );
+    assert.equal(first.code, 0, first.stderr);
+    const h1 = hashOf(first.stdout);
+    const r1 = await runMx8(["resolve", dst], env);
+    assert.equal(lastLine(r1.stdout), `manifest_hash=${h1} samples=6`);
+
+    // The overwrite stalls on its third object GET, shard 0 being written,
+    // and is killed.
+    {
+      await using _ = await stalledPack(s3.env, s3.endpoint, "raw/b", dst);
+    }
+    if (dst === local.path) {
+      // Locally shards are staged under private names: the old dataset is
+      // untouched, every sample still its old bytes.
+      await Deno.stat(`${dst}/_mx8/manifest.tsv`);
+      const names = await Array.fromAsync(Deno.readDir(`${dst}/shards`));
+      assert.ok(
+        names.some((e) =>
+          /^shard-00000\.tar\.[0-9a-f-]+\.partial$/.test(e.name)
+        ),
+        JSON.stringify(names),
+      );
+      const plain = await runMx8(["resolve", dst], env);
+      assert.equal(lastLine(plain.stdout), `manifest_hash=${h1} samples=6`);
+      const pinned = await runMx8(["resolve", `${dst}@sha256:${h1}`], env);
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.deepEqual(
+        await readAllSamples(`${dst}@sha256:${h1}`, st.path),
+        contentsOf(old),
+      );
+      continue;
+    }
+    // On S3 shards are written under their final keys: the old manifest
+    // went first.
+    const plain = await runMx8(["resolve", dst], env);
+    assert.equal(plain.code, 1, plain.stdout);
+    assert.match(plain.stderr, /No objects found under/);
+    const pinned = await runMx8(["resolve", `${dst}@sha256:${h1}`], env);
+    assert.equal(pinned.code, 1, pinned.stdout);
+    assert.match(pinned.stderr, /has no manifest \(a pack is rewriting it/);
+    assert.ok(!RESOLVED.test(lastLine(plain.stdout)));
+  }
+  // The next pack to the local destination removes the killed one's
+  // staging file.
+  const again = await runMx8(
+    ["pack", "--in", "s3://raw/a", "--out", local.path, "--overwrite"],
     env,
   );
-  assert.equal(first.code, 0, first.stderr);
-  const h1 = hashOf(first.stdout);
-  const r1 = await runMx8(["resolve", dst.path], env);
-  assert.equal(lastLine(r1.stdout), `manifest_hash=${h1} samples=6`);
-
-  // The overwrite stalls on its third object GET: the old manifest is gone
-  // and shard 0 is being rewritten when it is killed.
-  let gets = 0;
-  await using proxy = {
-    p: await startFaultyProxy(s3.endpoint, {
-      fail: () => null,
-      hold: (_n, method, url) =>
-        method === "GET" && url.includes("/raw/b/") && ++gets > 2,
-    }),
-    async [Symbol.asyncDispose]() {
-      await this.p.close();
-    },
-  };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mx8Args([
-      "pack",
-      "--in",
-      "s3://raw/b",
-      "--out",
-      dst.path,
-      "--overwrite",
-      "--concurrency",
-      "1",
-    ]),
-    env: { ...env, MX8_S3_ENDPOINT: proxy.p.endpoint },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  while (gets <= 2) await new Promise((r) => setTimeout(r, 20));
-  child.kill("SIGKILL");
-  await child.status;
-  await assert.rejects(Deno.stat(`${dst.path}/_mx8/manifest.tsv`));
-  await Deno.stat(`${dst.path}/shards/shard-00000.tar`);
-
-  const plain = await runMx8(["resolve", dst.path], env);
-  assert.equal(plain.code, 1, plain.stdout);
-  assert.match(plain.stderr, /No objects found under/);
-  const pinned = await runMx8(["resolve", `${dst.path}@sha256:${h1}`], env);
-  assert.equal(pinned.code, 1, pinned.stdout);
-  assert.match(pinned.stderr, /has no manifest \(a pack is rewriting it/);
-  assert.ok(!RESOLVED.test(lastLine(plain.stdout)));
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(`${local.path}/shards`))).map((e) =>
+      e.name
+    ),
+    ["shard-00000.tar"],
+  );
 });
+
+function prefixed(
+  prefix: string,
+  files: Record<string, string>,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(files).map(([k, v]) => [`${prefix}/${k}`, v]),
+  );
+}
 
 /** Starts `mx8 pack` from an S3 prefix whose object GETs stall after the first two. */
 async function stalledPack(
@@ -243,8 +264,10 @@ Deno.test("mx8 pack: two packs racing to one destination never leave a mix", asy
     }
     return out;
   };
-  await writeTree(a.path, files("a", ["cat", "dog"]));
-  await writeTree(b.path, files("bee", ["ant", "bee", "cow"]));
+  const filesA = files("a", ["cat", "dog"]);
+  const filesB = files("bee", ["ant", "bee", "cow"]);
+  await writeTree(a.path, filesA);
+  await writeTree(b.path, filesB);
   // Each source packed alone: the only two acceptable outcomes.
   const alone = new Map<string, string>();
   for (const src of [a.path, b.path]) {
@@ -290,5 +313,10 @@ Deno.test("mx8 pack: two packs racing to one destination never leave a mix", asy
       assert.equal(h, alone.get(b.path));
       assert.match(labels, /\tant\n1\tbee\n2\tcow\n$/);
     }
+    // And every shard byte came with them: each sample is its source's.
+    assert.deepEqual(
+      await readAllSamples(dst.path, st.path),
+      contentsOf(h === alone.get(a.path) ? filesA : filesB),
+    );
   }
 });
