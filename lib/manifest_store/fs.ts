@@ -117,12 +117,25 @@ export class FsManifestStore implements ManifestStore {
   }
 
   /** @inheritdoc */
-  async putLabels(hash: string, bytes: Uint8Array): Promise<void> {
-    await this.#replace(
-      this.#path("labels"),
-      safeComponent("manifest hash", hash),
-      bytes,
-    );
+  async putLabels(hash: string, bytes: Uint8Array): Promise<Uint8Array | null> {
+    const dir = this.#path("labels");
+    const final = join(dir, safeComponent("manifest hash", hash));
+    await this.#mkdir(dir);
+    const tmp = `${final}.tmp-${randomSuffix()}`;
+    try {
+      await Deno.writeFile(tmp, bytes, { createNew: true });
+      // link() is create-exclusive and publishes complete bytes atomically.
+      await Deno.link(tmp, final);
+      return null;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) {
+        throw pathError(err, final, "write");
+      }
+      const existing = await readOrNull(final);
+      return existing === null || bytesEqual(existing, bytes) ? null : existing;
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
   }
 
   /** Writes `dir/name` whole or not at all (temporary file + rename). */

@@ -112,13 +112,21 @@ export class S3ManifestStore implements ManifestStore {
   }
 
   /** @inheritdoc */
-  async putLabels(hash: string, bytes: Uint8Array): Promise<void> {
-    await putObject(
-      this.#client,
-      this.#bucket,
-      this.#key("labels", safeComponent("manifest hash", hash)),
-      bytes,
-    );
+  async putLabels(hash: string, bytes: Uint8Array): Promise<Uint8Array | null> {
+    const key = this.#key("labels", safeComponent("manifest hash", hash));
+    let existing = await getObjectBytes(this.#client, this.#bucket, key);
+    if (existing === null) {
+      try {
+        await putObject(this.#client, this.#bucket, key, bytes, {
+          ifNoneMatch: true,
+        });
+        return null;
+      } catch (err) {
+        if (!isS3PreconditionFailed(err)) throw err;
+      }
+      existing = await getObjectBytes(this.#client, this.#bucket, key);
+    }
+    return existing === null || bytesEqual(existing, bytes) ? null : existing;
   }
 
   /** @inheritdoc */

@@ -70,10 +70,13 @@ export interface ManifestStore {
    */
   getLabels(hash: string): Promise<Uint8Array | null>;
   /**
-   * Records the labels file read together with manifest `hash` (atomic
-   * replace: the labels of the latest index of a dataset with these rows).
+   * Records the labels file read together with manifest `hash`, once:
+   * `labels/<hash>` is write-once (create-exclusive), so what a pinned
+   * `@sha256:<hash>` means never changes. Returns `null` when recorded
+   * (or already recorded with the same bytes), else the different bytes
+   * already recorded (nothing is written).
    */
-  putLabels(hash: string, bytes: Uint8Array): Promise<void>;
+  putLabels(hash: string, bytes: Uint8Array): Promise<Uint8Array | null>;
   /**
    * Tries to take `locks/<key>.lock` (create-exclusive; a lock older than
    * `staleMs` is taken over). Returns a release function, or `null` when

@@ -209,12 +209,37 @@ export async function resolveDataset(
     if (hold > 0) await sleep(hold);
     const hash = await sha256HexAsync(bytes); // = manifestHash(bytes), faster
     await store.putManifest(hash, bytes);
-    if (content.labels !== null) await store.putLabels(hash, content.labels);
+    if (content.labels !== null) {
+      const recorded = await store.putLabels(hash, content.labels);
+      if (recorded !== null) {
+        throw labelsChangedError(content.labelsFile, hash, store.root, base);
+      }
+    }
     await store.setCurrent(key, hash, content.validator);
     return done(hash, bytes, true, content.labels, content.labelsFile);
   } finally {
     await release();
   }
+}
+
+/**
+ * The error of a base whose labels name other classes than the labels
+ * recorded with the same manifest: a run pinned to `@sha256:H` must keep
+ * its class names, so H cannot take the new ones.
+ */
+function labelsChangedError(
+  labelsFile: string,
+  hash: string,
+  storeRoot: string,
+  base: string,
+): Mx8Error {
+  return new Mx8Error(
+    `${labelsFile} names other classes than the labels recorded with manifest ` +
+      `sha256:${hash} in ${storeRoot} (class folders were renamed but the rows are the same, ` +
+      `so the manifest hash is too): runs pinned to ${base}@sha256:${hash} keep the old names. ` +
+      `Pack to a new --out to use the new names (or delete labels/${hash} in the manifest ` +
+      `store to give every run pinned to that hash the new names)`,
+  );
 }
 
 /** Whether a canonical manifest's first row has a byte range (a packed dataset's rows). */

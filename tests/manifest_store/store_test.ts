@@ -26,6 +26,17 @@ async function exerciseStore(store: ManifestStore): Promise<void> {
     "conflict must not overwrite",
   );
 
+  // Labels are write-once too: a different file for H is handed back,
+  // never stored.
+  assert.equal(await store.getLabels(H), null);
+  assert.equal(await store.putLabels(H, enc.encode("0\tcat\n")), null);
+  assert.equal(await store.putLabels(H, enc.encode("0\tcat\n")), null);
+  assert.deepEqual(
+    await store.putLabels(H, enc.encode("0\tant\n")),
+    enc.encode("0\tcat\n"),
+  );
+  assert.deepEqual(await store.getLabels(H), enc.encode("0\tcat\n"));
+
   const key = intentKey("/data/x");
   assert.equal(await store.getCurrent(key), null);
   await store.setCurrent(key, H);
