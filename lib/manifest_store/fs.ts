@@ -103,10 +103,15 @@ export class FsManifestStore implements ManifestStore {
   }
 
   /** @inheritdoc */
-  async setCurrent(key: string, hash: string, source?: string): Promise<void> {
+  async setCurrent(
+    key: string,
+    hash: string,
+    source?: string,
+    identity?: string,
+  ): Promise<void> {
     const dir = this.#path("intent", safeComponent("intent key", key));
     safeComponent("manifest hash", hash);
-    await this.#replace(dir, "current", formatCurrent(hash, source));
+    await this.#replace(dir, "current", formatCurrent(hash, source, identity));
   }
 
   /** @inheritdoc */

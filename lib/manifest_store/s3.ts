@@ -96,10 +96,20 @@ export class S3ManifestStore implements ManifestStore {
   }
 
   /** @inheritdoc */
-  async setCurrent(key: string, hash: string, source?: string): Promise<void> {
+  async setCurrent(
+    key: string,
+    hash: string,
+    source?: string,
+    identity?: string,
+  ): Promise<void> {
     safeComponent("manifest hash", hash);
     const k = this.#key("intent", safeComponent("intent key", key), "current");
-    await putObject(this.#client, this.#bucket, k, formatCurrent(hash, source));
+    await putObject(
+      this.#client,
+      this.#bucket,
+      k,
+      formatCurrent(hash, source, identity),
+    );
   }
 
   /** @inheritdoc */

@@ -16,18 +16,31 @@ export interface CurrentSnapshot {
    * in records written before validators existed (a plain link re-indexes).
    */
   source?: string;
+  /**
+   * Identity of the base's manifest file when it was indexed (local
+   * `dev:ino:size:mtime:ctime`, S3 `etag …`): while a stat or HEAD still
+   * gives it, the file holds the same bytes, so a pinned link need not
+   * read and hash it. Absent in older records.
+   */
+  identity?: string;
 }
 
 /**
  * The text of an `intent/<key>/current` record: the hash on the first line,
- * then `source=<validator>`.
+ * then `source=<validator>` and `identity=<manifest file identity>`.
  *
  * @param hash Manifest hash.
  * @param source Validator of the base's content, if known.
+ * @param identity Identity of the base's manifest file, if any.
  * @returns The record text.
  */
-export function formatCurrent(hash: string, source?: string): string {
-  return source === undefined ? `${hash}\n` : `${hash}\nsource=${source}\n`;
+export function formatCurrent(
+  hash: string,
+  source?: string,
+  identity?: string,
+): string {
+  return `${hash}\n` + (source === undefined ? "" : `source=${source}\n`) +
+    (identity === undefined ? "" : `identity=${identity}\n`);
 }
 
 /**
@@ -43,7 +56,8 @@ export function parseCurrent(
 ): CurrentSnapshot {
   const [hash, ...rest] = text.split("\n");
   const source = rest.find((l) => l.startsWith("source="))?.slice(7);
-  return { hash: hash.trim(), updatedAtMs, source };
+  const identity = rest.find((l) => l.startsWith("identity="))?.slice(9);
+  return { hash: hash.trim(), updatedAtMs, source, identity };
 }
 
 /** Storage of manifests and snapshot pointers; filesystem or S3. */
@@ -60,10 +74,15 @@ export interface ManifestStore {
   /** Reads `intent/<key>/current`, or `null`. */
   getCurrent(key: string): Promise<CurrentSnapshot | null>;
   /**
-   * Atomically replaces `intent/<key>/current` with `hash` and the
-   * validator of the content it was indexed from.
+   * Atomically replaces `intent/<key>/current` with `hash`, the validator
+   * of the content it was indexed from and its manifest file's identity.
    */
-  setCurrent(key: string, hash: string, source?: string): Promise<void>;
+  setCurrent(
+    key: string,
+    hash: string,
+    source?: string,
+    identity?: string,
+  ): Promise<void>;
   /**
    * Reads `labels/<hash>`: the labels file recorded with manifest `hash`,
    * or `null` when none was.

@@ -38,6 +38,11 @@ export interface BaseContent {
    * sha256:<labels>|none`: equal validators mean equal content.
    */
   validator: string;
+  /**
+   * Identity of the manifest file read (see {@linkcode manifestIdentity});
+   * empty for a listing.
+   */
+  identity: string;
 }
 
 /** Validator of a base indexed by listing its objects. */
@@ -113,22 +118,8 @@ function s3Reader(bucket: string): Reader {
   };
 }
 
-/** Reads of a manifest + labels pair tried before giving up. */
-const ATTEMPTS = 5;
-
-/**
- * Reads what a base holds now. A manifest and its labels are read as a
- * pair: the manifest is re-checked after the labels are read (a pack
- * replaces labels before the manifest), and the pair is read again when
- * the manifest changed in between.
- *
- * @param base Canonical base: absolute local path or `s3://bucket/prefix`.
- * @returns The content.
- * @throws {Mx8Error} When the base keeps changing while being read.
- * @throws {PathError} When a local file cannot be read.
- * @throws {S3Error} When S3 fails.
- */
-export async function readBase(base: string): Promise<BaseContent> {
+/** Where a base's manifest and labels are, and how to read them. */
+async function locate(base: string) {
   let reader: Reader;
   let manifestName: string;
   let labelsName: string;
@@ -157,6 +148,43 @@ export async function readBase(base: string): Promise<BaseContent> {
   const packed = !isFile ||
     (basename(dirname(manifestName)) === "_mx8" &&
       basename(manifestName) === "manifest.tsv");
+  return { reader, manifestName, labelsName, show, isFile, packed };
+}
+
+/**
+ * The identity of a base's manifest file now, from one stat (local:
+ * `dev:ino:size:mtime:ctime`) or HEAD (S3: the ETag); `absent` when there
+ * is none. Equal to {@linkcode BaseContent.identity} while the file holds
+ * the bytes `readBase` read.
+ *
+ * @param base Canonical base.
+ * @returns The identity.
+ * @throws {PathError} When a local base cannot be read.
+ * @throws {S3Error} When S3 fails.
+ */
+export async function manifestIdentity(base: string): Promise<string> {
+  const { reader, manifestName } = await locate(base);
+  return await reader.identity(manifestName);
+}
+
+/** Reads of a manifest + labels pair tried before giving up. */
+const ATTEMPTS = 5;
+
+/**
+ * Reads what a base holds now. A manifest and its labels are read as a
+ * pair: the manifest is re-checked after the labels are read (a pack
+ * replaces labels before the manifest), and the pair is read again when
+ * the manifest changed in between.
+ *
+ * @param base Canonical base: absolute local path or `s3://bucket/prefix`.
+ * @returns The content.
+ * @throws {Mx8Error} When the base keeps changing while being read.
+ * @throws {PathError} When a local file cannot be read.
+ * @throws {S3Error} When S3 fails.
+ */
+export async function readBase(base: string): Promise<BaseContent> {
+  const { reader, manifestName, labelsName, show, isFile, packed } =
+    await locate(base);
   for (let attempt = 1;; attempt++) {
     const m = await reader.read(manifestName);
     if (m.bytes === null) {
@@ -170,6 +198,7 @@ export async function readBase(base: string): Promise<BaseContent> {
         labels: null,
         labelsFile: show(labelsName),
         validator: LISTING_VALIDATOR,
+        identity: "",
       };
     }
     const labels = (await reader.read(labelsName)).bytes;
@@ -187,6 +216,7 @@ export async function readBase(base: string): Promise<BaseContent> {
         labels,
         labelsFile: show(labelsName),
         validator: `manifest sha256:${manifestSha} labels ${labelsSha}`,
+        identity: m.identity,
       };
     }
     if (attempt === ATTEMPTS) {

@@ -25,7 +25,7 @@ import {
   type ManifestStore,
 } from "../manifest_store/store.ts";
 import { indexContent } from "./index_base.ts";
-import { type BaseContent, readBase } from "./read_base.ts";
+import { type BaseContent, manifestIdentity, readBase } from "./read_base.ts";
 import { canonicalManifest } from "../manifest/canonical.ts";
 
 /** Options for {@linkcode resolveDataset}. */
@@ -158,7 +158,7 @@ export async function resolveDataset(
     const hash = parsed.manifestHash!;
     const bytes = await loadVerified(store, hash);
     if (bytes === null) throw new SnapshotNotFoundError(hash, store.root);
-    await checkPinnedBase(base, hash, bytes);
+    await checkPinnedBase(base, hash, bytes, store);
     return done(
       hash,
       bytes,
@@ -215,7 +215,7 @@ export async function resolveDataset(
         throw labelsChangedError(content.labelsFile, hash, store.root, base);
       }
     }
-    await store.setCurrent(key, hash, content.validator);
+    await store.setCurrent(key, hash, content.validator, content.identity);
     return done(hash, bytes, true, content.labels, content.labelsFile);
   } finally {
     await release();
@@ -242,14 +242,28 @@ function labelsChangedError(
   );
 }
 
-/** Whether a canonical manifest's first row has a byte range (a packed dataset's rows). */
+/**
+ * Whether any row of a canonical manifest has a byte range (a packed
+ * dataset's rows; a mixed manifest counts too).
+ */
 function hasByteRanges(canonical: Uint8Array): boolean {
-  const start = canonical.indexOf(10) + 1;
-  let end = canonical.indexOf(10, start);
-  if (start === 0 || end < 0) end = canonical.length;
-  const cols = new TextDecoder().decode(canonical.subarray(start, end))
-    .split("\t");
-  return cols.length === 5 && cols[2] !== "";
+  const TAB = 9, NL = 10;
+  // Rows: sample_id, location, byte_offset, byte_length, label_id; a range
+  // has a non-empty third column.
+  let at = canonical.indexOf(NL) + 1; // after the header
+  while (at > 0 && at < canonical.length) {
+    const tab1 = canonical.indexOf(TAB, at);
+    const end = canonical.indexOf(NL, at);
+    const rowEnd = end < 0 ? canonical.length : end;
+    if (tab1 >= 0 && tab1 < rowEnd) {
+      const tab2 = canonical.indexOf(TAB, tab1 + 1);
+      if (tab2 >= 0 && tab2 + 1 < rowEnd && canonical[tab2 + 1] !== TAB) {
+        return true;
+      }
+    }
+    at = end + 1;
+  }
+  return false;
 }
 
 /**
@@ -261,8 +275,19 @@ async function checkPinnedBase(
   base: string,
   hash: string,
   bytes: Uint8Array,
+  store: ManifestStore,
 ): Promise<void> {
   if (!hasByteRanges(bytes)) return;
+  // Fast path: the base's manifest file is the very one indexed as `hash`
+  // (one stat or HEAD, no read and no hash of the whole manifest).
+  const current = await store.getCurrent(intentKey(base));
+  if (current?.hash === hash && current.identity) {
+    const now = await manifestIdentity(base).catch((err) => {
+      if (err instanceof PathError) return null;
+      throw err;
+    });
+    if (now === current.identity) return;
+  }
   let content: BaseContent;
   try {
     content = await readBase(base);

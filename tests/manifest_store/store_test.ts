@@ -43,8 +43,11 @@ async function exerciseStore(store: ManifestStore): Promise<void> {
   const cur = await store.getCurrent(key);
   assert.equal(cur?.hash, H);
   assert.ok(cur!.updatedAtMs > Date.now() - 120_000);
-  await store.setCurrent(key, "cd".repeat(32));
-  assert.equal((await store.getCurrent(key))?.hash, "cd".repeat(32));
+  await store.setCurrent(key, "cd".repeat(32), "listing", 'etag "x"');
+  const withIdentity = await store.getCurrent(key);
+  assert.equal(withIdentity?.hash, "cd".repeat(32));
+  assert.equal(withIdentity?.source, "listing");
+  assert.equal(withIdentity?.identity, 'etag "x"');
 
   const release = await store.tryLock(key, 60_000);
   assert.ok(release, "first lock is granted");
