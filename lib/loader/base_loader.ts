@@ -351,6 +351,7 @@ export abstract class BaseLoader<T extends { release(): void }>
       await this.#reader?.close();
       this.#reader = new SampleReader(root, {
         concurrency: this.#options.fetchConcurrency,
+        checkOpen: this.#source.info.checkOpen,
       });
     }
     const batches = seg.batches;

@@ -10,6 +10,9 @@ import {
   encodeCheckpoint,
 } from "./checkpoint.ts";
 import { type Dataset, openDataset } from "./dataset.ts";
+import { isS3Url } from "../s3/url.ts";
+import { manifestIdentity } from "../snapshot/read_base.ts";
+import { Mx8Error } from "../errors.ts";
 import type { LoaderOptions } from "./options.ts";
 import { cutBatches, planOrder } from "./plan.ts";
 import type { Segment, SegmentSource, SourceInfo } from "./segment.ts";
@@ -29,6 +32,7 @@ export class LocalSource implements SegmentSource {
   #options: LoaderOptions;
   #batchSize: number;
   #dataset?: Dataset;
+  #checkOpen?: (path: string) => Promise<void>;
   #order?: Order;
   #position = 0;
   #given = false;
@@ -53,6 +57,7 @@ export class LocalSource implements SegmentSource {
       manifestHash: d?.snapshot.manifestHash ?? "",
       root: d?.root ?? "",
       classes: d?.classes ?? [],
+      checkOpen: this.#checkOpen,
     };
   }
 
@@ -73,6 +78,7 @@ export class LocalSource implements SegmentSource {
     const o = this.#options;
     const dataset = await openDataset(this.#link, o.manifestStore);
     this.#dataset = dataset;
+    this.#checkOpen = repackCheck(dataset);
     const n = dataset.rows.length;
     const order: Order = {
       startId: o.startId ?? 0,
@@ -148,4 +154,27 @@ export class LocalSource implements SegmentSource {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * For a local dataset resolved from a manifest file: a check that its
+ * manifest file is still the one resolved. A pack commits by removing the
+ * manifest before it moves new shards into place, so a shard opened before
+ * this check passes holds the resolved bytes.
+ */
+function repackCheck(
+  dataset: Dataset,
+): ((path: string) => Promise<void>) | undefined {
+  const { base, manifestIdentity: resolved, manifestHash } = dataset.snapshot;
+  if (resolved === undefined || isS3Url(base)) return undefined;
+  return async (path) => {
+    const now = await manifestIdentity(base).catch(() => "unreadable");
+    if (now === resolved) return;
+    throw new Mx8Error(
+      `${base} was repacked (or is being repacked) since it was resolved to manifest ` +
+        `sha256:${manifestHash}: ${path} no longer holds its samples. Open the dataset again ` +
+        `to read what it holds now, or pack to a new --out to keep a dataset readable while ` +
+        `it is in use`,
+    );
+  };
 }

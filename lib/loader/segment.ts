@@ -30,6 +30,12 @@ export interface SourceInfo {
   root: string;
   /** Class names (`classes[labelId]`). */
   classes: string[];
+  /**
+   * Called after each local shard file is opened (see the sample reader's
+   * `checkOpen`): throws when the dataset was repacked since it was
+   * resolved. Absent when there is nothing to check.
+   */
+  checkOpen?: (path: string) => Promise<void>;
 }
 
 /** Where a loader's segments come from. */

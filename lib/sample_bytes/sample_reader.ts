@@ -49,6 +49,33 @@ export interface SampleReaderOptions {
   maxOpenFiles?: number;
   /** Called on each retried S3 request. */
   onRetry?: (what: string, err: unknown) => void;
+  /**
+   * Called after a local file is opened, before it is read: throws when
+   * the file may no longer hold the resolved snapshot's bytes (the loader
+   * checks the base's manifest file is still the one it resolved).
+   */
+  checkOpen?: (path: string) => Promise<void>;
+}
+
+/**
+ * A local file was replaced since this reader first opened it (e.g. by
+ * `mx8 pack --overwrite`): its bytes are not the resolved snapshot's.
+ */
+export class ReplacedFileError extends Mx8Error {
+  /**
+   * Creates the error.
+   *
+   * @param path The file.
+   * @param sampleId The sample being read.
+   */
+  constructor(path: string, sampleId: number) {
+    super(
+      `${path} was replaced since it was first read (is the dataset being repacked with ` +
+        `mx8 pack --overwrite?): sample ${sampleId} would be read from other bytes. ` +
+        `Open the dataset again to read what it holds now, or pack to a new --out to keep old runs readable`,
+    );
+    this.name = "ReplacedFileError";
+  }
 }
 
 /** A range read from a local file came back short. */
@@ -79,6 +106,9 @@ export class SampleReader {
   #handles = new Map<string, Promise<FileHandle>>();
   #maxOpen: number;
   #onRetry?: (what: string, err: unknown) => void;
+  #checkOpen?: (path: string) => Promise<void>;
+  /** `dev:ino` of each local file when first opened: a reopened file must match. */
+  #identities = new Map<string, string>();
   /** S3 requests retried so far. */
   retries = 0;
 
@@ -95,6 +125,7 @@ export class SampleReader {
     this.#s3Given = options.s3Client;
     this.#maxOpen = options.maxOpenFiles ?? 64;
     this.#onRetry = options.onRetry;
+    this.#checkOpen = options.checkOpen;
   }
 
   get #client(): S3Client {
@@ -219,8 +250,12 @@ export class SampleReader {
   ): Promise<void> {
     let fh: FileHandle;
     try {
-      fh = await (keepOpen ? this.#handle(path) : open(path, "r"));
+      fh = await (keepOpen ? this.#handle(path) : this.#open(path));
     } catch (err) {
+      if (err instanceof ReplacedFileError) {
+        throw new ReplacedFileError(path, sampleId);
+      }
+      if (err instanceof Mx8Error) throw err;
       throw pathError(err, path, `read sample ${sampleId} from`);
     }
     try {
@@ -252,6 +287,29 @@ export class SampleReader {
     }
   }
 
+  /**
+   * Opens a local file and checks it is the file this reader read before
+   * (same `dev:ino`) and, through `checkOpen`, that the dataset was not
+   * repacked since it was resolved: a handle already open keeps reading the
+   * file it opened, and a file reopened or first opened after a repack is an
+   * error, never other bytes.
+   */
+  async #open(path: string): Promise<FileHandle> {
+    const fh = await open(path, "r");
+    try {
+      const st = await fh.stat();
+      const id = `${st.dev}:${st.ino}`;
+      const first = this.#identities.get(path);
+      if (first === undefined) this.#identities.set(path, id);
+      else if (first !== id) throw new ReplacedFileError(path, -1);
+      await this.#checkOpen?.(path);
+      return fh;
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
   #handle(path: string): Promise<FileHandle> {
     let h = this.#handles.get(path);
     if (h) {
@@ -266,7 +324,7 @@ export class SampleReader {
       // Let in-flight reads on it finish before closing.
       setTimeout(() => p.then((fh) => fh.close()).catch(() => {}), 1000);
     }
-    h = open(path, "r");
+    h = this.#open(path);
     h.catch(() => this.#handles.delete(path));
     this.#handles.set(path, h);
     return h;

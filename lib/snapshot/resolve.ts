@@ -60,6 +60,13 @@ export interface ResolvedSnapshot {
   labels?: Uint8Array | null;
   /** Where the labels were read (for messages). */
   labelsFile: string;
+  /**
+   * Identity of the base's manifest file that was checked to hold this
+   * snapshot (see `manifestIdentity` in `read_base.ts`); undefined when
+   * none was (a listing, or a pinned manifest without byte ranges). While
+   * the base's manifest file still has it, the dataset was not repacked.
+   */
+  manifestIdentity?: string;
 }
 
 /**
@@ -131,6 +138,7 @@ export async function resolveDataset(
     indexed: boolean,
     labels: Uint8Array | null | undefined,
     labelsFile: string,
+    manifestIdentity?: string,
   ): ResolvedSnapshot => ({
     link: parsed,
     base,
@@ -140,6 +148,7 @@ export async function resolveDataset(
     indexed,
     labels,
     labelsFile,
+    manifestIdentity: manifestIdentity || undefined,
   });
   /** The current snapshot, when `content` is what it was indexed from. */
   const reuse = async (
@@ -151,20 +160,28 @@ export async function resolveDataset(
       ? content.manifest // canonical as written: no store read needed
       : await loadVerified(store, current.hash);
     if (bytes === null) return null;
-    return done(current.hash, bytes, false, content.labels, content.labelsFile);
+    return done(
+      current.hash,
+      bytes,
+      false,
+      content.labels,
+      content.labelsFile,
+      content.identity,
+    );
   };
 
   if (parsed.mode === "pinned") {
     const hash = parsed.manifestHash!;
     const bytes = await loadVerified(store, hash);
     if (bytes === null) throw new SnapshotNotFoundError(hash, store.root);
-    await checkPinnedBase(base, hash, bytes, store);
+    const identity = await checkPinnedBase(base, hash, bytes, store);
     return done(
       hash,
       bytes,
       false,
       (await store.getLabels(hash)) ?? undefined,
       `labels of manifest sha256:${hash} in ${store.root}`,
+      identity,
     );
   }
 
@@ -216,7 +233,14 @@ export async function resolveDataset(
       }
     }
     await store.setCurrent(key, hash, content.validator, content.identity);
-    return done(hash, bytes, true, content.labels, content.labelsFile);
+    return done(
+      hash,
+      bytes,
+      true,
+      content.labels,
+      content.labelsFile,
+      content.identity,
+    );
   } finally {
     await release();
   }
@@ -276,8 +300,8 @@ async function checkPinnedBase(
   hash: string,
   bytes: Uint8Array,
   store: ManifestStore,
-): Promise<void> {
-  if (!hasByteRanges(bytes)) return;
+): Promise<string | undefined> {
+  if (!hasByteRanges(bytes)) return undefined;
   // Fast path: the base's manifest file is the very one indexed as `hash`
   // (one stat or HEAD, no read and no hash of the whole manifest).
   const current = await store.getCurrent(intentKey(base));
@@ -286,24 +310,26 @@ async function checkPinnedBase(
       if (err instanceof PathError) return null;
       throw err;
     });
-    if (now === current.identity) return;
+    if (now === current.identity) return now;
   }
   let content: BaseContent;
   try {
     content = await readBase(base);
   } catch (err) {
     // A base that is not there at all fails when its samples are read.
-    if (err instanceof PathError) return;
+    if (err instanceof PathError) return undefined;
     throw err;
   }
-  if (content.kind === "manifest" && !content.packed) return;
+  if (content.kind === "manifest" && !content.packed) return undefined;
   if (content.kind === "manifest") {
-    if (content.manifestSha === hash) return;
+    if (content.manifestSha === hash) return content.identity;
     const canonical = await canonicalManifest(
       content.manifest,
       content.manifestFile,
     ).catch(() => null);
-    if (canonical && (await sha256HexAsync(canonical)) === hash) return;
+    if (canonical && (await sha256HexAsync(canonical)) === hash) {
+      return content.identity;
+    }
   }
   const now = content.kind === "manifest"
     ? `holds manifest sha256:${await sha256HexAsync(

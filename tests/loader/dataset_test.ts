@@ -62,7 +62,7 @@ Deno.test("openDatasetSummary rejects a label id beyond labels.tsv, like openDat
   }
 });
 
-Deno.test("labels are pinned with their manifest: a pinned link keeps them, a plain link follows an edit", async () => {
+Deno.test("labels are pinned with their manifest: a pinned link keeps them; other names for the same rows are refused, never given to the pinned hash", async () => {
   await using work = await tempDir();
   await writeTree(`${work.path}/raw`, { "cat/1.jpg": "a", "dog/2.jpg": "bb" });
   const out = `${work.path}/packed`;
@@ -76,12 +76,14 @@ Deno.test("labels are pinned with their manifest: a pinned link keeps them, a pl
   );
   const pinned = await openDataset(`${out}@sha256:${manifestHash}`, store);
   assert.deepEqual(pinned.classes, ["cat", "dog"]);
-  const plain = await openDataset(out, store);
-  assert.equal(plain.snapshot.manifestHash, manifestHash);
-  assert.equal(plain.snapshot.indexed, true);
-  assert.deepEqual(plain.classes, ["kitten", "puppy"]);
+  await assert.rejects(
+    openDataset(out, store),
+    new RegExp(
+      `labels\\.tsv names other classes than the labels recorded with manifest sha256:${manifestHash}`,
+    ),
+  );
   assert.deepEqual(
     (await openDatasetSummary(`${out}@sha256:${manifestHash}`, store)).classes,
-    ["kitten", "puppy"],
+    ["cat", "dog"],
   );
 });
