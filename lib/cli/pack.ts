@@ -43,7 +43,9 @@ Options:
                          shard by the kernel (copy_file_range, via libmx8_ffi;
                          blocking reads without it); raise it for network
                          file systems)
-  --overwrite            replace an existing packed dataset at DST
+  --overwrite            replace an existing packed dataset at DST (local:
+                         the old one stays whole until the new one commits;
+                         S3: its manifest is removed first)
   -h, --help             show this help
 
 Output (stdout, last line):
