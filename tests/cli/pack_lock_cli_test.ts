@@ -159,3 +159,52 @@ Deno.test("mx8 pack: a fresh lock of a pack in another PID namespace on this hos
   assert.equal(taken.code, 0, taken.stderr);
   await assert.rejects(Deno.stat(`${dst.path}/_mx8/.pack.lock`));
 });
+
+/** `faketime` (libfaketime) runs a process with a shifted clock. */
+const faketimeMissing = await new Deno.Command("faketime", {
+  args: ["-f", "+0s", "true"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => !o.success, () => true);
+if (faketimeMissing) {
+  console.warn(
+    "%cmx8 tests: the S3 clock-skew lock test is ignored: faketime is missing (apt-get install -y faketime).",
+    "color: yellow",
+  );
+}
+
+Deno.test({
+  name:
+    "mx8 pack: a fresh S3 lock is honoured by a pack whose local clock runs 2 minutes ahead (age is measured on the server's clock)",
+  ignore: faketimeMissing,
+  async fn() {
+    await using src = await tempDir();
+    await using s3 = await startS3(["out"]);
+    await writeTree(src.path, { "x/1.jpg": "111", "y/2.jpg": "2222" });
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: "out",
+        Key: "train/_mx8/.pack.lock",
+        Body: `token=${crypto.randomUUID()}\npid=4242\nhost=another-host\n` +
+          `since=${new Date().toISOString()}\n`,
+      }),
+    );
+    const out = await new Deno.Command("faketime", {
+      args: [
+        "-f",
+        "+120s",
+        Deno.execPath(),
+        ...mx8Args(["pack", "--in", src.path, "--out", "s3://out/train"]),
+      ],
+      env: { ...s3.env, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(
+      stderr,
+      /Another pack is writing this destination: s3:\/\/out\/train\/_mx8\/\.pack\.lock is held by pid 4242 on another-host/,
+    );
+  },
+});
