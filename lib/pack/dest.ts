@@ -66,11 +66,11 @@ export interface PackDestination {
   /** Opens shard `k`, whose final size is `size` bytes. */
   openShard(k: number, size: number): Promise<ShardWriter>;
   /**
-   * Moves this pack's staged shards `0..count-1` to their final names and
-   * deletes staging files other packs left behind (no-op unless
-   * `stagesShards`).
+   * Moves this pack's staged shards `0..count-1` to their final names,
+   * calling `guard` (the lock check) before each move, and deletes staging
+   * files other packs left behind (no-op unless `stagesShards`).
    */
-  commitShards(count: number): Promise<void>;
+  commitShards(count: number, guard: () => Promise<void>): Promise<void>;
   /** Deletes this pack's staged shards after a failure (best effort, never throws). */
   discardStaged(): Promise<void>;
   /** Writes `_mx8/<name>` atomically (whole or not at all). */

@@ -109,9 +109,12 @@ export function localDestination(
         throw pathError(err, path, "write");
       }
     },
-    async commitShards(count) {
+    async commitShards(count, guard) {
       for (let k = 0; k < count; k++) {
         const path = join(shardsDir, shardName(k));
+        // A pack stalled here past the stale time must not move a shard
+        // over the next holder's.
+        await guard();
         try {
           await Deno.rename(staged(k), path);
         } catch (err) {

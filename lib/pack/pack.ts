@@ -286,7 +286,7 @@ async function packLocked(
     await lock.check();
     if (dest.stagesShards) {
       await dest.removeMetadata();
-      await dest.commitShards(shards);
+      await dest.commitShards(shards, () => lock.check());
     }
   } catch (err) {
     await dest.discardStaged();
