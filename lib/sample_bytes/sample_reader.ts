@@ -50,7 +50,8 @@ export interface SampleReaderOptions {
   /** Called on each retried S3 request. */
   onRetry?: (what: string, err: unknown) => void;
   /**
-   * Called after a local file is opened, before it is read: throws when
+   * Called after a local shard (a file read by byte ranges) is opened,
+   * before it is read: throws when
    * the file may no longer hold the resolved snapshot's bytes (the loader
    * checks the base's manifest file is still the one it resolved).
    */
@@ -107,7 +108,7 @@ export class SampleReader {
   #maxOpen: number;
   #onRetry?: (what: string, err: unknown) => void;
   #checkOpen?: (path: string) => Promise<void>;
-  /** `dev:ino` of each local file when first opened: a reopened file must match. */
+  /** `dev:ino` of each local shard when first opened: a reopened one must match. */
   #identities = new Map<string, string>();
   /** S3 requests retried so far. */
   retries = 0;
@@ -250,7 +251,8 @@ export class SampleReader {
   ): Promise<void> {
     let fh: FileHandle;
     try {
-      fh = await (keepOpen ? this.#handle(path) : this.#open(path));
+      // Shards (ranged rows) are checked; whole files just opened.
+      fh = await (keepOpen ? this.#handle(path) : open(path, "r"));
     } catch (err) {
       if (err instanceof ReplacedFileError) {
         throw new ReplacedFileError(path, sampleId);
@@ -288,7 +290,7 @@ export class SampleReader {
   }
 
   /**
-   * Opens a local file and checks it is the file this reader read before
+   * Opens a local shard and checks it is the file this reader read before
    * (same `dev:ino`) and, through `checkOpen`, that the dataset was not
    * repacked since it was resolved: a handle already open keeps reading the
    * file it opened, and a file reopened or first opened after a repack is an

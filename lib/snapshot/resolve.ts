@@ -166,7 +166,7 @@ export async function resolveDataset(
       false,
       content.labels,
       content.labelsFile,
-      content.identity,
+      content.packed ? content.identity : undefined,
     );
   };
 
@@ -239,7 +239,7 @@ export async function resolveDataset(
       true,
       content.labels,
       content.labelsFile,
-      content.identity,
+      content.packed ? content.identity : undefined,
     );
   } finally {
     await release();
