@@ -10,7 +10,6 @@ import {
   encodeCheckpoint,
 } from "./checkpoint.ts";
 import { type Dataset, openDataset } from "./dataset.ts";
-import { isS3Url } from "../s3/url.ts";
 import { manifestIdentity } from "../snapshot/read_base.ts";
 import { Mx8Error } from "../errors.ts";
 import type { LoaderOptions } from "./options.ts";
@@ -157,16 +156,17 @@ export class LocalSource implements SegmentSource {
 }
 
 /**
- * For a local dataset resolved from a manifest file: a check that its
- * manifest file is still the one resolved. A pack commits by removing the
- * manifest before it moves new shards into place, so a shard opened before
- * this check passes holds the resolved bytes.
+ * For a packed dataset: a check that its manifest file is still the one
+ * resolved (one stat or HEAD). A pack removes the manifest before any
+ * shard changes (local: before staged shards are moved into place; S3:
+ * before the first shard upload), so a shard opened or read before this
+ * check passes held the resolved bytes.
  */
 function repackCheck(
   dataset: Dataset,
 ): ((path: string) => Promise<void>) | undefined {
   const { base, manifestIdentity: resolved, manifestHash } = dataset.snapshot;
-  if (resolved === undefined || isS3Url(base)) return undefined;
+  if (resolved === undefined) return undefined;
   return async (path) => {
     const now = await manifestIdentity(base).catch(() => "unreadable");
     if (now === resolved) return;

@@ -108,7 +108,7 @@ export class SampleReader {
   #maxOpen: number;
   #onRetry?: (what: string, err: unknown) => void;
   #checkOpen?: (path: string) => Promise<void>;
-  /** `dev:ino` of each local shard when first opened: a reopened one must match. */
+  /** Identity of each shard when first read (`dev:ino`, S3 ETag): later reads must match. */
   #identities = new Map<string, string>();
   /** S3 requests retried so far. */
   retries = 0;
@@ -234,7 +234,15 @@ export class SampleReader {
         );
         return;
       }
-      const bytes = await this.#getRange(loc, read.offset, read.length, signal);
+      const first = refs[read.parts[0].index];
+      const bytes = await this.#getRange(
+        loc,
+        read.offset,
+        read.length,
+        signal,
+        // Shards (ranged rows) are pinned to the object first read.
+        first.byteLength !== undefined ? first.sampleId : undefined,
+      );
       for (const p of read.parts) {
         const start = p.offset - read.offset;
         payload.set(bytes.subarray(start, start + p.length), offsets[p.index]);
@@ -300,15 +308,27 @@ export class SampleReader {
     const fh = await open(path, "r");
     try {
       const st = await fh.stat();
-      const id = `${st.dev}:${st.ino}`;
-      const first = this.#identities.get(path);
-      if (first === undefined) this.#identities.set(path, id);
-      else if (first !== id) throw new ReplacedFileError(path, -1);
-      await this.#checkOpen?.(path);
+      await this.#pin(path, `${st.dev}:${st.ino}`, -1);
       return fh;
     } catch (err) {
       await fh.close().catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * Pins shard `name` to the identity it had when first read (local
+   * `dev:ino`, S3 ETag): another identity later is a
+   * {@linkcode ReplacedFileError}. The first time, `checkOpen` runs (after
+   * the bytes were read or the file opened).
+   */
+  async #pin(name: string, identity: string, sampleId: number): Promise<void> {
+    const first = this.#identities.get(name);
+    if (first === undefined) {
+      this.#identities.set(name, identity);
+      await this.#checkOpen?.(name);
+    } else if (first !== identity) {
+      throw new ReplacedFileError(name, sampleId);
     }
   }
 
@@ -337,6 +357,7 @@ export class SampleReader {
     offset: number,
     length: number,
     signal?: AbortSignal,
+    pinnedSample?: number,
   ): Promise<Uint8Array> {
     const range = `bytes=${offset}-${offset + length - 1}`;
     const what = `GetObject s3://${loc.bucket}/${loc.key} ${range}`;
@@ -351,6 +372,13 @@ export class SampleReader {
           { abortSignal: signal },
         );
         const bytes = await res.Body!.transformToByteArray();
+        if (pinnedSample !== undefined) {
+          await this.#pin(
+            `s3://${loc.bucket}/${loc.key}`,
+            `etag ${res.ETag}`,
+            pinnedSample,
+          );
+        }
         if (bytes.length !== length) {
           throw Object.assign(
             new Error(`short body: got ${bytes.length} of ${length} bytes`),
@@ -362,6 +390,7 @@ export class SampleReader {
         return bytes;
       });
     } catch (err) {
+      if (err instanceof Mx8Error && !(err instanceof S3Error)) throw err;
       const e = s3Error(err, "GetObject", loc.bucket, loc.key);
       if (e instanceof S3Error) {
         throw new S3Error({
