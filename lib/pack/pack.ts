@@ -292,6 +292,8 @@ async function packLocked(
     await dest.discardStaged();
     throw err;
   }
+  // Old shards beyond the new count (a previous, bigger pack's).
+  await lock.check();
   await dest.removeShardsFrom(shards);
   await lock.check();
   if (labels) {
