@@ -22,6 +22,7 @@ import type {
   UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { type BodyLimits, limitBody } from "./body_limit.ts";
 import type { FetchHandler } from "./serve.ts";
 
 /** Options of {@linkcode connectFetchAdapter}. */
@@ -32,6 +33,11 @@ export interface ConnectFetchOptions extends ConnectRouterOptions {
   fallback?: FetchHandler;
   /** Where gRPC clients should go instead, named in the refusal (e.g. `http://127.0.0.1:50052`). */
   grpcUrl?: string;
+  /**
+   * Limits on each request body, enforced while it streams in (default:
+   * `readMaxBytes` or 4 MiB, 30 s, no shared budget).
+   */
+  bodyLimits?: BodyLimits;
 }
 
 const notFound: FetchHandler = () => new Response(null, { status: 404 });
@@ -73,6 +79,8 @@ export function connectFetchAdapter(
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, h);
   const fallback = options.fallback ?? notFound;
+  const limits = options.bodyLimits ??
+    { maxBytes: options.readMaxBytes ?? 4 * 1048576, timeoutMs: 30_000 };
   return async (request, info) => {
     const handler = paths.get(requestPath(request.url));
     if (handler === undefined) return await fallback(request, info);
@@ -83,7 +91,7 @@ export function connectFetchAdapter(
       method: request.method,
       url: request.url,
       header: request.headers,
-      body: bodyIterable(request.body),
+      body: limitedBody(request, limits),
       signal: abortOnFailedResponse(info),
     };
     return toResponse(await handler(uReq));
@@ -165,12 +173,13 @@ function toResponse(uRes: UniversalServerResponse): Response {
   return new Response(body, { status: uRes.status, headers: uRes.header });
 }
 
-function bodyIterable(
-  body: ReadableStream<Uint8Array> | null,
+function limitedBody(
+  request: Request,
+  limits: BodyLimits,
 ): AsyncIterable<Uint8Array> {
-  return {
+  const reader = request.body?.getReader();
+  const chunks: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]() {
-      const reader = body?.getReader();
       return {
         async next() {
           if (reader === undefined) return { done: true, value: undefined };
@@ -184,4 +193,10 @@ function bodyIterable(
       };
     },
   };
+  return limitBody(
+    chunks,
+    limits,
+    request.headers.get("content-length"),
+    () => void reader?.cancel().catch(() => {}),
+  );
 }
