@@ -48,6 +48,23 @@ export type NodeListenOptions = Pick<
   "hostname" | "port" | "limits" | "gate" | "onEvent" | "name"
 >;
 
+/** The sweeper entry of a connection, on its duplex (readable through node's socket proxies). */
+const ENTRY = Symbol("mx8.sweptConnection");
+
+/** Counts a request in flight on its connection until its response closes. */
+function track(
+  socket: unknown,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+): void {
+  const entry = (socket as { [ENTRY]?: SweptConnection } | null)?.[ENTRY];
+  if (entry === undefined) return;
+  entry.active++;
+  res.once("close", () => {
+    entry.active--;
+    entry.lastActiveAt = performance.now();
+  });
+}
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /**
@@ -97,16 +114,17 @@ export function listenNodeHttp(
   // accept loop was ours: clients reconnect. HTTP/2 multiplexes.
   const h1 = http.createServer((req, res) => {
     res.shouldKeepAlive = false;
+    track(req.socket, res);
     (handler as http.RequestListener)(req, res);
   });
   h1.headersTimeout = limits.headerTimeoutMs;
   h1.requestTimeout = limits.headerTimeoutMs + limits.bodyTimeoutMs;
   const h2 = http2.createServer(
     { settings: { maxConcurrentStreams: 128 } },
-    handler as (
-      req: http2.Http2ServerRequest,
-      res: http2.Http2ServerResponse,
-    ) => void,
+    (req, res) => {
+      track(req.socket, res);
+      handler(req, res);
+    },
   );
   h1.on("clientError", (_err, socket) => socket.destroy());
   h2.on("sessionError", () => {});
@@ -130,6 +148,7 @@ export function listenNodeHttp(
     const duplex = connDuplex(conn, () => {
       entry.lastActiveAt = performance.now();
     });
+    (duplex as Duplex & { [ENTRY]?: SweptConnection })[ENTRY] = entry;
     duplexes.add(duplex);
     sweeper.add(entry);
     duplex.on("close", () => {
