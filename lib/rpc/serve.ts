@@ -354,12 +354,13 @@ export function listenFailed(
   inUse: boolean,
   cause: unknown,
 ): Mx8Error {
+  const text = cause instanceof Error ? cause.message : String(cause);
   return new Mx8Error(
     inUse
       ? `Cannot listen on ${where}: address already in use (stop the other process or pick another port)`
-      : `Cannot listen on ${where}: ${
-        cause instanceof Error ? cause.message : String(cause)
-      }`,
+      : /lookup|ENOTFOUND/i.test(text)
+      ? `Cannot listen on ${where}: ${text} (check the host name; use an IP address such as 127.0.0.1 or 0.0.0.0)`
+      : `Cannot listen on ${where}: ${text}`,
     { cause },
   );
 }

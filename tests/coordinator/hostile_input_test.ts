@@ -221,7 +221,7 @@ async function floodAndRecover(
 
 Deno.test("hostile input: more idle connections than descriptors (ulimit -n 256) are capped; the agent is still served, and the flood is closed", async () => {
   await using coord = await coordinator(["--header-timeout-ms", "2000"], 256);
-  await floodAndRecover(coord, 200, "connections_refused");
+  await floodAndRecover(coord, 300, "connections_refused");
   const refused = coord.events().filter((e) =>
     e.event === "connections_refused"
   );
@@ -237,7 +237,7 @@ Deno.test("hostile input: accept errors (EMFILE, cap above the descriptor limit)
     "--max-connections",
     "100000",
   ], 256);
-  await floodAndRecover(coord, 200, "accept_failed");
+  await floodAndRecover(coord, 300, "accept_failed");
   const failed = coord.events().find((e) => e.event === "accept_failed")!;
   assert.match(String(failed.error), /Too many open files/);
   assert.match(String(failed.hint), /ulimit -n/);
