@@ -48,6 +48,7 @@ import {
 import { connectFetchAdapter, requestPath } from "../rpc/fetch_adapter.ts";
 import { connectNodeHandler } from "../rpc/node_adapter.ts";
 import {
+  closeConnectionAfter,
   type FetchHandler,
   type HttpListener,
   listenHttp,
@@ -62,7 +63,7 @@ import { coordinatorRoutes, createCoordinatorService } from "./service.ts";
 export const READ_MAX_BYTES = 4 * 1048576;
 
 /** Default bytes of request bodies all connections may hold at once. */
-export const DEFAULT_BODY_BUDGET_BYTES = 64 * 1048576;
+export const DEFAULT_BODY_BUDGET_BYTES = 16 * 1048576;
 
 /** Options of {@linkcode serveCoordinator}. */
 export interface ServeCoordinatorOptions {
@@ -99,11 +100,22 @@ export interface CoordinatorServer extends HttpListener {
   readonly grpcFallbackFrom?: number;
 }
 
-function reply(status: number, contentType: string, body: string): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": contentType, "cache-control": "no-store" },
-  });
+function reply(
+  status: number,
+  contentType: string,
+  body: string,
+  unreadBodyOf?: Request,
+): Response {
+  const headers: Record<string, string> = {
+    "content-type": contentType,
+    "cache-control": "no-store",
+  };
+  if (unreadBodyOf !== undefined) {
+    // The request's body (if any) was not read: do not wait for it.
+    headers.connection = "close";
+    closeConnectionAfter(unreadBodyOf);
+  }
+  return new Response(body, { status, headers });
 }
 
 /** The per-node hot-loop RPCs the fast path serves. */
@@ -155,8 +167,10 @@ function fastPath(
     let status = 200;
     let type = "application/proto";
     let body: Uint8Array;
+    let bodyRead = false;
     try {
       const bytes = await readBodyLimited(request, bodyLimits);
+      bodyRead = true;
       let input;
       try {
         input = fromBinary(route.input, bytes);
@@ -183,10 +197,15 @@ function fastPath(
       status = codeToHttpStatus(error.code);
       type = "application/json";
       body = errorToJsonBytes(error, {});
+      if (!bodyRead) closeConnectionAfter(request);
     }
     return new Response(body as Uint8Array<ArrayBuffer>, {
       status,
-      headers: { "content-type": type },
+      // A body refused before or while it streamed in is not drained: the
+      // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
+      headers: bodyRead
+        ? { "content-type": type }
+        : { "content-type": type, connection: "close" },
     });
   };
   return (request, path) => {
@@ -251,7 +270,13 @@ export async function serveCoordinator(
   const listen = { hostname, limits, gate, onEvent: options.onEvent };
   // The main port is bound first, so a bad --bind is named as such; its
   // handler is set once the gRPC port (named in gRPC refusals) is known.
-  let serve: FetchHandler = () => new Response("Starting\n", { status: 503 });
+  let serve: FetchHandler = (request) => {
+    closeConnectionAfter(request);
+    return new Response("Starting\n", {
+      status: 503,
+      headers: { connection: "close" },
+    });
+  };
   const main = await listenHttp(
     (request, info) => serve(request, info),
     { ...listen, port: options.port ?? 50051, name: "main" },
@@ -287,7 +312,7 @@ export async function serveCoordinator(
     if (
       (path === "/metrics" || path === "/healthz") && request.method !== "GET"
     ) {
-      return reply(405, "text/plain; charset=utf-8", "GET only\n");
+      return reply(405, "text/plain; charset=utf-8", "GET only\n", request);
     }
     if (path === "/metrics") {
       const snap = job.snapshot();
@@ -304,6 +329,9 @@ export async function serveCoordinator(
       404,
       "text/plain; charset=utf-8",
       `Not found: ${path} (RPCs live under /mx8.v1.Coordinator/; also GET /metrics, GET /healthz)\n`,
+      request.method !== "GET" && request.method !== "HEAD"
+        ? request
+        : undefined,
     );
   };
   const router = connectFetchAdapter({

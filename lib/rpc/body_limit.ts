@@ -76,15 +76,17 @@ const DEFAULT_FREE_BYTES = 16384;
  *
  * @param contentLength The `Content-Length` header, if any.
  * @param maxBytes Largest body accepted.
+ * @returns The declared length (0 when none).
  * @throws {ConnectError} `ResourceExhausted` when it is larger.
  */
 export function checkDeclaredLength(
   contentLength: string | null,
   maxBytes: number,
-): void {
-  if (contentLength === null) return;
+): number {
+  if (contentLength === null) return 0;
   const n = Number(contentLength);
   if (n > maxBytes) throw tooLarge(`${n}`, maxBytes);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 function tooLarge(size: string, maxBytes: number): ConnectError {
@@ -111,7 +113,9 @@ function tooSlow(timeoutMs: number): ConnectError {
 /**
  * Counts one body's bytes against its limits and arms its deadline, which
  * calls `onLate` (to make a pending read settle); {@linkcode BodyMeter.done}
- * disarms it and gives the budget share back.
+ * disarms it and gives the budget share back. A declared length is charged
+ * up front, so a body the budget cannot hold is refused before a byte of it
+ * is read.
  */
 class BodyMeter {
   #limits: BodyLimits;
@@ -121,9 +125,16 @@ class BodyMeter {
   #timer: ReturnType<typeof setTimeout>;
   #late = false;
 
-  constructor(limits: BodyLimits, onLate: () => void) {
+  constructor(limits: BodyLimits, declared: number, onLate: () => void) {
     this.#limits = limits;
     this.#free = limits.freeBytes ?? DEFAULT_FREE_BYTES;
+    const upFront = declared - this.#free;
+    if (upFront > 0 && limits.budget !== undefined) {
+      if (!limits.budget.tryTake(upFront)) {
+        throw budgetExhausted(limits.budget);
+      }
+      this.#charged = upFront;
+    }
     this.#timer = setTimeout(() => {
       this.#late = true;
       // Given back here too: a reader abandoned mid-body never calls done().
@@ -185,13 +196,16 @@ export async function readBodyLimited(
   request: Request,
   limits: BodyLimits,
 ): Promise<Uint8Array> {
-  checkDeclaredLength(request.headers.get("content-length"), limits.maxBytes);
+  const declared = checkDeclaredLength(
+    request.headers.get("content-length"),
+    limits.maxBytes,
+  );
   const body = request.body;
   if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const meter = new BodyMeter(limits, () => {
+  const meter = new BodyMeter(limits, declared, () => {
     reader.cancel().catch(() => {});
   });
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -252,8 +266,8 @@ export async function* limitBody(
   contentLength: string | null,
   onLate: () => void,
 ): AsyncGenerator<Uint8Array> {
-  checkDeclaredLength(contentLength, limits.maxBytes);
-  const meter = new BodyMeter(limits, onLate);
+  const declared = checkDeclaredLength(contentLength, limits.maxBytes);
+  const meter = new BodyMeter(limits, declared, onLate);
   const it = chunks[Symbol.asyncIterator]();
   try {
     while (true) {

@@ -22,9 +22,21 @@ export interface SweptConnection {
   active: number;
   /** Whether a first request head (or, for byte-level tracking, a first byte) arrived. */
   started: boolean;
+  /**
+   * Close it at this time (`performance.now()` ms) whatever else holds:
+   * set after an answer that left the request body unread.
+   */
+  closeAt?: number;
   /** Closes it now. */
   kill(): void;
 }
+
+/**
+ * How long a connection whose request body was left unread stays open
+ * after the answer, so the peer reads the answer before the close (closing
+ * with unread input sends a reset, which can discard it).
+ */
+export const LINGER_MS = 500;
 
 /** What to do with a connection. */
 export type SweepAction = "keep" | "kill";
@@ -48,6 +60,7 @@ export type SweepAction = "keep" | "kill";
  * assert.equal(sweepAction({ ...c, started: true }, 150, limits), "keep");
  * assert.equal(sweepAction({ ...c, started: true }, 1500, limits), "kill");
  * assert.equal(sweepAction({ ...c, started: true, active: 1 }, 1500, limits), "keep");
+ * assert.equal(sweepAction({ ...c, started: true, active: 1, closeAt: 10 }, 20, limits), "kill");
  * ```
  */
 export function sweepAction(
@@ -55,6 +68,7 @@ export function sweepAction(
   now: number,
   limits: Pick<ConnectionLimits, "headerTimeoutMs" | "idleTimeoutMs">,
 ): SweepAction {
+  if (c.closeAt !== undefined && now >= c.closeAt) return "kill";
   if (c.active > 0) return "keep";
   if (!c.started) {
     return now - c.acceptedAt >= limits.headerTimeoutMs ? "kill" : "keep";
@@ -79,7 +93,7 @@ export class ConnectionSweeper {
     this.#limits = limits;
     const everyMs = Math.max(
       20,
-      Math.min(1000, limits.headerTimeoutMs / 4, limits.idleTimeoutMs / 4),
+      Math.min(LINGER_MS, limits.headerTimeoutMs / 4, limits.idleTimeoutMs / 4),
     );
     this.#timer = setInterval(() => this.sweep(), everyMs);
     Deno.unrefTimer(this.#timer as unknown as number);

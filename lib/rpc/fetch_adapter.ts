@@ -23,7 +23,7 @@ import type {
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { type BodyLimits, limitBody } from "./body_limit.ts";
-import type { FetchHandler } from "./serve.ts";
+import { closeConnectionAfter, type FetchHandler } from "./serve.ts";
 
 /** Options of {@linkcode connectFetchAdapter}. */
 export interface ConnectFetchOptions extends ConnectRouterOptions {
@@ -86,15 +86,23 @@ export function connectFetchAdapter(
     if (handler === undefined) return await fallback(request, info);
     const contentType = request.headers.get("content-type");
     if (isGrpc(contentType)) return grpcRefusal(contentType!, options.grpcUrl);
+    const read = { done: false };
     const uReq: UniversalServerRequest = {
       httpVersion: "",
       method: request.method,
       url: request.url,
       header: request.headers,
-      body: limitedBody(request, limits),
+      body: limitedBody(request, limits, read),
       signal: abortOnFailedResponse(info),
     };
-    return toResponse(await handler(uReq));
+    const response = toResponse(await handler(uReq));
+    // A body refused before or while it streamed in is not drained: the
+    // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
+    if (!read.done && request.body !== null) {
+      response.headers.set("connection", "close");
+      closeConnectionAfter(request);
+    }
+    return response;
   };
 }
 
@@ -176,6 +184,7 @@ function toResponse(uRes: UniversalServerResponse): Response {
 function limitedBody(
   request: Request,
   limits: BodyLimits,
+  read: { done: boolean },
 ): AsyncIterable<Uint8Array> {
   const reader = request.body?.getReader();
   const chunks: AsyncIterable<Uint8Array> = {
@@ -184,6 +193,7 @@ function limitedBody(
         async next() {
           if (reader === undefined) return { done: true, value: undefined };
           const r = await reader.read();
+          if (r.done) read.done = true;
           return r.done ? { done: true, value: undefined } : r;
         },
         async throw(e?: unknown) {

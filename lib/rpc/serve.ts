@@ -27,7 +27,11 @@ import {
   defaultMaxConnections,
   type ServerEvent,
 } from "./conn_limits.ts";
-import { ConnectionSweeper, type SweptConnection } from "./conn_sweeper.ts";
+import {
+  ConnectionSweeper,
+  LINGER_MS,
+  type SweptConnection,
+} from "./conn_sweeper.ts";
 
 /** A fetch-style request handler (what `Deno.serve` calls). */
 export type FetchHandler = (
@@ -75,6 +79,41 @@ export interface HttpListener {
   close(): Promise<void>;
   /** Same as {@linkcode HttpListener.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Requests whose connection is closed once their response is sent. */
+const closeAfter = new WeakSet<Request>();
+
+/**
+ * Closes the connection of `request` soon after its response has been sent
+ * ({@linkcode LINGER_MS}, so the peer reads it first). For
+ * answers that leave the request body unread (refused as too large, over
+ * budget, too slow, or to a path that takes none): hyper would otherwise
+ * keep an HTTP/1.1 connection open waiting for the rest of the body, even
+ * with `Connection: close`. HTTP/2 connections are closed too (all their
+ * streams), which only peers that send such bodies see.
+ *
+ * @param request A request being handled by a {@linkcode listenHttp} handler.
+ */
+export function closeConnectionAfter(request: Request): void {
+  closeAfter.add(request);
+}
+
+/**
+ * Fires a connection's abort signal. Deno's listener for it throws
+ * `BadResource` (reported as an uncaught error, which ends the process) if
+ * the connection closed in the meantime; that one error is swallowed.
+ */
+function abortQuietly(abort: AbortController): void {
+  const swallow = (e: ErrorEvent) => {
+    if (e.error instanceof Deno.errors.BadResource) e.preventDefault();
+  };
+  globalThis.addEventListener("error", swallow);
+  try {
+    abort.abort();
+  } finally {
+    globalThis.removeEventListener("error", swallow);
+  }
 }
 
 /** Requests one connection may have in flight; more get 503 at once. */
@@ -252,7 +291,7 @@ function serveConnection(
     lastActiveAt: 0,
     active: 0,
     started: false,
-    kill: () => abort.abort(),
+    kill: () => abortQuietly(abort),
   };
   const ended = () => {
     entry.active--;
@@ -267,7 +306,12 @@ function serveConnection(
       );
     }
     entry.active++;
-    info.completed.then(ended, ended);
+    info.completed.then(() => {
+      ended();
+      if (closeAfter.has(request)) {
+        entry.closeAt = performance.now() + LINGER_MS;
+      }
+    }, ended);
     return handler(request, info);
   };
   let server: ConnectionServer;

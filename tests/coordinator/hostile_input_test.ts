@@ -259,7 +259,7 @@ Deno.test("hostile input: an endless chunked body is refused as it streams in, o
     const grown = rssBytes(coord.pid) - before;
     assert.ok(grown < 64 * 1048576, `${url}: RSS grew ${grown} bytes`);
   }
-  // A declared length above the limit is refused before any body byte.
+  // A declared length above the limit is refused before any body byte…
   for (const url of [coord.url, coord.grpcUrl]) {
     const conn = await Deno.connect(hostPort(url));
     await writeAll(
@@ -269,7 +269,8 @@ Deno.test("hostile input: an endless chunked body is refused as it streams in, o
       ),
     );
     assert.equal(await readStatus(conn), 429, url);
-    conn.close();
+    // …and the connection is closed, not left waiting for the body.
+    assert.ok(await closedByPeer(conn), `${url}: refused body left open`);
   }
   assert.ok(alive(coord.pid));
 });
