@@ -86,7 +86,7 @@ export interface ServeCoordinatorOptions {
   grpcPortFallback?: boolean;
   /** Connection cap and timeouts, shared by both ports (defaults: `DEFAULT_LIMITS`). */
   limits?: Partial<ConnectionLimits>;
-  /** Bytes of request bodies all connections may hold at once (default 64 MiB). */
+  /** Bytes of request bodies all connections may hold at once (default 16 MiB). */
   bodyBudgetBytes?: number;
   /** Receives `connections_refused` / `accept_failed` events (rate-limited). */
   onEvent?: (event: ServerEvent) => void;

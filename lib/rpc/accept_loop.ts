@@ -27,7 +27,7 @@ const MAX_BACKOFF_MS = 1000;
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * let accepted = 0;
  * const loop = acceptLoop(listener, (conn) => { accepted++; conn.close(); }, { name: "test" });
- * const client = await Deno.connect(listener.addr);
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * while (accepted === 0) await new Promise((r) => setTimeout(r, 10));
  * client.close();
  * listener.close();

@@ -14,6 +14,7 @@
  * @module
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { type Deadline, unwatch, watch } from "./deadlines.ts";
 
 /** Bytes of request bodies being read, shared by every request of a server. */
 export class BodyBudget {
@@ -122,7 +123,7 @@ class BodyMeter {
   #free: number;
   #seen = 0;
   #charged = 0;
-  #timer: ReturnType<typeof setTimeout>;
+  #deadline: Deadline;
   #late = false;
 
   constructor(limits: BodyLimits, declared: number, onLate: () => void) {
@@ -135,12 +136,12 @@ class BodyMeter {
       }
       this.#charged = upFront;
     }
-    this.#timer = setTimeout(() => {
+    this.#deadline = watch(limits.timeoutMs, () => {
       this.#late = true;
       // Given back here too: a reader abandoned mid-body never calls done().
       this.done();
       onLate();
-    }, limits.timeoutMs);
+    });
   }
 
   /** Throws `DeadlineExceeded` once the deadline passed. */
@@ -165,7 +166,7 @@ class BodyMeter {
 
   /** Disarms the deadline and gives the budget share back (idempotent). */
   done(): void {
-    clearTimeout(this.#timer);
+    unwatch(this.#deadline);
     this.#limits.budget?.give(this.#charged);
     this.#charged = 0;
   }
@@ -200,6 +201,23 @@ export async function readBodyLimited(
     request.headers.get("content-length"),
     limits.maxBytes,
   );
+  if (declared > 0 && declared <= (limits.freeBytes ?? DEFAULT_FREE_BYTES)) {
+    // The common small RPC: bounded by its declared length (HTTP/1.1 and
+    // HTTP/2 framing enforce it) and free of the budget, so it is read in
+    // one go, which skips the stream machinery.
+    let deadline: Deadline | undefined;
+    const late = new Promise<never>((_, reject) => {
+      deadline = watch(
+        limits.timeoutMs,
+        () => reject(tooSlow(limits.timeoutMs)),
+      );
+    });
+    try {
+      return await Promise.race([request.bytes(), late]);
+    } finally {
+      unwatch(deadline!);
+    }
+  }
   const body = request.body;
   if (body === null) return new Uint8Array(0);
   const meter = new BodyMeter(limits, declared, () => {

@@ -26,7 +26,7 @@ const READ_CHUNK = 16384;
  * import { connDuplex } from "./conn_duplex.ts";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect(listener.addr);
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const duplex = connDuplex(await listener.accept(), () => {});
  * duplex.on("data", (chunk) => duplex.write(chunk));
  * await client.write(new TextEncoder().encode("hi"));
