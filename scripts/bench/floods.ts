@@ -16,8 +16,11 @@
  * on each side).
  *
  * ```sh
- * deno task bench:floods [--idle 2000] [--senders 500] [--seconds 8]
+ * deno task bench:floods [--idle 2000] [--senders 500] [--seconds 8] [--main PATH]
  * ```
+ *
+ * `--main` runs another checkout's `main.ts` (e.g. the code before a change)
+ * under the same loads.
  *
  * @module
  */
@@ -37,6 +40,7 @@ const args = parseArgs({
     idle: { type: "string", default: "2000" },
     senders: { type: "string", default: "500" },
     seconds: { type: "string", default: "8" },
+    main: { type: "string" },
   },
 });
 
@@ -184,7 +188,7 @@ async function drive(): Promise<void> {
       "-A",
       "--unsafe-proto",
       "--quiet",
-      MAIN_TS,
+      args.values.main ?? MAIN_TS,
       "coordinator",
       "--job-id",
       "floods",
