@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { BaseLoader, FOR_MIX } from "../loader/base_loader.ts";
+import { BaseLoader, defaultRssCap, FOR_MIX } from "../loader/base_loader.ts";
+import {
+  DECODE_POOL,
+  ImageFolderLoader,
+  type ImageFolderLoaderOptions,
+} from "../loader/image_folder.ts";
+import type { NativeBufferPool } from "../native/pool.ts";
 import { LOADER_DEFAULTS } from "../loader/options.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../loader/checkpoint.ts";
 import { RssGuard } from "../loader/rss_guard.ts";
@@ -23,6 +29,7 @@ import { type MixOptions, pointsInUnits, weightPoints } from "./options.ts";
 import { MixScheduler } from "./scheduler.ts";
 import { SharedBudget } from "./shared_budget.ts";
 import { SampleAssembler } from "./sample_assembler.ts";
+import { MixDecoders } from "./shared_decoder.ts";
 import { type MixSource, pull, type Slot } from "./_slot.ts";
 import { foldSourceStats, type MixStats } from "./stats.ts";
 import type { WeightPoint } from "./weight_curve.ts";
@@ -109,7 +116,10 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #samplesPerUnit = 1;
   #sched?: MixScheduler;
   #budget?: SharedBudget;
+  #decoders?: MixDecoders;
   #assembler?: SampleAssembler;
+  /** Manifest hashes the resume token recorded (checked as each source opens). */
+  #resumeHashes?: string[];
   #rss?: RssGuard;
   #opened?: Promise<void>;
   #prev?: () => void;
@@ -121,6 +131,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #startedAt = performance.now();
   #waitMs = 0;
   #log: (event: string, fields: Record<string, unknown>) => void;
+  #openings = new WeakMap<MixSource, Promise<void>>();
 
   /**
    * Creates a mix; nothing is opened until the first batch (or `open()`).
@@ -184,8 +195,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         samples: 0,
         bytes: 0,
         waitMs: 0,
+        opened: false,
+        ready: () => Promise.resolve(),
+        pendingToken: "",
       };
     });
+    this.#slots.forEach((s, i) => s.ready = () => this.#ready(i));
     if (this.#mode === "cycle") {
       const leased = this.#slots.find((s) => !s.hooks.local);
       if (leased) {
@@ -202,10 +217,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   }
 
   /**
-   * Opens every source under the shared budget (and resumes, when asked).
-   * Called by the first iteration; call it yourself to fail early.
+   * Sets up the shared budget and decoder (and resumes, when asked), then
+   * opens the source of the first unit. The other sources open when the
+   * plan reaches them (their batch is the next to reserve): a 10-source mix
+   * starts like one loader. Called by the first iteration.
    *
-   * @returns Resolves when ready.
+   * @returns Resolves when the first unit's source is open and building.
    */
   open(): Promise<void> {
     return this.#opened ??= this.#open().catch(async (err) => {
@@ -233,54 +250,85 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     let sched = new MixScheduler(config);
     if (resume) sched = this.#resumeScheduler(resume, config);
     this.#sched = sched;
-    const caps = [
-      o.maxInflightBytes,
-      ...slots.map((s) => s.hooks.options.maxInflightBytes),
-    ].filter((c): c is number => c !== undefined);
-    const cap = caps.length
-      ? Math.min(...caps)
-      : LOADER_DEFAULTS.maxInflightBytes;
+    const cap = this.capBytes;
     const budget = this.#budget = new SharedBudget(
       cap,
       sched,
       this.#granularity === "sample",
     );
+    const decoders = this.#decoders = new MixDecoders({
+      capBytes: cap,
+      pool: (o as { [DECODE_POOL]?: () => NativeBufferPool | undefined })
+        [DECODE_POOL]?.(),
+    });
     if (this.#granularity === "sample") {
-      this.#assembler = new SampleAssembler(slots, mixedBatch, budget);
+      this.#assembler = new SampleAssembler(
+        slots,
+        mixedBatch,
+        budget,
+        () => decoders.nativePool(),
+      );
     }
     const rssCaps = [
       o.maxProcessRssBytes,
       ...slots.map((s) => s.hooks.options.maxProcessRssBytes),
     ].filter((c): c is number => c !== undefined);
-    const rssCap = rssCaps.length ? Math.min(...rssCaps) : undefined;
+    const rssCap = rssCaps.length
+      ? Math.min(...rssCaps)
+      : await defaultRssCap();
+    this.#rss = new RssGuard(rssCap);
     slots.forEach((s, i) => {
       const r = resume?.sources[i];
+      s.pendingToken = r?.token ?? "";
       s.hooks.configure({
         budget: budget.forSource(i),
         maxProcessRssBytes: rssCap,
         resumeFrom: r?.token || undefined,
         autotune: o.autotune,
+        decoder: s.loader instanceof ImageFolderLoader
+          ? decoders.for(s.hooks.options as ImageFolderLoaderOptions)
+          : undefined,
       });
     });
-    const live = slots.filter((s) => !s.dropped);
-    await Promise.all(live.map((s) => s.loader.open()));
-    for (const s of live) s.manifestHash = s.loader.manifestHash ?? "";
-    if (resume) {
-      const { fixed } = diffFingerprints(
-        resume.fingerprint,
-        this.#fingerprint(),
-      );
-      if (fixed.length) {
+    budget.start((i) => void this.#ready(i).catch(() => {}));
+    const first = sched.peek();
+    if (first >= 0) await this.#ready(first);
+  }
+
+  /** The effective shared cap: the smallest of the mix's and the sources' caps. */
+  get capBytes(): number {
+    const caps = [
+      this.#options.maxInflightBytes,
+      ...this.#slots.map((s) => s.hooks.options.maxInflightBytes),
+    ].filter((c): c is number => c !== undefined);
+    return caps.length ? Math.min(...caps) : LOADER_DEFAULTS.maxInflightBytes;
+  }
+
+  /** Opens source `i` (once) and starts it building; checks its manifest on resume. */
+  #ready(i: number): Promise<void> {
+    const slot = this.#slots[i];
+    const loader = slot.loader;
+    const opening = this.#openings.get(loader);
+    if (opening) return opening;
+    const p = (async () => {
+      await loader.open();
+      if (slot.loader !== loader || this.#closed) return;
+      const now = loader.manifestHash ?? "";
+      const was = this.#resumeHashes?.[i] ?? "";
+      if (was !== "" && was !== now && slot.repetitions === 0) {
         throw new MixChangedError(
-          fixed,
+          [
+            `source "${slot.name}" manifest was ${was}, now ${now} (open it @sha256:${was})`,
+          ],
           "resume with the same sources, manifests and granularity",
         );
       }
-    }
-    const guardCap = rssCap ??
-      Math.min(...live.map((s) => s.loader.stats().maxProcessRssBytes));
-    this.#rss = new RssGuard(guardCap);
-    for (const s of live) s.hooks.prime();
+      slot.manifestHash = now;
+      slot.opened = true;
+      slot.hooks.prime();
+    })();
+    this.#openings.set(loader, p);
+    return p;
   }
 
   #resumeScheduler(
@@ -301,6 +349,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         "resume with the same sources, manifests and granularity",
       );
     }
+    this.#resumeHashes = c.fingerprint.sources.map((f) => f.manifestHash);
     const was = c.fingerprint;
     const old = new MixScheduler({
       points: pointsInUnits(was.points, was.samplesPerUnit),
@@ -474,13 +523,17 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         const hooks = fresh[FOR_MIX]();
         hooks.configure({
           budget: budget.forSource(i),
-          maxProcessRssBytes: slot.hooks.options.maxProcessRssBytes,
+          maxProcessRssBytes: this.#rss!.capBytes,
           autotune: this.#options.autotune,
+          decoder: fresh instanceof ImageFolderLoader
+            ? this.#decoders!.for(hooks.options as ImageFolderLoaderOptions)
+            : undefined,
         });
         slot.loader = fresh;
         slot.hooks = hooks;
-        await fresh.open();
-        hooks.prime();
+        slot.opened = false;
+        slot.pendingToken = "";
+        await this.#ready(i);
         return false;
       }
     }
@@ -518,6 +571,15 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
           throw new Error(
             `checkpoint(): mix source "${s.name}" is distributed; it resumes through its coordinator (GetResumeCheckpoint)`,
           );
+        }
+        if (!s.opened) {
+          // Not opened yet: still at its start (or its resume position).
+          return {
+            name: s.name,
+            token: s.pendingToken,
+            repetitions: s.repetitions,
+            ranOut: s.ranOut,
+          };
         }
         token = s.loader.checkpoint();
         const unread = this.#assembler?.unread(i) ?? 0;
@@ -581,7 +643,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         ranOut: s.ranOut,
         dropped: s.dropped,
         waitSeconds: s.waitMs / 1000,
+        opened: s.opened,
       })),
+      mixDecodeThreadBudget: this.#decoders?.gate?.budget ?? 0,
+      mixDecodeThreadsHighWater: this.#decoders?.gate?.highWater ?? 0,
+      mixDecodePoolBytes: this.#decoders?.pool?.capacityBytes ?? 0,
     };
   }
 
@@ -610,6 +676,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     this.#prev = undefined;
     this.#assembler?.close();
     await Promise.all(this.#slots.map((s) => s.loader.close()));
+    this.#decoders?.close();
   }
 
   /** Same as {@linkcode close}, for `await using`. */
