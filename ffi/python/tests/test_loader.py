@@ -139,9 +139,9 @@ class BadArgumentsTest(DatasetCase):
             mx8.vision.ImageFolderLoader(str(self.train), batch_size=4)
 
     def test_bad_values_are_value_errors_in_the_runtimes_words(self) -> None:
-        with self.assertRaisesRegex(ValueError, r"^Loader option batchSizeSamples must be a positive integer, got 0$"):
+        with self.assertRaisesRegex(ValueError, r"^Loader option batchSizeSamples must be an integer in 1..16777216, got 0$"):
             mx8.vision.ImageFolderLoader(str(self.train), batch_size_samples=0)
-        with self.assertRaisesRegex(ValueError, r"^resizeHw must be two positive integers, got \[0,5\]$"):
+        with self.assertRaisesRegex(ValueError, r"^Loader option resizeHw must be \[height, width\], two integers in 1..65535, got \[0,5\]$"):
             mx8.vision.ImageFolderLoader(str(self.train), resize_hw=(0, 5))
         with self.assertRaisesRegex(ValueError, r"loader options resizeHw need decoded images"):
             mx8.load(str(self.train), decode="raw", resize_hw=(4, 4))
