@@ -108,6 +108,14 @@ export interface MixSourceHooks<T extends { release(): void }> {
     autotune?: LoaderOptions["autotune"];
     /** A decoder shared with the mix's other sources (image loaders use it, and do not own it). */
     decoder?: ImageDecoder;
+    /** The mix runs one autotune controller for all sources: run none here. */
+    tunedByMix?: boolean;
+  }): void;
+  /** Sets the pipeline knobs (the mix's autotune controller). */
+  setKnobs(k: {
+    prefetchBatches: number;
+    maxQueueBatches: number;
+    want: number;
   }): void;
   /** Starts building ahead (after open). */
   prime(): void;
@@ -249,8 +257,17 @@ export abstract class BaseLoader<T extends { release(): void }>
             this.#knobs.batchSizeSamples,
           );
         }
-        const tune = autotuneSetting(o.autotune);
-        if (tune && !this.#autotune) this.#autotune = { profile: tune };
+        if (o.tunedByMix) {
+          this.#autotune = undefined;
+        } else {
+          const tune = autotuneSetting(o.autotune);
+          if (tune && !this.#autotune) this.#autotune = { profile: tune };
+        }
+      },
+      setKnobs: (k) => {
+        this.#knobs.prefetchBatches = k.prefetchBatches;
+        this.#knobs.maxQueueBatches = k.maxQueueBatches;
+        this.#source.setWant?.(k.want);
       },
       prime: () => this.#pipeline?.prime(),
       releaseHeld: () => this.#releaseHeld(),

@@ -17,6 +17,8 @@ import type { NativeBufferPool } from "../native/pool.ts";
 import { LOADER_DEFAULTS } from "../loader/options.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../loader/checkpoint.ts";
 import { RssGuard } from "../loader/rss_guard.ts";
+import { AutotuneDriver, autotuneSetting } from "../loader/autotune_driver.ts";
+import { autotuneProfile } from "../autotune/profiles.ts";
 import {
   decodeMixCheckpoint,
   diffFingerprints,
@@ -121,6 +123,9 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   /** Manifest hashes the resume token recorded (checked as each source opens). */
   #resumeHashes?: string[];
   #rss?: RssGuard;
+  #tune?: AutotuneDriver;
+  /** When the consumer's current wait began (undefined: not waiting). */
+  #waitingSince?: number;
   #opened?: Promise<void>;
   #prev?: () => void;
   #closed = false;
@@ -284,15 +289,62 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         budget: budget.forSource(i),
         maxProcessRssBytes: rssCap,
         resumeFrom: r?.token || undefined,
-        autotune: o.autotune,
+        tunedByMix: true,
         decoder: s.loader instanceof ImageFolderLoader
           ? decoders.for(s.hooks.options as ImageFolderLoaderOptions)
           : undefined,
       });
     });
+    this.#startAutotune();
     budget.start((i) => void this.#ready(i).catch(() => {}));
     const first = sched.peek();
     if (first >= 0) await this.#ready(first);
+  }
+
+  /**
+   * One autotune controller for the whole mix (the mix's `autotune`, else
+   * the first source's that has one): it reads the mix's consumer wait, the
+   * process RSS and the shared budget, and sets the same prefetch / queue /
+   * want on every source. The sources run none of their own.
+   */
+  #startAutotune(): void {
+    const o = this.#options;
+    const tune = autotuneSetting(o.autotune) ??
+      this.#slots.map((s) => autotuneSetting(s.hooks.options.autotune))
+        .find((t) => t !== undefined);
+    if (!tune) return;
+    const p = autotuneProfile(tune.profile);
+    const rss = this.#rss!, budget = this.#budget!;
+    const driver = this.#tune = new AutotuneDriver(
+      tune.profile,
+      {
+        prefetchBatches: p.startPrefetchBatches,
+        maxQueueBatches: p.startMaxQueueBatches,
+        want: p.startWant,
+      },
+      {
+        consumerWaitMs: () => this.#consumerWaitMs(),
+        rssBytes: () => {
+          const v = Deno.memoryUsage().rss;
+          rss.observeRss(v);
+          return v;
+        },
+        rssCapBytes: () => rss.capBytes,
+        inflightBytes: () => budget.usedBytes,
+        inflightCapBytes: () => budget.capBytes,
+      },
+      (k) => {
+        for (const s of this.#slots) s.hooks.setKnobs(k);
+      },
+      (event, fields) => this.#log(event, { scope: "mix", ...fields }),
+      tune.tickMs,
+    );
+    driver.start();
+  }
+
+  #consumerWaitMs(): number {
+    const since = this.#waitingSince;
+    return this.#waitMs + (since === undefined ? 0 : performance.now() - since);
   }
 
   /** The effective shared cap: the smallest of the mix's and the sources' caps. */
@@ -404,6 +456,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     this.#prev?.();
     this.#prev = undefined;
     const t0 = performance.now();
+    this.#waitingSince = t0;
     try {
       await this.open();
       const out = this.#granularity === "batch"
@@ -430,6 +483,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       throw err;
     } finally {
       this.#waitMs += performance.now() - t0;
+      this.#waitingSince = undefined;
     }
   }
 
@@ -524,11 +578,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         hooks.configure({
           budget: budget.forSource(i),
           maxProcessRssBytes: this.#rss!.capBytes,
-          autotune: this.#options.autotune,
           decoder: fresh instanceof ImageFolderLoader
             ? this.#decoders!.for(hooks.options as ImageFolderLoaderOptions)
             : undefined,
+          tunedByMix: true,
         });
+        if (this.#tune) hooks.setKnobs(this.#tune.knobs);
         slot.loader = fresh;
         slot.hooks = hooks;
         slot.opened = false;
@@ -626,6 +681,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       maxInflightBytes: budget?.capBytes ?? 0,
       maxProcessRssBytes: this.#rss?.capBytes ?? 0,
       ...foldSourceStats(all),
+      ...this.#tuneStats(),
       elapsedSeconds: (performance.now() - this.#startedAt) / 1000,
       consumerWaitSeconds: this.#waitMs / 1000,
       mixGranularity: this.#granularity,
@@ -668,10 +724,23 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     }
   }
 
+  #tuneStats(): Partial<MixStats> {
+    const d = this.#tune;
+    if (!d) return {};
+    return {
+      autotuneEnabled: true,
+      autotuneProfile: d.profile,
+      autotunePressure: d.pressure,
+      autotuneLastDecision: d.lastDecision,
+      autotuneAdjustmentsTotal: d.adjustments,
+    };
+  }
+
   /** Closes every source and returns all memory. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#tune?.stop();
     this.#prev?.();
     this.#prev = undefined;
     this.#assembler?.close();
