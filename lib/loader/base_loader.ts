@@ -111,6 +111,8 @@ export interface MixSourceHooks<T extends { release(): void }> {
     /** The mix runs one autotune controller for all sources: run none here. */
     tunedByMix?: boolean;
   }): void;
+  /** Heartbeats (distributed sources) report these stats instead of the loader's own: the mix's. */
+  reportStats(stats: () => LoaderStats): void;
   /** Sets the pipeline knobs (the mix's autotune controller). */
   setKnobs(k: {
     prefetchBatches: number;
@@ -264,6 +266,7 @@ export abstract class BaseLoader<T extends { release(): void }>
           if (tune && !this.#autotune) this.#autotune = { profile: tune };
         }
       },
+      reportStats: (stats) => this.#source.attachStats?.(stats),
       setKnobs: (k) => {
         this.#knobs.prefetchBatches = k.prefetchBatches;
         this.#knobs.maxQueueBatches = k.maxQueueBatches;

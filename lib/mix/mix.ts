@@ -296,6 +296,10 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       });
     });
     this.#startAutotune();
+    // A distributed source's heartbeats show the node's whole mix.
+    for (const s of slots) {
+      if (!s.hooks.local) s.hooks.reportStats(() => this.stats());
+    }
     budget.start((i) => void this.#ready(i).catch(() => {}));
     const first = sched.peek();
     if (first >= 0) await this.#ready(first);
@@ -733,6 +737,10 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       autotunePressure: d.pressure,
       autotuneLastDecision: d.lastDecision,
       autotuneAdjustmentsTotal: d.adjustments,
+      // The knobs every source runs with (not summed).
+      effectivePrefetchBatches: d.knobs.prefetchBatches,
+      effectiveMaxQueueBatches: d.knobs.maxQueueBatches,
+      effectiveWant: d.knobs.want,
     };
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DataLoader, mix } from "../../mod.ts";
 import { startCoordinator, writeDataset } from "../coordinator/_process.ts";
 import { tempDir } from "../_helpers/tmp.ts";
+import { createCoordinatorClient } from "../../lib/rpc/client.ts";
 
 const CONSUMER = new URL("./_mix_consumer.ts", import.meta.url).pathname;
 
@@ -123,6 +124,24 @@ Deno.test("mix: two distributed sources (two coordinator processes) mixed, every
         () => m.checkpoint(),
         /distributed; it resumes through its coordinator/,
       );
+      // The node's heartbeats to each coordinator carry the whole mix.
+      for (const [c, job] of [[a, "mix-a"], [b, "mix-b"]] as const) {
+        const client = createCoordinatorClient(c.url);
+        for (let tries = 0;; tries++) {
+          assert.ok(
+            tries < 200,
+            `no heartbeat to ${job} carried the mix's sources`,
+          );
+          const snap = await client.getJobSnapshot({ jobId: job });
+          const node = snap.nodes.find((n) => n.nodeId === `mixer-${job}`);
+          const mixSources = node?.stats?.mixSources ?? [];
+          if (mixSources.length > 0) {
+            assert.deepEqual(mixSources.map((x) => x.name), ["a", "b"]);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
     }
     const s = Number(batch.sourceIds[0]);
     units.push(s);
