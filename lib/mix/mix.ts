@@ -137,6 +137,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #waitMs = 0;
   #log: (event: string, fields: Record<string, unknown>) => void;
   #openings = new WeakMap<MixSource, Promise<void>>();
+  /**
+   * Sources the plan reached before the first batch was delivered: opened
+   * right after it, so the first batch has the machine to itself.
+   */
+  #deferredOpens: number[] | null = [];
 
   /**
    * Creates a mix; nothing is opened until the first batch (or `open()`).
@@ -300,7 +305,10 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     for (const s of slots) {
       if (!s.hooks.local) s.hooks.reportStats(() => this.stats());
     }
-    budget.start((i) => void this.#ready(i).catch(() => {}));
+    budget.start((i) => {
+      if (this.#deferredOpens) this.#deferredOpens.push(i);
+      else void this.#ready(i).catch(() => {});
+    });
     const first = sched.peek();
     if (first >= 0) await this.#ready(first);
   }
@@ -474,6 +482,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         return null;
       }
       this.#prev = out.release;
+      const deferred = this.#deferredOpens;
+      if (deferred) {
+        this.#deferredOpens = null;
+        for (const i of deferred) void this.#ready(i).catch(() => {});
+      }
       this.#delivered.batches++;
       this.#delivered.samples += out.sampleIds.length;
       this.#rss!.observeInflight(this.#budget!.usedBytes);
