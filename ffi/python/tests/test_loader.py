@@ -154,10 +154,6 @@ class BadArgumentsTest(DatasetCase):
         with self.assertRaisesRegex(mx8.Mx8Error, "closed"):
             loader.next()
 
-    def test_mix_is_not_there_yet(self) -> None:
-        with self.assertRaisesRegex(NotImplementedError, "mix"):
-            mx8.mix({})
-
 
 class RawLoaderTest(DatasetCase):
     COUNT = 7
