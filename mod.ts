@@ -123,3 +123,19 @@ export {
   CoordinatorRefusedError,
   CoordinatorUnreachableError,
 } from "./lib/distributed/errors.ts";
+export {
+  type ClipBatch,
+  ClipPlan,
+  type ClipPlanOptions,
+  decodeClip,
+  type PlannedClip,
+  probeVideo,
+  video,
+  videoAvailable,
+  VideoDecodeError,
+  type VideoIndex,
+  VideoLoader,
+  type VideoLoaderStats,
+  type VideoOptions,
+  VideoUnavailableError,
+} from "./lib/video/mod.ts";

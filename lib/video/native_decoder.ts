@@ -43,6 +43,22 @@ export interface DecodedClip {
 }
 
 /**
+ * Whether video clips can be decoded here (`libmx8_video` loads and its
+ * FFmpeg matches). Loads the library on the first call.
+ *
+ * @returns True when available.
+ *
+ * @example
+ * ```ts
+ * import { videoAvailable } from "./native_decoder.ts";
+ * console.log(videoAvailable() ? "video clips: yes" : "video clips: no");
+ * ```
+ */
+export function videoAvailable(): boolean {
+  return loadVideoLibrary().ok;
+}
+
+/**
  * The video library, or throws one clear line.
  *
  * @returns The opened library.

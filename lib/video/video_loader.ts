@@ -1,0 +1,498 @@
+/**
+ * The video loader: a dataset link of videos → batches of decoded clips,
+ * under the same hard byte cap as images. Every batch reserves its
+ * compressed videos plus its clip tensor before anything is read or
+ * decoded; the compressed bytes are returned as soon as its clips are
+ * decoded, the tensor when the consumer moves on.
+ *
+ * @module
+ */
+
+import { Mx8Error } from "../errors.ts";
+import { ByteBudget } from "../loader/byte_budget.ts";
+import { CheckpointError } from "../loader/checkpoint.ts";
+import { type Dataset, openDataset } from "../loader/dataset.ts";
+import type { ManifestRow } from "../manifest/row.ts";
+import { SampleReader } from "../sample_bytes/sample_reader.ts";
+import { mapLimit } from "../util/map_limit.ts";
+import {
+  decodeClipCheckpoint,
+  encodeClipCheckpoint,
+  planFingerprint,
+} from "./checkpoint.ts";
+import { type ClipBatch, toPlanarFloat } from "./clip_batch.ts";
+import { ClipPlan, type ClipPlanOptions } from "./clip_plan.ts";
+import { VideoDecodeError } from "./errors.ts";
+import {
+  decodeClip,
+  probeVideo,
+  requireVideoLibrary,
+} from "./native_decoder.ts";
+import {
+  isVideoLocation,
+  type ResolvedVideoOptions,
+  resolveVideoOptions,
+  VIDEO_EXTENSIONS,
+  type VideoOptions,
+} from "./options.ts";
+import type { VideoIndex } from "./types.ts";
+
+/** Counters of a {@linkcode VideoLoader}. */
+export interface VideoLoaderStats {
+  /** Videos indexed (probed) at open. */
+  videosIndexed: number;
+  /** Videos with no clip: too short, or unreadable with `onDecodeError: "skip"`. */
+  videosSkipped: number;
+  /** Clips in the plan. */
+  plannedClips: number;
+  /** Batches delivered. */
+  deliveredBatchesTotal: number;
+  /** Clips delivered. */
+  deliveredClipsTotal: number;
+  /** Clips dropped by `onDecodeError: "skip"`. */
+  clipErrorsSkipped: number;
+  /** Bytes reserved now (compressed videos + clip tensors). */
+  inflightBytes: number;
+  /** Highest `inflightBytes` so far. */
+  inflightHighWaterBytes: number;
+  /** The cap. */
+  maxInflightBytes: number;
+}
+
+interface Opened {
+  dataset: Dataset;
+  reader: SampleReader;
+  rows: ManifestRow[];
+  sizes: number[];
+  plan: ClipPlan;
+  indexes: VideoIndex[];
+}
+
+/**
+ * Reads a dataset of videos (`.mp4 .mkv .webm .mov` rows of a folder,
+ * `.tsv` manifest or `s3://…` link) as batches of clips decoded by FFmpeg
+ * (`libmx8_video`): `clips` is `[B, T, H, W, 3]` uint8, or `[B, 3, T, H, W]`
+ * float32 with `toFloat`. Clip order and ids are deterministic from the
+ * manifest, options, seed and epoch; `checkpoint()` + `resumeFrom` continue
+ * after the last delivered batch.
+ *
+ * @example Read 8-frame clips of a folder of videos
+ * ```ts ignore
+ * import { video } from "./video_loader.ts";
+ * await using clips = video("/data/videos", { clip: 8, stride: 16, resizeHw: [112, 112] });
+ * for await (const batch of clips) {
+ *   console.log(batch.clips.shape, batch.clipIds); // [8, 8, 112, 112, 3]
+ * }
+ * ```
+ */
+export class VideoLoader implements AsyncIterable<ClipBatch> {
+  /** The dataset link. */
+  readonly link: string;
+  readonly #options: VideoOptions;
+  readonly #o: ResolvedVideoOptions;
+  readonly #budget: ByteBudget;
+  readonly #abort = new AbortController();
+  readonly #log: (event: string, fields: Record<string, unknown>) => void;
+  #opened?: Promise<Opened>;
+  #ready?: Opened;
+  #position = 0;
+  #iterating = false;
+  #closed = false;
+  #videosSkipped = 0;
+  #delivered = { batches: 0, clips: 0 };
+  #clipErrorsSkipped = 0;
+
+  /**
+   * Creates the loader; nothing is read until `open()` or the first batch.
+   *
+   * @param link Dataset link.
+   * @param options Clip and loader options (`clip` is required).
+   * @throws {RangeError} For an out-of-range option.
+   * @throws {TypeError} For an unknown `onDecodeError`.
+   */
+  constructor(link: string, options: VideoOptions) {
+    this.#o = resolveVideoOptions(options);
+    // Validates the clip options now rather than at open.
+    new ClipPlan([], options);
+    this.link = link;
+    this.#options = options;
+    this.#budget = new ByteBudget(this.#o.maxInflightBytes);
+    this.#log = options.log ??
+      ((event, fields) =>
+        console.error(
+          JSON.stringify({ ts: new Date().toISOString(), event, ...fields }),
+        ));
+  }
+
+  /**
+   * Resolves the link, indexes every video and plans the clips (once).
+   *
+   * @returns Resolves when the plan is ready.
+   * @throws {VideoUnavailableError} Without `libmx8_video`.
+   * @throws {Mx8Error} When the dataset has no video.
+   * @throws {VideoDecodeError} When a video cannot be indexed (`onDecodeError: "error"`).
+   * @throws {CheckpointError} When `resumeFrom` belongs to another dataset or plan.
+   */
+  async open(): Promise<void> {
+    this.#opened ??= this.#open();
+    this.#ready = await this.#opened;
+  }
+
+  /** The pinned manifest's hash (after `open()`). */
+  get manifestHash(): string | undefined {
+    return this.#ready?.dataset.snapshot.manifestHash;
+  }
+
+  /** The clip plan (after `open()`). */
+  get plan(): ClipPlan | undefined {
+    return this.#ready?.plan;
+  }
+
+  async #open(): Promise<Opened> {
+    requireVideoLibrary();
+    const dataset = await openDataset(this.link, this.#options.manifestStore);
+    const all = dataset.rows.filter((r) => isVideoLocation(r.location));
+    if (all.length === 0) {
+      throw new Mx8Error(
+        `${this.link} has no video (looked for ${
+          VIDEO_EXTENSIONS.join(" ")
+        } among ${dataset.rows.length} rows): point the link at a folder or manifest of videos`,
+      );
+    }
+    const reader = new SampleReader(dataset.root);
+    const allSizes = await reader.sizes(all, this.#abort.signal);
+    const rows: ManifestRow[] = [];
+    const sizes: number[] = [];
+    const indexes: VideoIndex[] = [];
+    for (const [i, row] of all.entries()) {
+      const index = await this.#index(reader, row, allSizes[i]);
+      if (!index) continue;
+      rows.push(row);
+      sizes.push(allSizes[i]);
+      indexes.push(index);
+    }
+    const manifestHash = dataset.snapshot.manifestHash;
+    const plan = new ClipPlan(indexes, { ...this.#options, manifestHash });
+    for (const s of plan.skipped) {
+      this.#videosSkipped++;
+      this.#log("video_skipped", {
+        sample_id: Number(s.sampleId),
+        reason: s.reason,
+      });
+    }
+    if (this.#options.resumeFrom !== undefined) {
+      this.#position = this.#resumePosition(
+        this.#options.resumeFrom,
+        manifestHash,
+        plan.length,
+      );
+    }
+    return { dataset, reader, rows, sizes, plan, indexes };
+  }
+
+  /** Reads one video (reserving its bytes) and probes it. */
+  async #index(
+    reader: SampleReader,
+    row: ManifestRow,
+    size: number,
+  ): Promise<VideoIndex | undefined> {
+    const label = `sample ${row.sampleId} (${row.location})`;
+    if (size > this.#o.maxInflightBytes) {
+      throw new Mx8Error(
+        `${label} is ${size} bytes, more than maxInflightBytes ${this.#o.maxInflightBytes}: raise maxInflightBytes`,
+      );
+    }
+    await this.#budget.acquire(size, this.#abort.signal);
+    try {
+      const bytes = new Uint8Array(size);
+      await reader.readInto([row], [size], bytes, [0], this.#abort.signal);
+      return probeVideo(bytes, BigInt(row.sampleId), label);
+    } catch (e) {
+      if (
+        !(e instanceof VideoDecodeError) || this.#o.onDecodeError !== "skip"
+      ) {
+        throw e;
+      }
+      this.#videosSkipped++;
+      this.#log("video_skipped", {
+        sample_id: row.sampleId,
+        reason: e.message,
+      });
+      return undefined;
+    } finally {
+      this.#budget.release(size);
+    }
+  }
+
+  #resumePosition(token: string, manifestHash: string, length: number): number {
+    const c = decodeClipCheckpoint(token);
+    if (c.manifestHash !== manifestHash) {
+      throw new CheckpointError(
+        `resumeFrom is for manifest ${c.manifestHash}, this loader reads ${manifestHash}: pin the same snapshot (link@sha256:${c.manifestHash})`,
+      );
+    }
+    if (c.plan !== planFingerprint(this.#options)) {
+      throw new CheckpointError(
+        `resumeFrom was made with other clip options (clip, stride, frameStep, fps, sampling, clipsPerVideo, shuffle, seed or epoch): pass the same ones`,
+      );
+    }
+    return Math.min(c.position, length);
+  }
+
+  /**
+   * A resume token: the next loader given it as `resumeFrom` (same link
+   * snapshot and clip options) starts after the last delivered batch.
+   *
+   * @returns The token.
+   * @throws {Mx8Error} Before `open()`.
+   */
+  checkpoint(): string {
+    if (!this.#ready) {
+      throw new Mx8Error(
+        `checkpoint() needs an opened loader: await open() first`,
+      );
+    }
+    return encodeClipCheckpoint({
+      v: 1,
+      manifestHash: this.#ready.dataset.snapshot.manifestHash,
+      plan: planFingerprint(this.#options),
+      position: this.#position,
+    });
+  }
+
+  /**
+   * The loader's counters.
+   *
+   * @returns A snapshot of them.
+   */
+  stats(): VideoLoaderStats {
+    return {
+      videosIndexed: this.#ready?.indexes.length ?? 0,
+      videosSkipped: this.#videosSkipped,
+      plannedClips: this.#ready?.plan.length ?? 0,
+      deliveredBatchesTotal: this.#delivered.batches,
+      deliveredClipsTotal: this.#delivered.clips,
+      clipErrorsSkipped: this.#clipErrorsSkipped,
+      inflightBytes: this.#budget.usedBytes,
+      inflightHighWaterBytes: this.#budget.highWaterBytes,
+      maxInflightBytes: this.#budget.capBytes,
+    };
+  }
+
+  /**
+   * Iterates the batches, from the resume position to the end of the plan.
+   *
+   * @returns The batches; each is released when the next is asked for.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ClipBatch> {
+    if (this.#iterating) {
+      throw new Mx8Error(`a VideoLoader can be iterated once at a time`);
+    }
+    this.#iterating = true;
+    await this.open();
+    const { plan } = this.#ready!;
+    const queue: { to: number; batch: Promise<ClipBatch> }[] = [];
+    let next = this.#position;
+    const fill = () => {
+      while (
+        !this.#closed && queue.length < this.#o.prefetchBatches &&
+        next < plan.length
+      ) {
+        const from = next;
+        const to = Math.min(from + this.#o.batchSizeClips, plan.length);
+        next = to;
+        const batch = this.#build(from, to);
+        batch.catch(() => {}); // awaited in order below
+        queue.push({ to, batch });
+      }
+    };
+    try {
+      fill();
+      while (queue.length > 0) {
+        const { to, batch: pending } = queue.shift()!;
+        const batch = await pending;
+        this.#position = to;
+        fill();
+        if (batch.clips.shape[0] === 0) {
+          batch.release();
+          continue;
+        }
+        this.#delivered.batches++;
+        this.#delivered.clips += batch.clips.shape[0];
+        try {
+          yield batch;
+        } finally {
+          batch.release();
+        }
+      }
+    } finally {
+      this.#iterating = false;
+      if (queue.length > 0) {
+        this.#abort.abort(new Mx8Error("video loader stopped"));
+        for (const q of queue) {
+          await q.batch.then((b) => b.release(), () => {});
+        }
+      }
+    }
+  }
+
+  /** Reserves, reads, decodes and lays out the clips at plan positions [from, to). */
+  async #build(from: number, to: number): Promise<ClipBatch> {
+    const { plan, reader, rows, sizes, indexes } = this.#ready!;
+    const { height: h, width: w, toFloat } = this.#o;
+    const clips = Array.from(
+      { length: to - from },
+      (_, i) => plan.at(from + i),
+    );
+    const t = clips[0].frameSeconds.length;
+    const clipBytes = t * h * w * 3;
+    const videos = [...new Set(clips.map((c) => c.videoIndex))];
+    const offsets = [0];
+    for (const v of videos) {
+      offsets.push(offsets[offsets.length - 1] + sizes[v]);
+    }
+    const compressed = offsets[offsets.length - 1];
+    const tensor = clips.length * clipBytes * (toFloat ? 5 : 1);
+    let held = compressed + tensor;
+    await this.#budget.acquire(held, this.#abort.signal);
+    let released = false;
+    const release = (bytes: number) => {
+      this.#budget.release(bytes);
+      held -= bytes;
+    };
+    try {
+      const payload = new Uint8Array(compressed);
+      await reader.readInto(
+        videos.map((v) => rows[v]),
+        videos.map((v) => sizes[v]),
+        payload,
+        offsets,
+        this.#abort.signal,
+      );
+      const bytesOf = new Map(
+        videos.map((v, i) => [v, payload.subarray(offsets[i], offsets[i + 1])]),
+      );
+      const pixels = new Uint8Array(clips.length * clipBytes);
+      // Every clip settles before anything is freed: a decode still running
+      // writes into `pixels`.
+      const errors = await mapLimit(
+        clips,
+        this.#o.decodeConcurrency,
+        async (c, i) => {
+          try {
+            await decodeClip(
+              bytesOf.get(c.videoIndex)!,
+              indexes[c.videoIndex],
+              c.frameSeconds,
+              {
+                height: h,
+                width: w,
+                out: pixels.subarray(i * clipBytes, (i + 1) * clipBytes),
+                maxPackets: this.#o.maxPacketsPerClip,
+                maxSeconds: this.#o.maxSecondsPerClip,
+                label: `sample ${c.sampleId} (${
+                  rows[c.videoIndex].location
+                }) clip at ${c.startSeconds} s`,
+              },
+            );
+            return undefined;
+          } catch (e) {
+            return e;
+          }
+        },
+      );
+      release(compressed);
+      const kept: number[] = [];
+      for (const [i, e] of errors.entries()) {
+        if (e === undefined) {
+          kept.push(i);
+          continue;
+        }
+        if (
+          !(e instanceof VideoDecodeError) || this.#o.onDecodeError !== "skip"
+        ) throw e;
+        this.#clipErrorsSkipped++;
+        this.#log("clip_skipped", {
+          sample_id: Number(clips[i].sampleId),
+          clip_id: String(clips[i].clipId),
+          reason: e.message,
+        });
+      }
+      kept.forEach((src, dst) => {
+        if (src !== dst) {
+          pixels.copyWithin(
+            dst * clipBytes,
+            src * clipBytes,
+            (src + 1) * clipBytes,
+          );
+        }
+      });
+      const b = kept.length;
+      let data: Uint8Array | Float32Array;
+      let shape: [number, number, number, number, number];
+      if (toFloat) {
+        data = toPlanarFloat(pixels, b, t, h, w);
+        shape = [b, 3, t, h, w];
+        release(clips.length * clipBytes + (clips.length - b) * clipBytes * 4);
+      } else {
+        data = pixels.subarray(0, b * clipBytes);
+        shape = [b, t, h, w, 3];
+        release((clips.length - b) * clipBytes);
+      }
+      const pick = kept.map((i) => clips[i]);
+      return {
+        clips: { data, shape, dtype: toFloat ? "float32" : "uint8" },
+        clipIds: BigInt64Array.from(pick, (c) => c.clipId),
+        sampleIds: BigInt64Array.from(pick, (c) => c.sampleId),
+        startSeconds: Float64Array.from(pick, (c) => c.startSeconds),
+        release: () => {
+          if (released) return;
+          released = true;
+          release(held);
+        },
+      };
+    } catch (e) {
+      if (!released) {
+        released = true;
+        release(held);
+      }
+      throw e;
+    }
+  }
+
+  /** Stops background work and closes files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(new Mx8Error("video loader closed"));
+    const opened = await this.#opened?.catch(() => undefined);
+    await opened?.reader.close();
+  }
+
+  /** Same as {@linkcode VideoLoader.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a {@linkcode VideoLoader} (see there): batches of decoded clips
+ * from a dataset link of videos.
+ *
+ * @param link Dataset link.
+ * @param options Clip options (`clip` required) and loader options.
+ * @returns The loader.
+ *
+ * @example
+ * ```ts ignore
+ * import { video } from "./video_loader.ts";
+ * for await (const b of video("/data/videos", { clip: 16, fps: 8 })) {
+ *   console.log(b.clips.shape, b.startSeconds);
+ * }
+ * ```
+ */
+export function video(link: string, options: VideoOptions): VideoLoader {
+  return new VideoLoader(link, options);
+}
+
+export type { ClipPlanOptions };
