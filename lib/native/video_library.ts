@@ -128,7 +128,11 @@ function open(): VideoLibraryResult {
     }
     if (!exists) {
       if (path === env) {
-        return { ok: false, reason: `MX8_VIDEO_LIB="${env}" does not exist` };
+        return {
+          ok: false,
+          reason:
+            `MX8_VIDEO_LIB="${env}" does not exist: point it at a built libmx8_video or unset it`,
+        };
       }
       tried.push(`${path} (not found)`);
       continue;

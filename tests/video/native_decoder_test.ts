@@ -267,3 +267,22 @@ videoTest(
     );
   },
 );
+
+videoTest(
+  "the per-clip time limit stops a clip (even while opening) with LimitExceeded",
+  async () => {
+    const v = await videos();
+    const { bytes, index } = await load(v.h264);
+    await assert.rejects(
+      () =>
+        decodeClip(bytes, index, [2.0], {
+          height: 48,
+          width: 64,
+          maxSeconds: 1e-9,
+        }),
+      (e: unknown) =>
+        e instanceof VideoDecodeError && e.code === "LimitExceeded" &&
+        /time limit/.test(e.message),
+    );
+  },
+);

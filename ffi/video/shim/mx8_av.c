@@ -108,11 +108,12 @@ static void video_close(Video *v) {
 
 /* Opens the container and finds the best video stream. */
 static int video_open(Video *v, const uint8_t *data, size_t len, int find_info,
-                      char *err, size_t err_cap) {
+                      double deadline, char *err, size_t err_cap) {
   char t[128];
   memset(v, 0, sizeof(*v));
   v->src.data = data;
   v->src.len = len;
+  v->src.deadline = deadline;
   uint8_t *buf = av_malloc(AVIO_BUFFER);
   if (!buf) return set_err(err, err_cap, "out of memory (avio buffer)"), MX8AV_ENOMEM;
   v->avio = avio_alloc_context(buf, AVIO_BUFFER, 0, &v->src, mem_read, NULL, mem_seek);
@@ -130,6 +131,10 @@ static int video_open(Video *v, const uint8_t *data, size_t len, int find_info,
   if (r < 0) {
     /* avformat_open_input frees the context on failure. */
     v->fmt = NULL;
+    if (r == AVERROR_EXIT) {
+      set_err(err, err_cap, "clip exceeded its time limit while opening the container");
+      return MX8AV_ELIMIT;
+    }
     set_err(err, err_cap, "cannot open the container (%zu bytes): %s", len, av_text(r, t, sizeof t));
     return MX8AV_EOPEN;
   }
@@ -182,7 +187,7 @@ int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
                 size_t err_cap) {
   if (!data || len == 0 || !out) return set_err(err, err_cap, "empty input"), MX8AV_EARG;
   Video v;
-  int r = video_open(&v, data, len, 1, err, err_cap);
+  int r = video_open(&v, data, len, 1, 0, err, err_cap);
   if (r != MX8AV_OK) {
     video_close(&v);
     return r;
@@ -276,8 +281,7 @@ int mx8av_decode_clip(const uint8_t *data, size_t len, const int64_t *targets,
   if (r != MX8AV_OK) set_err(err, err_cap, "out of memory (frames)");
   double started = now_seconds();
   if (r == MX8AV_OK) {
-    r = video_open(&v, data, len, 0, err, err_cap);
-    if (max_seconds > 0) v.src.deadline = started + max_seconds;
+    r = video_open(&v, data, len, 0, max_seconds > 0 ? started + max_seconds : 0, err, err_cap);
   } else {
     memset(&v, 0, sizeof v);
   }
