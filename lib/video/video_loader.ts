@@ -13,6 +13,7 @@ import { ByteBudget } from "../loader/byte_budget.ts";
 import { CheckpointError } from "../loader/checkpoint.ts";
 import { type Dataset, openDataset } from "../loader/dataset.ts";
 import type { ManifestRow } from "../manifest/row.ts";
+import { openManifestStore } from "../manifest_store/open.ts";
 import { SampleReader } from "../sample_bytes/sample_reader.ts";
 import { mapLimit } from "../util/map_limit.ts";
 import {
@@ -23,6 +24,11 @@ import {
 import { type ClipBatch, toPlanarFloat } from "./clip_batch.ts";
 import { ClipPlan, type ClipPlanOptions } from "./clip_plan.ts";
 import { VideoDecodeError } from "./errors.ts";
+import {
+  type CachedVideo,
+  decodeVideoIndexCache,
+  encodeVideoIndexCache,
+} from "./index_cache.ts";
 import {
   decodeClip,
   probeVideo,
@@ -39,8 +45,10 @@ import type { VideoIndex } from "./types.ts";
 
 /** Counters of a {@linkcode VideoLoader}. */
 export interface VideoLoaderStats {
-  /** Videos indexed (probed) at open. */
+  /** Videos with an index (probed now or cached with the snapshot). */
   videosIndexed: number;
+  /** Videos probed at open (the others came from the snapshot's cached index). */
+  videosProbed: number;
   /** Videos with no clip: too short, or unreadable with `onDecodeError: "skip"`. */
   videosSkipped: number;
   /** Clips in the plan. */
@@ -99,6 +107,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #iterating = false;
   #closed = false;
   #videosSkipped = 0;
+  #videosProbed = 0;
   #delivered = { batches: 0, clips: 0 };
   #clipErrorsSkipped = 0;
 
@@ -125,7 +134,9 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   }
 
   /**
-   * Resolves the link, indexes every video and plans the clips (once).
+   * Resolves the link, indexes every video (from the index cached with the
+   * snapshot in the manifest store when there is one, else by reading and
+   * probing it, then caching the result) and plans the clips (once).
    *
    * @returns Resolves when the plan is ready.
    * @throws {VideoUnavailableError} Without `libmx8_video`.
@@ -161,17 +172,39 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     }
     const reader = new SampleReader(dataset.root);
     const allSizes = await reader.sizes(all, this.#abort.signal);
+    const manifestHash = dataset.snapshot.manifestHash;
+    const store = this.#options.manifestStore ?? openManifestStore();
+    const cached = await store.getVideoIndex(manifestHash).then(
+      (b) => b ? decodeVideoIndexCache(b) : new Map<bigint, CachedVideo>(),
+      () => new Map<bigint, CachedVideo>(),
+    );
     const rows: ManifestRow[] = [];
     const sizes: number[] = [];
     const indexes: VideoIndex[] = [];
     for (const [i, row] of all.entries()) {
-      const index = await this.#index(reader, row, allSizes[i]);
+      const hit = cached.get(BigInt(row.sampleId));
+      let index = hit?.size === allSizes[i] ? hit.index : undefined;
+      if (!index) {
+        index = await this.#index(reader, row, allSizes[i]);
+        if (index) this.#videosProbed++;
+      }
       if (!index) continue;
       rows.push(row);
       sizes.push(allSizes[i]);
       indexes.push(index);
     }
-    const manifestHash = dataset.snapshot.manifestHash;
+    if (this.#videosProbed > 0) {
+      const bytes = encodeVideoIndexCache(
+        indexes.map((index, i) => ({ index, size: sizes[i] })),
+      );
+      // A read-only store only costs the next open a probe.
+      await store.putVideoIndex(manifestHash, bytes).catch((e) =>
+        this.#log("video_index_not_cached", {
+          manifest_hash: manifestHash,
+          reason: e instanceof Error ? e.message : String(e),
+        })
+      );
+    }
     const plan = new ClipPlan(indexes, { ...this.#options, manifestHash });
     for (const s of plan.skipped) {
       this.#videosSkipped++;
@@ -268,6 +301,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   stats(): VideoLoaderStats {
     return {
       videosIndexed: this.#ready?.indexes.length ?? 0,
+      videosProbed: this.#videosProbed,
       videosSkipped: this.#videosSkipped,
       plannedClips: this.#ready?.plan.length ?? 0,
       deliveredBatchesTotal: this.#delivered.batches,

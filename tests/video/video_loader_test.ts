@@ -307,3 +307,40 @@ videoTest(
     assert.equal(s.inflightBytes, 0);
   },
 );
+
+videoTest(
+  "the per-video index is cached with the snapshot: a second open probes nothing, a corrupt cache is re-probed",
+  async () => {
+    const { fx } = await fixtures();
+    const link = await dataset("cached", {
+      "a.mp4": fx.h264,
+      "b.webm": fx.vp9,
+    });
+    const storeRoot = await Deno.makeTempDir({ prefix: "mx8-store-" });
+    const store = openManifestStore(storeRoot);
+    const opts = {
+      clip: 4,
+      stride: 9,
+      resizeHw: [16, 16] as [number, number],
+      manifestStore: store,
+      log: () => {},
+    };
+    await using first = video(link, opts);
+    const a = (await drain(first)).flatMap((b) => [...b.clipIds]);
+    assert.equal(first.stats().videosProbed, 2);
+    const cacheFile = join(storeRoot, "video_index", first.manifestHash!);
+    assert.ok((await Deno.stat(cacheFile)).isFile);
+    await using second = video(link, opts);
+    const b = (await drain(second)).flatMap((x) => [...x.clipIds]);
+    assert.equal(second.stats().videosProbed, 0);
+    assert.equal(second.stats().videosIndexed, 2);
+    assert.deepEqual(b, a);
+    await Deno.writeTextFile(
+      cacheFile,
+      '{"v":1,"videos":[{"id":"0","size":"x"}]}',
+    );
+    await using third = video(link, opts);
+    await third.open();
+    assert.equal(third.stats().videosProbed, 2);
+  },
+);
