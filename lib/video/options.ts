@@ -5,6 +5,7 @@
  */
 
 import type { ManifestStore } from "../manifest_store/store.ts";
+import type { VideoBackendOption } from "./backend.ts";
 import type { ClipPlanOptions } from "./clip_plan.ts";
 
 /** The file name endings read as videos. */
@@ -38,6 +39,11 @@ export interface VideoOptions extends Omit<ClipPlanOptions, "manifestHash"> {
   maxSecondsPerClip?: number;
   /** A clip (or video) that cannot be decoded: `"error"` (default) fails, `"skip"` drops it and counts it. */
   onDecodeError?: "error" | "skip";
+  /**
+   * Decoder: `"auto"` (default: `libmx8_video`, else the ffmpeg CLI),
+   * `"native"` or `"cli"` (one ffmpeg process per clip; slow, a fallback).
+   */
+  backend?: VideoBackendOption;
   /** Resume token from `checkpoint()`. */
   resumeFrom?: string;
   /** Manifest store (default: `MX8_MANIFEST_STORE` or `~/.mx8/manifests`). */
@@ -58,6 +64,7 @@ export interface ResolvedVideoOptions {
   maxPacketsPerClip: number;
   maxSecondsPerClip: number;
   onDecodeError: "error" | "skip";
+  backend: VideoBackendOption;
 }
 
 /**
@@ -105,7 +112,14 @@ export function resolveVideoOptions(o: VideoOptions): ResolvedVideoOptions {
       `maxSecondsPerClip must be > 0: ${maxSecondsPerClip}`,
     );
   }
+  const backend = o.backend ?? "auto";
+  if (!["auto", "native", "cli"].includes(backend)) {
+    throw new TypeError(
+      `backend must be one of "auto", "native", "cli", got "${backend}"`,
+    );
+  }
   return {
+    backend,
     batchSizeClips: int("batchSizeClips", o.batchSizeClips, 8),
     height,
     width,

@@ -29,11 +29,7 @@ import {
   decodeVideoIndexCache,
   encodeVideoIndexCache,
 } from "./index_cache.ts";
-import {
-  decodeClip,
-  probeVideo,
-  requireVideoLibrary,
-} from "./native_decoder.ts";
+import { type ClipDecoder, openClipDecoder } from "./clip_decoder.ts";
 import {
   isVideoLocation,
   type ResolvedVideoOptions,
@@ -45,6 +41,8 @@ import type { VideoIndex } from "./types.ts";
 
 /** Counters of a {@linkcode VideoLoader}. */
 export interface VideoLoaderStats {
+  /** The decoder in use (`"native"` or `"cli"`; `undefined` before open). */
+  backend: "native" | "cli" | undefined;
   /** Videos with an index (probed now or cached with the snapshot). */
   videosIndexed: number;
   /** Videos probed at open (the others came from the snapshot's cached index). */
@@ -108,6 +106,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #closed = false;
   #videosSkipped = 0;
   #videosProbed = 0;
+  #decoder?: ClipDecoder;
   #delivered = { batches: 0, clips: 0 };
   #clipErrorsSkipped = 0;
 
@@ -139,7 +138,8 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
    * probing it, then caching the result) and plans the clips (once).
    *
    * @returns Resolves when the plan is ready.
-   * @throws {VideoUnavailableError} Without `libmx8_video`.
+   * @throws {VideoUnavailableError} Without `libmx8_video` (nor, for
+   *   `backend: "auto"`, the ffmpeg CLI).
    * @throws {Mx8Error} When the dataset has no video.
    * @throws {VideoDecodeError} When a video cannot be indexed (`onDecodeError: "error"`).
    * @throws {CheckpointError} When `resumeFrom` belongs to another dataset or plan.
@@ -160,7 +160,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   }
 
   async #open(): Promise<Opened> {
-    requireVideoLibrary();
+    this.#decoder = openClipDecoder(this.#o.backend);
     const dataset = await openDataset(this.link, this.#options.manifestStore);
     const all = dataset.rows.filter((r) => isVideoLocation(r.location));
     if (all.length === 0) {
@@ -239,7 +239,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     try {
       const bytes = new Uint8Array(size);
       await reader.readInto([row], [size], bytes, [0], this.#abort.signal);
-      return probeVideo(bytes, BigInt(row.sampleId), label);
+      return await this.#decoder!.probe(bytes, BigInt(row.sampleId), label);
     } catch (e) {
       if (
         !(e instanceof VideoDecodeError) || this.#o.onDecodeError !== "skip"
@@ -300,6 +300,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
    */
   stats(): VideoLoaderStats {
     return {
+      backend: this.#decoder?.backend,
       videosIndexed: this.#ready?.indexes.length ?? 0,
       videosProbed: this.#videosProbed,
       videosSkipped: this.#videosSkipped,
@@ -414,7 +415,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
         this.#o.decodeConcurrency,
         async (c, i) => {
           try {
-            await decodeClip(
+            await this.#decoder!.decode(
               bytesOf.get(c.videoIndex)!,
               indexes[c.videoIndex],
               c.frameSeconds,
@@ -501,6 +502,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     this.#abort.abort(new Mx8Error("video loader closed"));
     const opened = await this.#opened?.catch(() => undefined);
     await opened?.reader.close();
+    await this.#decoder?.close();
   }
 
   /** Same as {@linkcode VideoLoader.close}. */

@@ -12,6 +12,7 @@ if (Deno.args[0] === "video") {
   try {
     await mx8.video(dir, {
       clip: 4,
+      backend: "native",
       manifestStore: mx8.openManifestStore(`${dir}/store`),
       log: () => {},
     }).open();

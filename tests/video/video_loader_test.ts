@@ -9,7 +9,7 @@ import { VideoDecodeError } from "../../lib/video/errors.ts";
 import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
 import { video, type VideoLoader } from "../../lib/video/video_loader.ts";
 import type { VideoOptions } from "../../lib/video/options.ts";
-import { type Fixtures, makeFixtures, videoTest } from "./_fixtures.ts";
+import { type Fixtures, makeFixtures, psnr, videoTest } from "./_fixtures.ts";
 
 let made: Promise<{ fx: Fixtures; root: string }> | undefined;
 function fixtures(): Promise<{ fx: Fixtures; root: string }> {
@@ -342,5 +342,39 @@ videoTest(
     await using third = video(link, opts);
     await third.open();
     assert.equal(third.stats().videosProbed, 2);
+  },
+);
+
+videoTest(
+  'backend "cli" (the ffmpeg CLI fallback) delivers the same clips as the native decoder',
+  async () => {
+    const { fx } = await fixtures();
+    const link = await dataset("cli", { "a.mp4": fx.h264, "b.webm": fx.vp9 });
+    const opts = {
+      clip: 3,
+      stride: 25,
+      frameStep: 2,
+      batchSizeClips: 4,
+      resizeHw: [24, 32] as [number, number],
+    };
+    await using native = await openLoader(link, { ...opts, backend: "native" });
+    await using cli = await openLoader(link, { ...opts, backend: "cli" });
+    const [a, b] = [await drain(native), await drain(cli)];
+    assert.equal(native.stats().backend, "native");
+    assert.equal(cli.stats().backend, "cli");
+    assert.deepEqual(
+      b.flatMap((x) => [...x.clipIds]),
+      a.flatMap((x) => [...x.clipIds]),
+    );
+    const n = 3 * 24 * 32 * 3;
+    for (const [i, x] of a.entries()) {
+      for (let k = 0; k < x.clips.shape[0]; k++) {
+        const db = psnr(
+          x.clips.data.subarray(k * n, (k + 1) * n) as Uint8Array,
+          b[i].clips.data.subarray(k * n, (k + 1) * n) as Uint8Array,
+        );
+        assert.ok(db >= 40, `batch ${i} clip ${k}: PSNR ${db.toFixed(1)}`);
+      }
+    }
   },
 );
