@@ -90,6 +90,7 @@ export {
   type ImageLoaderOptions,
   loader,
   type RawLoaderOptions,
+  type VideoLoaderOptions,
 } from "./lib/loader/loader.ts";
 export {
   DecodeError,

@@ -7,7 +7,8 @@ import type { ClipBatch } from "../../lib/video/clip_batch.ts";
 import { toPlanarFloat } from "../../lib/video/clip_batch.ts";
 import { VideoDecodeError } from "../../lib/video/errors.ts";
 import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
-import { video, type VideoLoader } from "../../lib/video/video_loader.ts";
+import { video, VideoLoader } from "../../lib/video/video_loader.ts";
+import { loader } from "../../lib/loader/loader.ts";
 import type { VideoOptions } from "../../lib/video/options.ts";
 import { type Fixtures, makeFixtures, psnr, videoTest } from "./_fixtures.ts";
 
@@ -376,5 +377,41 @@ videoTest(
         assert.ok(db >= 40, `batch ${i} clip ${k}: PSNR ${db.toFixed(1)}`);
       }
     }
+  },
+);
+
+videoTest(
+  "loader(link, { video }) is the same VideoLoader; image options beside video are refused",
+  async () => {
+    const { fx } = await fixtures();
+    const link = await dataset("front", { "a.mp4": fx.h264 });
+    const store = openManifestStore(
+      await Deno.makeTempDir({ prefix: "mx8-store-" }),
+    );
+    const clipOpts = {
+      clip: 4,
+      stride: 30,
+      resizeHw: [16, 16] as [number, number],
+    };
+    await using a = loader(link, {
+      video: clipOpts,
+      manifestStore: store,
+      log: () => {},
+    });
+    assert.ok(a instanceof VideoLoader);
+    await using b = video(link, {
+      ...clipOpts,
+      manifestStore: store,
+      log: () => {},
+    });
+    assert.deepEqual(
+      (await drain(a)).flatMap((x) => [...x.clipIds]),
+      (await drain(b)).flatMap((x) => [...x.clipIds]),
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => loader(link, { video: clipOpts, batchSizeSamples: 4 } as any),
+      /loader options batchSizeSamples do not apply to video clips/,
+    );
   },
 );
