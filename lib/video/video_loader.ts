@@ -15,13 +15,13 @@ import { type Dataset, openDataset } from "../loader/dataset.ts";
 import type { ManifestRow } from "../manifest/row.ts";
 import { openManifestStore } from "../manifest_store/open.ts";
 import { SampleReader } from "../sample_bytes/sample_reader.ts";
-import { mapLimit } from "../util/map_limit.ts";
 import {
   decodeClipCheckpoint,
   encodeClipCheckpoint,
   planFingerprint,
 } from "./checkpoint.ts";
-import { type ClipBatch, toPlanarFloat } from "./clip_batch.ts";
+import { buildClipBatch } from "./build_batch.ts";
+import type { ClipBatch } from "./clip_batch.ts";
 import { ClipPlan, type ClipPlanOptions } from "./clip_plan.ts";
 import { VideoDecodeError } from "./errors.ts";
 import {
@@ -372,127 +372,31 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   }
 
   /** Reserves, reads, decodes and lays out the clips at plan positions [from, to). */
-  async #build(from: number, to: number): Promise<ClipBatch> {
+  #build(from: number, to: number): Promise<ClipBatch> {
     const { plan, reader, rows, sizes, indexes } = this.#ready!;
-    const { height: h, width: w, toFloat } = this.#o;
-    const clips = Array.from(
-      { length: to - from },
-      (_, i) => plan.at(from + i),
+    return buildClipBatch(
+      {
+        plan,
+        reader,
+        rows,
+        sizes,
+        indexes,
+        decoder: this.#decoder!,
+        budget: this.#budget,
+        signal: this.#abort.signal,
+        options: this.#o,
+        onSkipped: (clip, reason) => {
+          this.#clipErrorsSkipped++;
+          this.#log("clip_skipped", {
+            sample_id: Number(clip.sampleId),
+            clip_id: String(clip.clipId),
+            reason,
+          });
+        },
+      },
+      from,
+      to,
     );
-    const t = clips[0].frameSeconds.length;
-    const clipBytes = t * h * w * 3;
-    const videos = [...new Set(clips.map((c) => c.videoIndex))];
-    const offsets = [0];
-    for (const v of videos) {
-      offsets.push(offsets[offsets.length - 1] + sizes[v]);
-    }
-    const compressed = offsets[offsets.length - 1];
-    const tensor = clips.length * clipBytes * (toFloat ? 5 : 1);
-    let held = compressed + tensor;
-    await this.#budget.acquire(held, this.#abort.signal);
-    let released = false;
-    const release = (bytes: number) => {
-      this.#budget.release(bytes);
-      held -= bytes;
-    };
-    try {
-      const payload = new Uint8Array(compressed);
-      await reader.readInto(
-        videos.map((v) => rows[v]),
-        videos.map((v) => sizes[v]),
-        payload,
-        offsets,
-        this.#abort.signal,
-      );
-      const bytesOf = new Map(
-        videos.map((v, i) => [v, payload.subarray(offsets[i], offsets[i + 1])]),
-      );
-      const pixels = new Uint8Array(clips.length * clipBytes);
-      // Every clip settles before anything is freed: a decode still running
-      // writes into `pixels`.
-      const errors = await mapLimit(
-        clips,
-        this.#o.decodeConcurrency,
-        async (c, i) => {
-          try {
-            await this.#decoder!.decode(
-              bytesOf.get(c.videoIndex)!,
-              indexes[c.videoIndex],
-              c.frameSeconds,
-              {
-                height: h,
-                width: w,
-                out: pixels.subarray(i * clipBytes, (i + 1) * clipBytes),
-                maxPackets: this.#o.maxPacketsPerClip,
-                maxSeconds: this.#o.maxSecondsPerClip,
-                label: `sample ${c.sampleId} (${
-                  rows[c.videoIndex].location
-                }) clip at ${c.startSeconds} s`,
-              },
-            );
-            return undefined;
-          } catch (e) {
-            return e;
-          }
-        },
-      );
-      release(compressed);
-      const kept: number[] = [];
-      for (const [i, e] of errors.entries()) {
-        if (e === undefined) {
-          kept.push(i);
-          continue;
-        }
-        if (
-          !(e instanceof VideoDecodeError) || this.#o.onDecodeError !== "skip"
-        ) throw e;
-        this.#clipErrorsSkipped++;
-        this.#log("clip_skipped", {
-          sample_id: Number(clips[i].sampleId),
-          clip_id: String(clips[i].clipId),
-          reason: e.message,
-        });
-      }
-      kept.forEach((src, dst) => {
-        if (src !== dst) {
-          pixels.copyWithin(
-            dst * clipBytes,
-            src * clipBytes,
-            (src + 1) * clipBytes,
-          );
-        }
-      });
-      const b = kept.length;
-      let data: Uint8Array | Float32Array;
-      let shape: [number, number, number, number, number];
-      if (toFloat) {
-        data = toPlanarFloat(pixels, b, t, h, w);
-        shape = [b, 3, t, h, w];
-        release(clips.length * clipBytes + (clips.length - b) * clipBytes * 4);
-      } else {
-        data = pixels.subarray(0, b * clipBytes);
-        shape = [b, t, h, w, 3];
-        release((clips.length - b) * clipBytes);
-      }
-      const pick = kept.map((i) => clips[i]);
-      return {
-        clips: { data, shape, dtype: toFloat ? "float32" : "uint8" },
-        clipIds: BigInt64Array.from(pick, (c) => c.clipId),
-        sampleIds: BigInt64Array.from(pick, (c) => c.sampleId),
-        startSeconds: Float64Array.from(pick, (c) => c.startSeconds),
-        release: () => {
-          if (released) return;
-          released = true;
-          release(held);
-        },
-      };
-    } catch (e) {
-      if (!released) {
-        released = true;
-        release(held);
-      }
-      throw e;
-    }
   }
 
   /** Stops background work and closes files. Idempotent. */
