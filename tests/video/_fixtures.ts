@@ -76,6 +76,10 @@ export interface Fixtures {
   h264: string;
   /** The same, moov first (`+faststart`). */
   h264Fast: string;
+  /** The same stream remuxed into Matroska. */
+  h264Mkv: string;
+  /** The same stream remuxed into QuickTime. */
+  h264Mov: string;
   /** H.264 in MP4, variable frame rate: 40 frames at 25 fps, then 40 at ≈10 fps. */
   vfr: string;
   /** VP9 in WebM, 25 fps, 75 frames, GOP 30. */
@@ -150,6 +154,18 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
     "+faststart",
     f("fast.mp4"),
   ]);
+  for (const ext of ["mkv", "mov"]) {
+    await run("ffmpeg", [
+      "-v",
+      "error",
+      "-y",
+      "-i",
+      f("h264.mp4"),
+      "-c",
+      "copy",
+      f(`h264.${ext}`),
+    ]);
+  }
   await run("ffmpeg", [
     ...input,
     "-vf",
@@ -194,6 +210,8 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
   return {
     h264: f("h264.mp4"),
     h264Fast: f("fast.mp4"),
+    h264Mkv: f("h264.mkv"),
+    h264Mov: f("h264.mov"),
     vfr: f("vfr.mp4"),
     vp9: f("vp9.webm"),
     truncatedFast: f("fast_trunc.mp4"),

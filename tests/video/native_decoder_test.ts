@@ -120,6 +120,12 @@ videoTest(
   },
 );
 
+videoTest("MKV and MOV containers: clip frames match the CLI's", async () => {
+  const v = await videos();
+  await assertFramesMatchCli(v.h264Mkv, [45, 46, 47], 120, 160);
+  await assertFramesMatchCli(v.h264Mov, [61, 62, 63], 120, 160);
+});
+
 videoTest("VP9 WebM clip frames match the CLI's", async () => {
   const v = await videos();
   await assertFramesMatchCli(v.vp9, [50, 51, 52, 53], 224, 224);
