@@ -8,6 +8,7 @@
  * @module
  */
 
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { photoJpeg } from "../../lib/demo/photos.ts";
 import { loadVideoLibrary } from "../../lib/native/video_library.ts";
@@ -99,12 +100,62 @@ export interface Fixtures {
  * @returns Their paths.
  */
 export async function makeFixtures(dir: string): Promise<Fixtures> {
-  const photo = join(dir, "photo.jpg");
+  const f = (name: string) => join(dir, name);
+  if (await Deno.stat(f("done")).then(() => true, () => false)) {
+    return fixturePaths(f);
+  }
+  await encodeFixtures(f);
+  await Deno.writeTextFile(f("done"), "");
+  return fixturePaths(f);
+}
+
+/**
+ * The fixture videos, encoded once per machine into
+ * `$TMPDIR/mx8-video-fixtures-v1` (built in a private directory, then
+ * renamed into place, so concurrent test processes never see half of it).
+ * Read-only: tests copy what they change.
+ *
+ * @returns Their paths.
+ */
+export async function sharedFixtures(): Promise<Fixtures> {
+  const base = join(tmpdir(), FIXTURES_VERSION);
+  if (await Deno.stat(join(base, "done")).then(() => true, () => false)) {
+    return fixturePaths((name) => join(base, name));
+  }
+  const tmp = await Deno.makeTempDir({ prefix: `${FIXTURES_VERSION}.tmp-` });
+  await makeFixtures(tmp);
+  try {
+    await Deno.rename(tmp, base);
+  } catch {
+    // Another process won the race: use its copy.
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return fixturePaths((name) => join(base, name));
+}
+
+/** Bump when the fixtures change. */
+const FIXTURES_VERSION = "mx8-video-fixtures-v1";
+
+function fixturePaths(f: (name: string) => string): Fixtures {
+  return {
+    h264: f("h264.mp4"),
+    h264Fast: f("fast.mp4"),
+    h264Mkv: f("h264.mkv"),
+    h264Mov: f("h264.mov"),
+    vfr: f("vfr.mp4"),
+    vp9: f("vp9.webm"),
+    truncatedFast: f("fast_trunc.mp4"),
+    truncatedNoIndex: f("h264_trunc.mp4"),
+    truncatedWebm: f("vp9_trunc.webm"),
+  };
+}
+
+async function encodeFixtures(f: (name: string) => string): Promise<void> {
+  const photo = f("photo.jpg");
   await Deno.writeFile(
     photo,
     await photoJpeg(3, { width: 640, height: 480, quality: 95 }),
   );
-  const f = (name: string) => join(dir, name);
   const input = [
     "-v",
     "error",
@@ -207,17 +258,6 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
   await cut(f("fast.mp4"), f("fast_trunc.mp4"), 0.6);
   await cut(f("h264.mp4"), f("h264_trunc.mp4"), 0.6);
   await cut(f("vp9.webm"), f("vp9_trunc.webm"), 0.5);
-  return {
-    h264: f("h264.mp4"),
-    h264Fast: f("fast.mp4"),
-    h264Mkv: f("h264.mkv"),
-    h264Mov: f("h264.mov"),
-    vfr: f("vfr.mp4"),
-    vp9: f("vp9.webm"),
-    truncatedFast: f("fast_trunc.mp4"),
-    truncatedNoIndex: f("h264_trunc.mp4"),
-    truncatedWebm: f("vp9_trunc.webm"),
-  };
 }
 
 /**

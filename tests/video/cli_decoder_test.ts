@@ -3,25 +3,13 @@ import { decodeClipCli, probeVideoCli } from "../../lib/video/cli_decoder.ts";
 import { VideoDecodeError } from "../../lib/video/errors.ts";
 import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
 import {
-  type Fixtures,
-  makeFixtures,
   probeFrameSeconds,
   psnr,
+  sharedFixtures,
   videoTest,
 } from "./_fixtures.ts";
 
-let fixtures: Promise<Fixtures> | undefined;
-function videos(): Promise<Fixtures> {
-  fixtures ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "mx8-video-cli-" });
-    globalThis.addEventListener(
-      "unload",
-      () => Deno.removeSync(dir, { recursive: true }),
-    );
-    return await makeFixtures(dir);
-  })();
-  return fixtures;
-}
+const videos = sharedFixtures;
 
 videoTest(
   "CLI backend: the index matches the native one (but for keyframes)",

@@ -4,26 +4,14 @@ import { VideoDecodeError } from "../../lib/video/errors.ts";
 import type { VideoIndex } from "../../lib/video/types.ts";
 import {
   cliFrame,
-  type Fixtures,
-  makeFixtures,
   probeFrameSeconds,
   probeStream,
   psnr,
+  sharedFixtures,
   videoTest,
 } from "./_fixtures.ts";
 
-let fixtures: Promise<Fixtures> | undefined;
-let fixtureDir: string | undefined;
-function videos(): Promise<Fixtures> {
-  fixtures ??= (async () => {
-    fixtureDir = await Deno.makeTempDir({ prefix: "mx8-video-" });
-    return await makeFixtures(fixtureDir);
-  })();
-  return fixtures;
-}
-globalThis.addEventListener("unload", () => {
-  if (fixtureDir) Deno.removeSync(fixtureDir, { recursive: true });
-});
+const videos = sharedFixtures;
 
 async function load(
   path: string,

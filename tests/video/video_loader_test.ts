@@ -10,7 +10,7 @@ import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
 import { video, VideoLoader } from "../../lib/video/video_loader.ts";
 import { loader } from "../../lib/loader/loader.ts";
 import type { VideoOptions } from "../../lib/video/options.ts";
-import { type Fixtures, makeFixtures, psnr, videoTest } from "./_fixtures.ts";
+import { type Fixtures, psnr, sharedFixtures, videoTest } from "./_fixtures.ts";
 
 let made: Promise<{ fx: Fixtures; root: string }> | undefined;
 function fixtures(): Promise<{ fx: Fixtures; root: string }> {
@@ -20,9 +20,7 @@ function fixtures(): Promise<{ fx: Fixtures; root: string }> {
       "unload",
       () => Deno.removeSync(root, { recursive: true }),
     );
-    const fx = await makeFixtures(
-      await Deno.makeTempDir({ dir: root, prefix: "src-" }),
-    );
+    const fx = await sharedFixtures();
     return { fx, root };
   })();
   return made;
