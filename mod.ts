@@ -90,6 +90,7 @@ export {
   type ImageLoaderOptions,
   loader,
   type RawLoaderOptions,
+  type VideoLoaderOptions,
 } from "./lib/loader/loader.ts";
 export {
   DecodeError,
@@ -123,3 +124,19 @@ export {
   CoordinatorRefusedError,
   CoordinatorUnreachableError,
 } from "./lib/distributed/errors.ts";
+export {
+  type ClipBatch,
+  ClipPlan,
+  type ClipPlanOptions,
+  decodeClip,
+  type PlannedClip,
+  probeVideo,
+  video,
+  videoAvailable,
+  VideoDecodeError,
+  type VideoIndex,
+  VideoLoader,
+  type VideoLoaderStats,
+  type VideoOptions,
+  VideoUnavailableError,
+} from "./lib/video/mod.ts";

@@ -191,6 +191,24 @@ export const TURBOJPEG_DEV: Prerequisite = {
 /** What building `ffi/` needs. */
 export const NATIVE_TOOLCHAIN: Prerequisite[] = [CARGO, CC, TURBOJPEG_DEV];
 
+/** Where a header may be installed, including Debian's multiarch directory. */
+function multiarchHeader(rel: string): string[] {
+  const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+  return [...header(rel), `/usr/include/${arch}-linux-gnu/${rel}`];
+}
+
+/** FFmpeg's development files `ffi/video/` compiles its C shim against. */
+export const FFMPEG_DEV: Prerequisite = {
+  name: "libavformat-dev libavcodec-dev libswscale-dev",
+  apt: "libavformat-dev libavcodec-dev libswscale-dev",
+  present: () =>
+    ["libavformat/avformat.h", "libavcodec/avcodec.h", "libswscale/swscale.h"]
+      .every((h) => anyFile(multiarchHeader(h))),
+};
+
+/** What building `ffi/video/` (the optional video clip decoder) needs. */
+export const VIDEO_TOOLCHAIN: Prerequisite[] = [CARGO, CC, FFMPEG_DEV];
+
 /** nghttp2's load generator. */
 export const H2LOAD: Prerequisite = tool("h2load", "nghttp2-client");
 

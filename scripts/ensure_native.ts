@@ -14,6 +14,12 @@
  * - `MX8_NATIVE_BUILD=0`, or `MX8_FFI_LIB` set (the library is yours): does
  *   nothing.
  *
+ * - Then, with the default crate only, the optional video decoder
+ *   `ffi/video/` (`libmx8_video`, FFmpeg) the same way, when cargo, cc and
+ *   FFmpeg's development files are present and `MX8_VIDEO_LIB` is unset;
+ *   silent when they are missing (video clips are optional), one line when
+ *   its build fails. It never affects the image library.
+ *
  * It never fails the task: it always exits 0, and MX8 decodes with `sharp`
  * whenever the library cannot be loaded.
  *
@@ -34,6 +40,7 @@ import {
   missingOf,
   NATIVE_TOOLCHAIN,
   type Prerequisite,
+  VIDEO_TOOLCHAIN,
 } from "./_prereq.ts";
 
 /** What {@linkcode planNativeBuild} decided. */
@@ -84,6 +91,29 @@ export function planNativeBuild(state: NativeBuildState): NativeBuildPlan {
   };
 }
 
+/**
+ * Whether to build the optional video decoder `ffi/video/`: only when
+ * nothing is missing and neither `MX8_NATIVE_BUILD=0` nor `MX8_VIDEO_LIB`
+ * says otherwise; never a hint (video clips are optional).
+ *
+ * @param state `buildEnv`, `MX8_VIDEO_LIB`, the missing video toolchain.
+ * @returns True to build.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shouldBuildVideo } from "./ensure_native.ts";
+ * assert.equal(shouldBuildVideo({ missing: [] }), true);
+ * assert.equal(shouldBuildVideo({ videoLibEnv: "/x.so", missing: [] }), false);
+ * ```
+ */
+export function shouldBuildVideo(
+  state: { buildEnv?: string; videoLibEnv?: string; missing: Prerequisite[] },
+): boolean {
+  return state.buildEnv !== "0" && !state.videoLibEnv &&
+    state.missing.length === 0;
+}
+
 /** After this long, say that a (first) build is running. */
 const SLOW_BUILD_MS = 3000;
 
@@ -92,7 +122,11 @@ const SLOW_BUILD_MS = 3000;
  *
  * @param manifest Path of the crate's `Cargo.toml`.
  */
-async function build(manifest: string): Promise<void> {
+async function build(
+  manifest: string,
+  what = "native decoder",
+  fallback = "using sharp",
+): Promise<void> {
   const args = [
     "build",
     "--release",
@@ -103,7 +137,7 @@ async function build(manifest: string): Promise<void> {
   const shown = relative(Deno.cwd(), manifest) || manifest;
   const slow = setTimeout(() => {
     console.error(
-      `mx8: building the native decoder (cargo ${
+      `mx8: building the ${what} (cargo ${
         args.slice(0, 3).join(" ")
       } --manifest-path ${shown}) …`,
     );
@@ -118,9 +152,9 @@ async function build(manifest: string): Promise<void> {
       await Deno.stderr.write(out.stdout);
       await Deno.stderr.write(out.stderr);
       console.error(
-        `mx8: native decoder build failed (cargo ${
+        `mx8: ${what} build failed (cargo ${
           args.join(" ")
-        } exited ${out.code}, output above); using sharp`,
+        } exited ${out.code}, output above); ${fallback}`,
       );
     }
   } finally {
@@ -150,6 +184,16 @@ async function main(): Promise<void> {
   });
   if (plan.kind === "hint" && !values["no-hint"]) console.error(plan.line);
   if (plan.kind === "build") await build(manifest);
+  if (values["manifest-path"] !== undefined) return;
+  const video = join(dirname(manifest), "video", "Cargo.toml");
+  const buildVideo = shouldBuildVideo({
+    buildEnv: Deno.env.get("MX8_NATIVE_BUILD"),
+    videoLibEnv: Deno.env.get("MX8_VIDEO_LIB"),
+    missing: missingOf(VIDEO_TOOLCHAIN),
+  });
+  if (buildVideo) {
+    await build(video, "video decoder", "video clips are unavailable");
+  }
 }
 
 if (import.meta.main) {

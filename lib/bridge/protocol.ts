@@ -13,12 +13,24 @@ import type { Placement } from "./shared_batches.ts";
 export interface OpenRequest {
   /** Always `"open"`. */
   op: "open";
-  /** Dataset link (`""` in distributed mode). */
+  /** Dataset link (`""` in distributed mode, or for a mix). */
   link: string;
   /** `loader(link, options)` options, camelCase, as JSON. */
   options: Record<string, unknown>;
   /** File to create for the mapping (must not exist). */
   shmPath: string;
+  /** Instead of one loader: `mix()` of these sources (then `link`/`options` are ignored). */
+  mix?: MixRequest;
+}
+
+/** A mix to serve: its sources and `mix()` options. */
+export interface MixRequest {
+  /** The sources, in order. */
+  sources: { name: string; link: string; options: Record<string, unknown> }[];
+  /** `true`: the sources are named (a record); `false`: an array ("0", "1", …). */
+  named: boolean;
+  /** `mix()` options, camelCase, as JSON. */
+  options: Record<string, unknown>;
 }
 
 /** Every later request. */
@@ -62,10 +74,10 @@ export function parseOpen(line: string): OpenRequest {
     r.op !== "open" || typeof r.link !== "string" ||
     typeof r.shmPath !== "string" || r.shmPath === "" ||
     typeof r.options !== "object" || r.options === null ||
-    Array.isArray(r.options)
+    Array.isArray(r.options) || (r.mix !== undefined && !isMix(r.mix))
   ) {
     throw new TypeError(
-      `mx8 bridge: the first line must be {"op":"open","link":…,"options":{…},"shmPath":…}, got ${
+      `mx8 bridge: the first line must be {"op":"open","link":…,"options":{…},"shmPath":…[,"mix":{"sources":[{"name","link","options"}…],"named","options"}]}, got ${
         line.slice(0, 200)
       }`,
     );
@@ -90,6 +102,19 @@ export function parseRequest(line: string): Request {
     );
   }
   return r as unknown as Request;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isMix(v: unknown): boolean {
+  return isObject(v) && Array.isArray(v.sources) && v.sources.length > 0 &&
+    typeof v.named === "boolean" && isObject(v.options) &&
+    v.sources.every((s) =>
+      isObject(s) && typeof s.name === "string" &&
+      typeof s.link === "string" && isObject(s.options)
+    );
 }
 
 function parseJson(line: string): Record<string, unknown> {
@@ -133,6 +158,12 @@ function where(p: Placement, nbytes: number) {
     : { offset: p.offset, inline: 0 };
 }
 
+/** `source_ids` of a mixed batch (absent for a plain loader's). */
+function sources(b: object): { source_ids?: number[] } {
+  const ids = (b as { sourceIds?: BigInt64Array }).sourceIds;
+  return ids ? { source_ids: Array.from(ids, Number) } : {};
+}
+
 /**
  * The descriptor of a decoded image batch.
  *
@@ -153,6 +184,7 @@ export function imageDescriptor(
     dtype: b.images.dtype,
     sample_ids: Array.from(b.sampleIds, Number),
     labels: Array.from(b.labels, Number),
+    ...sources(b),
   };
 }
 
@@ -175,6 +207,7 @@ export function rawDescriptor(
     offsets: Array.from(b.offsets, Number),
     sample_ids: Array.from(b.sampleIds, Number),
     label_ids: Array.from(b.labelIds, Number),
+    ...sources(b),
   };
 }
 

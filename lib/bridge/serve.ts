@@ -9,11 +9,14 @@
 import { DECODE_POOL, type ImageBatch } from "../loader/image_folder.ts";
 import type { RawBatch } from "../loader/data_loader.ts";
 import { loader as openLoader } from "../loader/loader.ts";
+import { mix, type MixLoader, type MixSource } from "../mix/mix.ts";
+import type { MixOptions } from "../mix/options.ts";
 import { LineQueue } from "./lines.ts";
 import {
   errorReply,
   imageDescriptor,
   loaderOptionsOf,
+  type MixRequest,
   parseOpen,
   parseRequest,
   rawDescriptor,
@@ -30,7 +33,7 @@ export interface BridgeIo {
   useNative?: boolean;
 }
 
-type AnyLoader = ReturnType<typeof openLoader>;
+type AnyLoader = ReturnType<typeof openLoader> | MixLoader<AnyBatch>;
 type AnyBatch = ImageBatch | RawBatch;
 
 const enc = new TextEncoder();
@@ -64,19 +67,27 @@ export async function serveBridge(io: BridgeIo): Promise<number> {
   const first = await lines.next();
   if (first === null) return 0;
   let loader: AnyLoader;
+  let sources: MixSource[] = [];
   let shared: SharedBatches | undefined;
   try {
     const open = parseOpen(first);
-    const options = {
-      ...loaderOptionsOf(open.options),
-      [DECODE_POOL]: () => shared?.pool,
-    };
-    loader = openLoader(open.link, options as Parameters<typeof openLoader>[1]);
-    shared = new SharedBatches(
-      open.shmPath,
-      loader.stats().maxInflightBytes,
-      io.useNative ?? true,
-    );
+    const pool = { [DECODE_POOL]: () => shared?.pool };
+    let capBytes: number;
+    if (open.mix) {
+      const m = openMix(open.mix, pool);
+      loader = m.mixed;
+      sources = m.sources;
+      capBytes = m.mixed.capBytes;
+    } else {
+      const options = { ...loaderOptionsOf(open.options), ...pool };
+      const one = openLoader(
+        open.link,
+        options as Parameters<typeof openLoader>[1],
+      );
+      loader = one;
+      capBytes = one.stats().maxInflightBytes;
+    }
+    shared = new SharedBatches(open.shmPath, capBytes, io.useNative ?? true);
   } catch (err) {
     await send(errorReply(err, shared === undefined));
     return 2;
@@ -131,22 +142,20 @@ export async function serveBridge(io: BridgeIo): Promise<number> {
       } else if (req.op === "info") {
         try {
           await loader.open();
+          // A mix's info names every source: open them all now.
+          await Promise.all(sources.map((s) => s.open()));
         } catch (err) {
           await send({ ...errorReply(err, false), fatal: true });
           code = 1;
           break;
         }
-        await send({
-          t: "info",
-          classes: loader.classes,
-          manifest_hash: loader.manifestHash ?? null,
-        });
+        await send(infoReply(loader, sources));
       } else if (req.op === "stats") {
         const s = shared.stats();
         await send({
           t: "stats",
           stats: {
-            ...loader.stats(),
+            ...(loader.stats() as object),
             sharedMode: s.mode,
             sharedBytes: s.bytes,
             sharedZeroCopyBatches: s.zeroCopyBatches,
@@ -171,4 +180,49 @@ export async function serveBridge(io: BridgeIo): Promise<number> {
     shared.close();
   }
   return code;
+}
+
+/**
+ * Builds the loaders of a mix request and the mix over them; image sources
+ * decode into `pool` (the mapping) through the mix's one decoder.
+ */
+function openMix(
+  m: MixRequest,
+  pool: Record<symbol, unknown>,
+): { mixed: MixLoader<AnyBatch>; sources: MixSource[] } {
+  const sources = m.sources.map((s) =>
+    openLoader(
+      s.link,
+      loaderOptionsOf(s.options) as Parameters<typeof openLoader>[1],
+    ) as MixSource
+  );
+  const given = m.named
+    ? Object.fromEntries(m.sources.map((s, i) => [s.name, sources[i]]))
+    : sources;
+  const options = { ...loaderOptionsOf(m.options), ...pool } as MixOptions;
+  const mixed = mix(given, options) as unknown as MixLoader<AnyBatch>;
+  return { mixed, sources };
+}
+
+/** The `info` reply: a loader's classes and hash, or each mix source's. */
+function infoReply(
+  loader: AnyLoader,
+  sources: MixSource[],
+): Record<string, unknown> {
+  if (sources.length === 0) {
+    const one = loader as ReturnType<typeof openLoader>;
+    return {
+      t: "info",
+      classes: one.classes,
+      manifest_hash: one.manifestHash ?? null,
+    };
+  }
+  const names = (loader as MixLoader<AnyBatch>).names;
+  return {
+    t: "info",
+    classes: Object.fromEntries(names.map((n, i) => [n, sources[i].classes])),
+    manifest_hash: Object.fromEntries(
+      names.map((n, i) => [n, sources[i].manifestHash ?? null]),
+    ),
+  };
 }

@@ -12,7 +12,8 @@ const HELP = `mx8 bridge — runtime side of the Python binding (internal)
 Usage:
   mx8 bridge
 
-Started by the mx8 Python package (ffi/python/mx8), one process per loader.
+Started by the mx8 Python package (ffi/python/mx8), one process per loader
+(or per mx8.mix: the open request's "mix" runs mix() over its sources).
 Reads one JSON request per line on stdin ({"op":"open",…} first, then
 next|release|info|stats|checkpoint|close), answers each on stdout, and places
 batches in a shared mapping the consumer maps too. The end of stdin closes the

@@ -6,11 +6,12 @@
  */
 import { parseArgs } from "node:util";
 import { CoordinatorJob } from "../coordinator/job.ts";
-import { jsonLinesSink } from "../coordinator/events.ts";
+import { type CoordinatorEvent, jsonLinesSink } from "../coordinator/events.ts";
 import { serveCoordinator } from "../coordinator/server.ts";
 import { LeaseError } from "../lease/errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../lease/blocks.ts";
 import { openDatasetSummary } from "../loader/dataset.ts";
+import { DEFAULT_LIMITS } from "../rpc/conn_limits.ts";
 import { loadAuthToken } from "../rpc/token.ts";
 import { defaultStoreRoot, openManifestStore } from "../manifest_store/open.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -45,13 +46,23 @@ Options:
   --auth-token-file F      require Authorization: Bearer <token> on every RPC
                            (else $MX8_AUTH_TOKEN when set; /metrics and /healthz stay open)
   --resume-from TOKEN      skip the samples a GetResumeCheckpoint token marks completed
+  --max-connections N      connections open at once on both ports; more are closed
+                           at once (default: the descriptor limit (ulimit -n) minus
+                           min(256, a quarter of it), at most 10000)
+  --idle-timeout-ms N      close a connection with no request in flight after N ms
+                           (default 60000)
+  --header-timeout-ms N    close a new connection that sends no request head within
+                           N ms (default 10000)
+  --body-timeout-ms N      a request body must arrive within N ms (default 30000)
   -h, --help               show this help
 
 Output:
   stdout, once listening:
     mx8 coordinator ready url=http://HOST:PORT job=J manifest_hash=H samples=N grpc=http://HOST:PORT2
   (grpc=off with --grpc-bind off)
-  stderr: one JSON line per event ({"ts":…,"event":"lease_granted",…})
+  stderr: one JSON line per event ({"ts":…,"event":"lease_granted",…}); under a
+  connection flood, at most one "connections_refused" / "accept_failed" line
+  per 10 s each (with the count of the ones suppressed)
 
 HTTP: /mx8.v1.Coordinator/<Rpc>, GET /metrics (Prometheus text), GET /healthz.`;
 
@@ -91,6 +102,14 @@ export interface CoordinatorArgs {
   authTokenFile?: string;
   /** Resume checkpoint token. */
   resumeFrom?: string;
+  /** Connection cap (default from the descriptor limit). */
+  maxConnections?: number;
+  /** Idle timeout (ms). */
+  idleTimeoutMs: number;
+  /** Header timeout (ms). */
+  headerTimeoutMs: number;
+  /** Body timeout (ms). */
+  bodyTimeoutMs: number;
 }
 
 function intFlag(name: string, text: string | undefined, min: number): number;
@@ -218,6 +237,10 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       "manifest-store": { type: "string" },
       "auth-token-file": { type: "string" },
       "resume-from": { type: "string" },
+      "max-connections": { type: "string" },
+      "idle-timeout-ms": { type: "string" },
+      "header-timeout-ms": { type: "string" },
+      "body-timeout-ms": { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -274,6 +297,27 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
     manifestStore: values["manifest-store"],
     authTokenFile: values["auth-token-file"],
     resumeFrom: values["resume-from"],
+    maxConnections: values["max-connections"] === undefined
+      ? undefined
+      : intFlag("max-connections", values["max-connections"], 1),
+    idleTimeoutMs: intFlag(
+      "idle-timeout-ms",
+      values["idle-timeout-ms"],
+      1,
+      DEFAULT_LIMITS.idleTimeoutMs,
+    ),
+    headerTimeoutMs: intFlag(
+      "header-timeout-ms",
+      values["header-timeout-ms"],
+      1,
+      DEFAULT_LIMITS.headerTimeoutMs,
+    ),
+    bodyTimeoutMs: intFlag(
+      "body-timeout-ms",
+      values["body-timeout-ms"],
+      1,
+      DEFAULT_LIMITS.bodyTimeoutMs,
+    ),
   };
 }
 
@@ -339,6 +383,15 @@ export const coordinatorCommand: Command = {
       token,
       grpcPort: args.grpcPort ?? undefined,
       grpcPortFallback: args.grpcDefaulted,
+      limits: {
+        ...(args.maxConnections === undefined
+          ? {}
+          : { maxConnections: args.maxConnections }),
+        idleTimeoutMs: args.idleTimeoutMs,
+        headerTimeoutMs: args.headerTimeoutMs,
+        bodyTimeoutMs: args.bodyTimeoutMs,
+      },
+      onEvent: (e) => onEvent(e as CoordinatorEvent),
     });
     if (server.grpcFallbackFrom !== undefined) {
       onEvent({

@@ -21,7 +21,10 @@ export type CoordinatorEventName =
   | "lease_expired"
   | "range_requeued"
   | "job_drained"
-  | "lease_overlap";
+  | "lease_overlap"
+  | "connections_refused"
+  | "accept_failed"
+  | "connection_limits_unavailable";
 
 /** A JSON value an event field may hold. */
 export type EventValue = string | number | boolean | null | readonly string[];

@@ -9,6 +9,11 @@
  * bearer token, when set, guards every RPC on both; `/metrics` and
  * `/healthz` stay open.
  *
+ * Both ports share one connection cap and one budget of request-body bytes
+ * being read; every body is read under the size cap while it streams in
+ * (`lib/rpc/body_limit.ts`), and idle or slow connections are closed
+ * (`lib/rpc/conn_sweeper.ts`).
+ *
  * @module
  */
 import {
@@ -29,17 +34,36 @@ import {
   requireBearerToken,
   secretsEqual,
 } from "../rpc/auth.ts";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Mx8Error } from "../errors.ts";
+import {
+  BodyBudget,
+  type BodyLimits,
+  readBodyLimited,
+} from "../rpc/body_limit.ts";
+import {
+  ConnectionGate,
+  type ConnectionLimits,
+  type ServerEvent,
+} from "../rpc/conn_limits.ts";
 import { connectFetchAdapter, requestPath } from "../rpc/fetch_adapter.ts";
-import { type HttpListener, listenHttp } from "../rpc/serve.ts";
+import { connectNodeHandler } from "../rpc/node_adapter.ts";
+import {
+  closeConnectionAfter,
+  type FetchHandler,
+  type HttpListener,
+  listenHttp,
+  resolveLimits,
+} from "../rpc/serve.ts";
 import { listenNodeHttp } from "../rpc/serve_node.ts";
 import type { CoordinatorJob } from "./job.ts";
 import { renderMetrics } from "./metrics.ts";
 import { coordinatorRoutes, createCoordinatorService } from "./service.ts";
 
 /** Largest request message the coordinator reads (requests are small). */
-const READ_MAX_BYTES = 4 * 1048576;
+export const READ_MAX_BYTES = 4 * 1048576;
+
+/** Default bytes of request bodies all connections may hold at once. */
+export const DEFAULT_BODY_BUDGET_BYTES = 16 * 1048576;
 
 /** Options of {@linkcode serveCoordinator}. */
 export interface ServeCoordinatorOptions {
@@ -60,6 +84,12 @@ export interface ServeCoordinatorOptions {
    * ephemeral port). `grpcFallbackFrom` then says which port was wanted.
    */
   grpcPortFallback?: boolean;
+  /** Connection cap and timeouts, shared by both ports (defaults: `DEFAULT_LIMITS`). */
+  limits?: Partial<ConnectionLimits>;
+  /** Bytes of request bodies all connections may hold at once (default 16 MiB). */
+  bodyBudgetBytes?: number;
+  /** Receives `connections_refused` / `accept_failed` events (rate-limited). */
+  onEvent?: (event: ServerEvent) => void;
 }
 
 /** The coordinator's listeners. */
@@ -70,11 +100,22 @@ export interface CoordinatorServer extends HttpListener {
   readonly grpcFallbackFrom?: number;
 }
 
-function reply(status: number, contentType: string, body: string): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": contentType, "cache-control": "no-store" },
-  });
+function reply(
+  status: number,
+  contentType: string,
+  body: string,
+  unreadBodyOf?: Request,
+): Response {
+  const headers: Record<string, string> = {
+    "content-type": contentType,
+    "cache-control": "no-store",
+  };
+  if (unreadBodyOf !== undefined) {
+    // The request's body (if any) was not read: do not wait for it.
+    headers.connection = "close";
+    closeConnectionAfter(unreadBodyOf);
+  }
+  return new Response(body, { status, headers });
 }
 
 /** The per-node hot-loop RPCs the fast path serves. */
@@ -106,6 +147,7 @@ interface FastRoute {
 function fastPath(
   job: CoordinatorJob,
   token: string | undefined,
+  bodyLimits: BodyLimits,
 ): (request: Request, path: string) => Promise<Response> | undefined {
   const impl = createCoordinatorService(job) as unknown as Record<
     string,
@@ -125,14 +167,10 @@ function fastPath(
     let status = 200;
     let type = "application/proto";
     let body: Uint8Array;
+    let bodyRead = false;
     try {
-      const bytes = await request.bytes();
-      if (bytes.byteLength > READ_MAX_BYTES) {
-        throw new ConnectError(
-          `message size ${bytes.byteLength} is larger than configured readMaxBytes ${READ_MAX_BYTES}`,
-          Code.ResourceExhausted,
-        );
-      }
+      const bytes = await readBodyLimited(request, bodyLimits);
+      bodyRead = true;
       let input;
       try {
         input = fromBinary(route.input, bytes);
@@ -159,10 +197,15 @@ function fastPath(
       status = codeToHttpStatus(error.code);
       type = "application/json";
       body = errorToJsonBytes(error, {});
+      if (!bodyRead) closeConnectionAfter(request);
     }
     return new Response(body as Uint8Array<ArrayBuffer>, {
       status,
-      headers: { "content-type": type },
+      // A body refused before or while it streamed in is not drained: the
+      // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
+      headers: bodyRead
+        ? { "content-type": type }
+        : { "content-type": type, connection: "close" },
     });
   };
   return (request, path) => {
@@ -215,33 +258,61 @@ export async function serveCoordinator(
   const interceptors = options.token === undefined
     ? []
     : [requireBearerToken(options.token)];
+  const limits = resolveLimits(options);
+  const gate = new ConnectionGate(limits.maxConnections, options.onEvent);
+  const bodyLimits: BodyLimits = {
+    maxBytes: READ_MAX_BYTES,
+    timeoutMs: limits.bodyTimeoutMs,
+    budget: new BodyBudget(
+      options.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES,
+    ),
+  };
+  const listen = { hostname, limits, gate, onEvent: options.onEvent };
+  // The main port is bound first, so a bad --bind is named as such; its
+  // handler is set once the gRPC port (named in gRPC refusals) is known.
+  let serve: FetchHandler = (request) => {
+    closeConnectionAfter(request);
+    return new Response("Starting\n", {
+      status: 503,
+      headers: { connection: "close" },
+    });
+  };
+  const main = await listenHttp(
+    (request, info) => serve(request, info),
+    { ...listen, port: options.port ?? 50051, name: "main" },
+  );
   const listenGrpc = (port: number) =>
     listenNodeHttp(
-      connectNodeAdapter({
+      connectNodeHandler({
         routes: coordinatorRoutes(job),
         interceptors,
-        readMaxBytes: READ_MAX_BYTES,
+        bodyLimits,
       }),
-      { hostname, port },
+      { ...listen, port, name: "grpc" },
     );
   let grpcFallbackFrom: number | undefined;
-  const grpc = options.grpcPort === undefined
-    ? undefined
-    : await listenGrpc(options.grpcPort).catch((err: Error) => {
-      const inUse = (err.cause as NodeJS.ErrnoException | undefined)?.code ===
-        "EADDRINUSE";
-      if (inUse && options.grpcPortFallback && options.grpcPort !== 0) {
-        grpcFallbackFrom = options.grpcPort;
-        return listenGrpc(0);
-      }
-      throw new Mx8Error(`gRPC port: ${err.message}`, { cause: err });
-    });
+  let grpc: HttpListener | undefined;
+  try {
+    grpc = options.grpcPort === undefined
+      ? undefined
+      : await listenGrpc(options.grpcPort).catch((err: Error) => {
+        const inUse = err.cause instanceof Deno.errors.AddrInUse;
+        if (inUse && options.grpcPortFallback && options.grpcPort !== 0) {
+          grpcFallbackFrom = options.grpcPort;
+          return listenGrpc(0);
+        }
+        throw new Mx8Error(`gRPC port: ${err.message}`, { cause: err });
+      });
+  } catch (err) {
+    await main.close();
+    throw err;
+  }
   const fallback = (request: Request): Response => {
     const path = requestPath(request.url);
     if (
       (path === "/metrics" || path === "/healthz") && request.method !== "GET"
     ) {
-      return reply(405, "text/plain; charset=utf-8", "GET only\n");
+      return reply(405, "text/plain; charset=utf-8", "GET only\n", request);
     }
     if (path === "/metrics") {
       const snap = job.snapshot();
@@ -258,27 +329,22 @@ export async function serveCoordinator(
       404,
       "text/plain; charset=utf-8",
       `Not found: ${path} (RPCs live under /mx8.v1.Coordinator/; also GET /metrics, GET /healthz)\n`,
+      request.method !== "GET" && request.method !== "HEAD"
+        ? request
+        : undefined,
     );
   };
   const router = connectFetchAdapter({
     routes: coordinatorRoutes(job),
     interceptors,
     readMaxBytes: READ_MAX_BYTES,
+    bodyLimits,
     fallback,
     grpcUrl: grpc?.url,
   });
-  const fast = fastPath(job, options.token);
-  let main: HttpListener;
-  try {
-    main = await listenHttp(
-      (request, info) =>
-        fast(request, requestPath(request.url)) ?? router(request, info),
-      { hostname, port: options.port ?? 50051 },
-    );
-  } catch (err) {
-    await grpc?.close();
-    throw err;
-  }
+  const fast = fastPath(job, options.token, bodyLimits);
+  serve = (request, info) =>
+    fast(request, requestPath(request.url)) ?? router(request, info);
   const close = async () => {
     await Promise.all([main.close(), grpc?.close()]);
   };

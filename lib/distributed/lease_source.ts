@@ -478,5 +478,28 @@ export function nodeStats(s: LoaderStats | undefined) {
     autotuneLastDecision: s.autotuneLastDecision,
     maxInflightBytes: u(s.maxInflightBytes),
     maxProcessRssBytes: u(s.maxProcessRssBytes),
+    // A mix's stats (spec §10) carry its sources.
+    mixSources: ((s as { mixSources?: MixSourceView[] }).mixSources ?? []).map(
+      (m) => ({
+        name: m.name,
+        targetShare: m.targetShare,
+        actualShare: m.actualShare,
+        deliveredSamples: u(m.deliveredSamples),
+        waitSeconds: m.waitSeconds,
+        ranOut: m.ranOut,
+        dropped: m.dropped,
+      }),
+    ),
   });
+}
+
+/** The fields of a mix's per-source stats that heartbeats carry. */
+interface MixSourceView {
+  name: string;
+  targetShare: number;
+  actualShare: number;
+  deliveredSamples: number;
+  waitSeconds: number;
+  ranOut: boolean;
+  dropped: boolean;
 }

@@ -28,6 +28,7 @@ import { type Built, OrderedPipeline } from "./pipeline.ts";
 import { RssGuard } from "./rss_guard.ts";
 import type { Segment, SegmentSource } from "./segment.ts";
 import type { LoaderStats } from "./stats.ts";
+import type { ImageDecoder } from "../decode/types.ts";
 
 /** What a batch builder gets: the ids and a way to fetch their bytes. */
 export interface BuildContext {
@@ -105,6 +106,18 @@ export interface MixSourceHooks<T extends { release(): void }> {
     maxProcessRssBytes?: number;
     resumeFrom?: string;
     autotune?: LoaderOptions["autotune"];
+    /** A decoder shared with the mix's other sources (image loaders use it, and do not own it). */
+    decoder?: ImageDecoder;
+    /** The mix runs one autotune controller for all sources: run none here. */
+    tunedByMix?: boolean;
+  }): void;
+  /** Heartbeats (distributed sources) report these stats instead of the loader's own: the mix's. */
+  reportStats(stats: () => LoaderStats): void;
+  /** Sets the pipeline knobs (the mix's autotune controller). */
+  setKnobs(k: {
+    prefetchBatches: number;
+    maxQueueBatches: number;
+    want: number;
   }): void;
   /** Starts building ahead (after open). */
   prime(): void;
@@ -122,6 +135,7 @@ export abstract class BaseLoader<T extends { release(): void }>
   #options: LoaderOptions;
   #knobs: ResolvedKnobs;
   #budget: ByteBudget;
+  #sharedDecoder?: ImageDecoder;
   #source: SegmentSource;
   #opened?: Promise<void>;
   #reader?: SampleReader;
@@ -226,6 +240,7 @@ export abstract class BaseLoader<T extends { release(): void }>
       configure: (o) => {
         notOpened("share one memory budget");
         if (o.budget) this.#budget = o.budget;
+        if (o.decoder) this.#sharedDecoder = o.decoder;
         if (o.maxProcessRssBytes !== undefined) {
           this.#options = {
             ...this.#options,
@@ -244,8 +259,18 @@ export abstract class BaseLoader<T extends { release(): void }>
             this.#knobs.batchSizeSamples,
           );
         }
-        const tune = autotuneSetting(o.autotune);
-        if (tune && !this.#autotune) this.#autotune = { profile: tune };
+        if (o.tunedByMix) {
+          this.#autotune = undefined;
+        } else {
+          const tune = autotuneSetting(o.autotune);
+          if (tune && !this.#autotune) this.#autotune = { profile: tune };
+        }
+      },
+      reportStats: (stats) => this.#source.attachStats?.(stats),
+      setKnobs: (k) => {
+        this.#knobs.prefetchBatches = k.prefetchBatches;
+        this.#knobs.maxQueueBatches = k.maxQueueBatches;
+        this.#source.setWant?.(k.want);
       },
       prime: () => this.#pipeline?.prime(),
       releaseHeld: () => this.#releaseHeld(),
@@ -273,6 +298,11 @@ export abstract class BaseLoader<T extends { release(): void }>
   /** Called once on close. */
   protected onClose(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** A decoder given by `mix()` to share with its other sources (not owned). */
+  protected get sharedDecoder(): ImageDecoder | undefined {
+    return this.#sharedDecoder;
   }
 
   /** The byte budget (for subclasses that size native pools from it). */
@@ -612,7 +642,14 @@ function batchLength(value: unknown): number {
   return ids?.length ?? 0;
 }
 
-async function defaultRssCap(): Promise<number> {
+/**
+ * The RSS cap a loader uses when none is given: `MX8_MAX_PROCESS_RSS_BYTES`,
+ * else the autotune profile's share of the machine's (or cgroup's) memory.
+ *
+ * @returns Bytes.
+ * @throws {RangeError} When the variable is not a positive integer.
+ */
+export async function defaultRssCap(): Promise<number> {
   const env = Deno.env.get("MX8_MAX_PROCESS_RSS_BYTES");
   if (env !== undefined && env !== "") {
     const n = Number(env);

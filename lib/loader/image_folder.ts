@@ -152,7 +152,7 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
       (this.#opts as { [DECODE_POOL]?: () => NativeBufferPool | undefined })[
         DECODE_POOL
       ]?.();
-    this.#decoder = createDecoder({
+    this.#decoder = this.sharedDecoder ?? createDecoder({
       backend: this.#opts.decodeBackend ?? "auto",
       threads: this.#opts.decodeThreads,
       poolCapacityBytes: this.budget.capBytes,

@@ -11,6 +11,8 @@ import {
   type ImageFolderLoaderOptions,
 } from "./image_folder.ts";
 import type { LoaderOptions } from "./options.ts";
+import { VideoLoader } from "../video/video_loader.ts";
+import type { VideoOptions } from "../video/options.ts";
 
 /** Options of a raw-bytes {@linkcode loader}: the loader options, `decode` absent or `"raw"`. */
 export interface RawLoaderOptions extends LoaderOptions {
@@ -29,8 +31,28 @@ export type ImageLoaderOptions =
     | { decode?: "image"; resizeHw: [number, number] }
   );
 
+/**
+ * Options of a video {@linkcode loader}: the clip options under `video`
+ * (see `docs/video.md`); the loader-wide ones may also sit beside it.
+ */
+export interface VideoLoaderOptions extends
+  Pick<
+    VideoOptions,
+    | "maxInflightBytes"
+    | "prefetchBatches"
+    | "resumeFrom"
+    | "manifestStore"
+    | "log"
+  > {
+  /** Clip options: `clip` frames per clip, `stride`, `frameStep` or `fps`, … */
+  video: VideoOptions;
+}
+
 /** What {@linkcode loader} accepts. */
-export type AnyLoaderOptions = RawLoaderOptions | ImageLoaderOptions;
+export type AnyLoaderOptions =
+  | RawLoaderOptions
+  | ImageLoaderOptions
+  | VideoLoaderOptions;
 
 /**
  * Opens a dataset link as batches under a hard memory cap.
@@ -38,6 +60,8 @@ export type AnyLoaderOptions = RawLoaderOptions | ImageLoaderOptions;
  * - raw bytes (`DataLoader`: `{ sampleIds, offsets, payload, labelIds }`) by default;
  * - decoded NCHW image tensors (`ImageFolderLoader`: `{ images, labels, sampleIds }`)
  *   when `resizeHw` or `decode: "image"` is given;
+ * - decoded video clips (`VideoLoader`: `{ clips, clipIds, sampleIds, startSeconds }`)
+ *   when `video` holds clip options (`docs/video.md`);
  * - leased from a coordinator when `coordUrl` and `jobId` are given (the link
  *   is then ignored: the coordinator pins the dataset; pass `""`).
  *
@@ -46,8 +70,8 @@ export type AnyLoaderOptions = RawLoaderOptions | ImageLoaderOptions;
  *
  * @param link Dataset link: a folder, a `.tsv` manifest or `s3://…`, optionally `@refresh` / `@sha256:<hash>`.
  * @param options Loader options; see `docs/api.md`.
- * @returns An `ImageFolderLoader` when decoding, else a `DataLoader`.
- * @throws {TypeError} When `decode` is not `"raw"` or `"image"`, or image options come with `decode: "raw"`.
+ * @returns A `VideoLoader` with `video`, an `ImageFolderLoader` when decoding images, else a `DataLoader`.
+ * @throws {TypeError} When `decode` is not `"raw"` or `"image"`, image options come with `decode: "raw"`, or image/raw options come with `video`.
  * @throws {RangeError} When a numeric option is out of range.
  *
  * @example Raw batches of a folder of files
@@ -80,13 +104,30 @@ export type AnyLoaderOptions = RawLoaderOptions | ImageLoaderOptions;
  */
 export function loader(
   link: string,
+  options: VideoLoaderOptions,
+): VideoLoader;
+export function loader(
+  link: string,
   options: ImageLoaderOptions,
 ): ImageFolderLoader;
 export function loader(link: string, options?: RawLoaderOptions): DataLoader;
 export function loader(
   link: string,
   options: AnyLoaderOptions = {},
-): DataLoader | ImageFolderLoader {
+): DataLoader | ImageFolderLoader | VideoLoader {
+  if ("video" in options && options.video !== undefined) {
+    const { video, ...shared } = options as VideoLoaderOptions;
+    const extra = Object.keys(shared).filter((k) =>
+      !VIDEO_SHARED_OPTIONS.includes(k as typeof VIDEO_SHARED_OPTIONS[number])
+    );
+    if (extra.length > 0) {
+      throw new TypeError(
+        `loader options ${extra.join(", ")} do not apply to video clips: ` +
+          `put clip options inside video: { … } (see docs/video.md)`,
+      );
+    }
+    return new VideoLoader(link, { ...shared, ...video });
+  }
   const { decode, ...rest } = options as AnyLoaderOptions & {
     decode?: unknown;
   };
@@ -114,6 +155,15 @@ export function loader(
   }
   return new ImageFolderLoader(link, rest);
 }
+
+/** Loader options that may sit beside `video`. */
+const VIDEO_SHARED_OPTIONS = [
+  "maxInflightBytes",
+  "prefetchBatches",
+  "resumeFrom",
+  "manifestStore",
+  "log",
+] as const satisfies readonly (keyof VideoLoaderOptions)[];
 
 /** Options that only mean something when images are decoded. */
 const IMAGE_ONLY_OPTIONS = [

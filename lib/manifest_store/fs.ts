@@ -143,6 +143,22 @@ export class FsManifestStore implements ManifestStore {
     }
   }
 
+  /** @inheritdoc */
+  async getVideoIndex(hash: string): Promise<Uint8Array | null> {
+    return await readOrNull(
+      this.#path("video_index", safeComponent("manifest hash", hash)),
+    );
+  }
+
+  /** @inheritdoc */
+  async putVideoIndex(hash: string, bytes: Uint8Array): Promise<void> {
+    await this.#replace(
+      this.#path("video_index"),
+      safeComponent("manifest hash", hash),
+      bytes,
+    );
+  }
+
   /** Writes `dir/name` whole or not at all (temporary file + rename). */
   async #replace(
     dir: string,

@@ -140,6 +140,25 @@ export class S3ManifestStore implements ManifestStore {
   }
 
   /** @inheritdoc */
+  async getVideoIndex(hash: string): Promise<Uint8Array | null> {
+    return await getObjectBytes(
+      this.#client,
+      this.#bucket,
+      this.#key("video_index", safeComponent("manifest hash", hash)),
+    );
+  }
+
+  /** @inheritdoc */
+  async putVideoIndex(hash: string, bytes: Uint8Array): Promise<void> {
+    await putObject(
+      this.#client,
+      this.#bucket,
+      this.#key("video_index", safeComponent("manifest hash", hash)),
+      bytes,
+    );
+  }
+
+  /** @inheritdoc */
   async tryLock(
     key: string,
     staleMs: number,

@@ -97,6 +97,13 @@ export interface ManifestStore {
    */
   putLabels(hash: string, bytes: Uint8Array): Promise<Uint8Array | null>;
   /**
+   * Reads `video_index/<hash>`: the per-video index (duration, frame rate,
+   * keyframes, …) recorded for manifest `hash` by a video loader, or `null`.
+   */
+  getVideoIndex(hash: string): Promise<Uint8Array | null>;
+  /** Records the per-video index of manifest `hash` (atomic replace). */
+  putVideoIndex(hash: string, bytes: Uint8Array): Promise<void>;
+  /**
    * Tries to take `locks/<key>.lock` (create-exclusive; a lock older than
    * `staleMs` is taken over). Returns a release function, or `null` when
    * another live indexer holds it.

@@ -26,6 +26,12 @@ export interface Slot {
   samples: number;
   bytes: number;
   waitMs: number;
+  /** The loader opened and started building (set once {@linkcode Slot.ready} resolved). */
+  opened: boolean;
+  /** Opens the source (once; the mix's lazy open along the plan). */
+  ready: () => Promise<void>;
+  /** Resume token for the source until it opens (`""`: from the start). */
+  pendingToken: string;
 }
 
 /**
@@ -39,6 +45,7 @@ export async function pull(
 ): Promise<{ release(): void } | null> {
   const t0 = performance.now();
   try {
+    await slot.ready();
     return await slot.loader.next();
   } finally {
     slot.waitMs += performance.now() - t0;

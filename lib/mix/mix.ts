@@ -7,10 +7,18 @@
  *
  * @module
  */
-import { BaseLoader, FOR_MIX } from "../loader/base_loader.ts";
+import { BaseLoader, defaultRssCap, FOR_MIX } from "../loader/base_loader.ts";
+import {
+  DECODE_POOL,
+  ImageFolderLoader,
+  type ImageFolderLoaderOptions,
+} from "../loader/image_folder.ts";
+import type { NativeBufferPool } from "../native/pool.ts";
 import { LOADER_DEFAULTS } from "../loader/options.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../loader/checkpoint.ts";
 import { RssGuard } from "../loader/rss_guard.ts";
+import { AutotuneDriver, autotuneSetting } from "../loader/autotune_driver.ts";
+import { autotuneProfile } from "../autotune/profiles.ts";
 import {
   decodeMixCheckpoint,
   diffFingerprints,
@@ -23,6 +31,7 @@ import { type MixOptions, pointsInUnits, weightPoints } from "./options.ts";
 import { MixScheduler } from "./scheduler.ts";
 import { SharedBudget } from "./shared_budget.ts";
 import { SampleAssembler } from "./sample_assembler.ts";
+import { MixDecoders } from "./shared_decoder.ts";
 import { type MixSource, pull, type Slot } from "./_slot.ts";
 import { foldSourceStats, type MixStats } from "./stats.ts";
 import type { WeightPoint } from "./weight_curve.ts";
@@ -109,8 +118,14 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #samplesPerUnit = 1;
   #sched?: MixScheduler;
   #budget?: SharedBudget;
+  #decoders?: MixDecoders;
   #assembler?: SampleAssembler;
+  /** Manifest hashes the resume token recorded (checked as each source opens). */
+  #resumeHashes?: string[];
   #rss?: RssGuard;
+  #tune?: AutotuneDriver;
+  /** When the consumer's current wait began (undefined: not waiting). */
+  #waitingSince?: number;
   #opened?: Promise<void>;
   #prev?: () => void;
   #closed = false;
@@ -121,6 +136,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #startedAt = performance.now();
   #waitMs = 0;
   #log: (event: string, fields: Record<string, unknown>) => void;
+  #openings = new WeakMap<MixSource, Promise<void>>();
+  /**
+   * Sources the plan reached before the first batch was delivered: opened
+   * right after it, so the first batch has the machine to itself.
+   */
+  #deferredOpens: number[] | null = [];
 
   /**
    * Creates a mix; nothing is opened until the first batch (or `open()`).
@@ -184,8 +205,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         samples: 0,
         bytes: 0,
         waitMs: 0,
+        opened: false,
+        ready: () => Promise.resolve(),
+        pendingToken: "",
       };
     });
+    this.#slots.forEach((s, i) => s.ready = () => this.#ready(i));
     if (this.#mode === "cycle") {
       const leased = this.#slots.find((s) => !s.hooks.local);
       if (leased) {
@@ -202,10 +227,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   }
 
   /**
-   * Opens every source under the shared budget (and resumes, when asked).
-   * Called by the first iteration; call it yourself to fail early.
+   * Sets up the shared budget and decoder (and resumes, when asked), then
+   * opens the source of the first unit. The other sources open when the
+   * plan reaches them (their batch is the next to reserve): a 10-source mix
+   * starts like one loader. Called by the first iteration.
    *
-   * @returns Resolves when ready.
+   * @returns Resolves when the first unit's source is open and building.
    */
   open(): Promise<void> {
     return this.#opened ??= this.#open().catch(async (err) => {
@@ -233,54 +260,139 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     let sched = new MixScheduler(config);
     if (resume) sched = this.#resumeScheduler(resume, config);
     this.#sched = sched;
-    const caps = [
-      o.maxInflightBytes,
-      ...slots.map((s) => s.hooks.options.maxInflightBytes),
-    ].filter((c): c is number => c !== undefined);
-    const cap = caps.length
-      ? Math.min(...caps)
-      : LOADER_DEFAULTS.maxInflightBytes;
+    const cap = this.capBytes;
     const budget = this.#budget = new SharedBudget(
       cap,
       sched,
       this.#granularity === "sample",
     );
+    const decoders = this.#decoders = new MixDecoders({
+      capBytes: cap,
+      pool: (o as { [DECODE_POOL]?: () => NativeBufferPool | undefined })
+        [DECODE_POOL]?.(),
+    });
     if (this.#granularity === "sample") {
-      this.#assembler = new SampleAssembler(slots, mixedBatch, budget);
+      this.#assembler = new SampleAssembler(
+        slots,
+        mixedBatch,
+        budget,
+        () => decoders.nativePool(),
+      );
     }
     const rssCaps = [
       o.maxProcessRssBytes,
       ...slots.map((s) => s.hooks.options.maxProcessRssBytes),
     ].filter((c): c is number => c !== undefined);
-    const rssCap = rssCaps.length ? Math.min(...rssCaps) : undefined;
+    const rssCap = rssCaps.length
+      ? Math.min(...rssCaps)
+      : await defaultRssCap();
+    this.#rss = new RssGuard(rssCap);
     slots.forEach((s, i) => {
       const r = resume?.sources[i];
+      s.pendingToken = r?.token ?? "";
       s.hooks.configure({
         budget: budget.forSource(i),
         maxProcessRssBytes: rssCap,
         resumeFrom: r?.token || undefined,
-        autotune: o.autotune,
+        tunedByMix: true,
+        decoder: s.loader instanceof ImageFolderLoader
+          ? decoders.for(s.hooks.options as ImageFolderLoaderOptions)
+          : undefined,
       });
     });
-    const live = slots.filter((s) => !s.dropped);
-    await Promise.all(live.map((s) => s.loader.open()));
-    for (const s of live) s.manifestHash = s.loader.manifestHash ?? "";
-    if (resume) {
-      const { fixed } = diffFingerprints(
-        resume.fingerprint,
-        this.#fingerprint(),
-      );
-      if (fixed.length) {
+    this.#startAutotune();
+    // A distributed source's heartbeats show the node's whole mix.
+    for (const s of slots) {
+      if (!s.hooks.local) s.hooks.reportStats(() => this.stats());
+    }
+    budget.start((i) => {
+      if (this.#deferredOpens) this.#deferredOpens.push(i);
+      else void this.#ready(i).catch(() => {});
+    });
+    const first = sched.peek();
+    if (first >= 0) await this.#ready(first);
+  }
+
+  /**
+   * One autotune controller for the whole mix (the mix's `autotune`, else
+   * the first source's that has one): it reads the mix's consumer wait, the
+   * process RSS and the shared budget, and sets the same prefetch / queue /
+   * want on every source. The sources run none of their own.
+   */
+  #startAutotune(): void {
+    const o = this.#options;
+    const tune = autotuneSetting(o.autotune) ??
+      this.#slots.map((s) => autotuneSetting(s.hooks.options.autotune))
+        .find((t) => t !== undefined);
+    if (!tune) return;
+    const p = autotuneProfile(tune.profile);
+    const rss = this.#rss!, budget = this.#budget!;
+    const driver = this.#tune = new AutotuneDriver(
+      tune.profile,
+      {
+        prefetchBatches: p.startPrefetchBatches,
+        maxQueueBatches: p.startMaxQueueBatches,
+        want: p.startWant,
+      },
+      {
+        consumerWaitMs: () => this.#consumerWaitMs(),
+        rssBytes: () => {
+          const v = Deno.memoryUsage().rss;
+          rss.observeRss(v);
+          return v;
+        },
+        rssCapBytes: () => rss.capBytes,
+        inflightBytes: () => budget.usedBytes,
+        inflightCapBytes: () => budget.capBytes,
+      },
+      (k) => {
+        for (const s of this.#slots) s.hooks.setKnobs(k);
+      },
+      (event, fields) => this.#log(event, { scope: "mix", ...fields }),
+      tune.tickMs,
+    );
+    driver.start();
+  }
+
+  #consumerWaitMs(): number {
+    const since = this.#waitingSince;
+    return this.#waitMs + (since === undefined ? 0 : performance.now() - since);
+  }
+
+  /** The effective shared cap: the smallest of the mix's and the sources' caps. */
+  get capBytes(): number {
+    const caps = [
+      this.#options.maxInflightBytes,
+      ...this.#slots.map((s) => s.hooks.options.maxInflightBytes),
+    ].filter((c): c is number => c !== undefined);
+    return caps.length ? Math.min(...caps) : LOADER_DEFAULTS.maxInflightBytes;
+  }
+
+  /** Opens source `i` (once) and starts it building; checks its manifest on resume. */
+  #ready(i: number): Promise<void> {
+    const slot = this.#slots[i];
+    const loader = slot.loader;
+    const opening = this.#openings.get(loader);
+    if (opening) return opening;
+    const p = (async () => {
+      await loader.open();
+      if (slot.loader !== loader || this.#closed) return;
+      const now = loader.manifestHash ?? "";
+      const was = this.#resumeHashes?.[i] ?? "";
+      if (was !== "" && was !== now && slot.repetitions === 0) {
         throw new MixChangedError(
-          fixed,
+          [
+            `source "${slot.name}" manifest was ${was}, now ${now} (open it @sha256:${was})`,
+          ],
           "resume with the same sources, manifests and granularity",
         );
       }
-    }
-    const guardCap = rssCap ??
-      Math.min(...live.map((s) => s.loader.stats().maxProcessRssBytes));
-    this.#rss = new RssGuard(guardCap);
-    for (const s of live) s.hooks.prime();
+      slot.manifestHash = now;
+      slot.opened = true;
+      slot.hooks.prime();
+    })();
+    this.#openings.set(loader, p);
+    return p;
   }
 
   #resumeScheduler(
@@ -301,6 +413,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         "resume with the same sources, manifests and granularity",
       );
     }
+    this.#resumeHashes = c.fingerprint.sources.map((f) => f.manifestHash);
     const was = c.fingerprint;
     const old = new MixScheduler({
       points: pointsInUnits(was.points, was.samplesPerUnit),
@@ -355,6 +468,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     this.#prev?.();
     this.#prev = undefined;
     const t0 = performance.now();
+    this.#waitingSince = t0;
     try {
       await this.open();
       const out = this.#granularity === "batch"
@@ -368,6 +482,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         return null;
       }
       this.#prev = out.release;
+      const deferred = this.#deferredOpens;
+      if (deferred) {
+        this.#deferredOpens = null;
+        for (const i of deferred) void this.#ready(i).catch(() => {});
+      }
       this.#delivered.batches++;
       this.#delivered.samples += out.sampleIds.length;
       this.#rss!.observeInflight(this.#budget!.usedBytes);
@@ -381,6 +500,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       throw err;
     } finally {
       this.#waitMs += performance.now() - t0;
+      this.#waitingSince = undefined;
     }
   }
 
@@ -474,13 +594,18 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         const hooks = fresh[FOR_MIX]();
         hooks.configure({
           budget: budget.forSource(i),
-          maxProcessRssBytes: slot.hooks.options.maxProcessRssBytes,
-          autotune: this.#options.autotune,
+          maxProcessRssBytes: this.#rss!.capBytes,
+          decoder: fresh instanceof ImageFolderLoader
+            ? this.#decoders!.for(hooks.options as ImageFolderLoaderOptions)
+            : undefined,
+          tunedByMix: true,
         });
+        if (this.#tune) hooks.setKnobs(this.#tune.knobs);
         slot.loader = fresh;
         slot.hooks = hooks;
-        await fresh.open();
-        hooks.prime();
+        slot.opened = false;
+        slot.pendingToken = "";
+        await this.#ready(i);
         return false;
       }
     }
@@ -518,6 +643,15 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
           throw new Error(
             `checkpoint(): mix source "${s.name}" is distributed; it resumes through its coordinator (GetResumeCheckpoint)`,
           );
+        }
+        if (!s.opened) {
+          // Not opened yet: still at its start (or its resume position).
+          return {
+            name: s.name,
+            token: s.pendingToken,
+            repetitions: s.repetitions,
+            ranOut: s.ranOut,
+          };
         }
         token = s.loader.checkpoint();
         const unread = this.#assembler?.unread(i) ?? 0;
@@ -564,6 +698,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       maxInflightBytes: budget?.capBytes ?? 0,
       maxProcessRssBytes: this.#rss?.capBytes ?? 0,
       ...foldSourceStats(all),
+      ...this.#tuneStats(),
       elapsedSeconds: (performance.now() - this.#startedAt) / 1000,
       consumerWaitSeconds: this.#waitMs / 1000,
       mixGranularity: this.#granularity,
@@ -581,7 +716,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         ranOut: s.ranOut,
         dropped: s.dropped,
         waitSeconds: s.waitMs / 1000,
+        opened: s.opened,
       })),
+      mixDecodeThreadBudget: this.#decoders?.gate?.budget ?? 0,
+      mixDecodeThreadsHighWater: this.#decoders?.gate?.highWater ?? 0,
+      mixDecodePoolBytes: this.#decoders?.pool?.capacityBytes ?? 0,
     };
   }
 
@@ -602,14 +741,32 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     }
   }
 
+  #tuneStats(): Partial<MixStats> {
+    const d = this.#tune;
+    if (!d) return {};
+    return {
+      autotuneEnabled: true,
+      autotuneProfile: d.profile,
+      autotunePressure: d.pressure,
+      autotuneLastDecision: d.lastDecision,
+      autotuneAdjustmentsTotal: d.adjustments,
+      // The knobs every source runs with (not summed).
+      effectivePrefetchBatches: d.knobs.prefetchBatches,
+      effectiveMaxQueueBatches: d.knobs.maxQueueBatches,
+      effectiveWant: d.knobs.want,
+    };
+  }
+
   /** Closes every source and returns all memory. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#tune?.stop();
     this.#prev?.();
     this.#prev = undefined;
     this.#assembler?.close();
     await Promise.all(this.#slots.map((s) => s.loader.close()));
+    this.#decoders?.close();
   }
 
   /** Same as {@linkcode close}, for `await using`. */

@@ -52,7 +52,12 @@ export interface MixOptions {
   maxInflightBytes?: number;
   /** RSS fail-fast cap for all sources (effective: the min with the sources'). */
   maxProcessRssBytes?: number;
-  /** Autotune for sources that have none (as for loaders). */
+  /**
+   * One autotune controller for the whole mix (default: the first source's
+   * `autotune` setting, if any): it reads the mix's consumer wait, the RSS
+   * and the shared budget, and sets the same prefetch / queue / want on
+   * every source; the sources run none of their own.
+   */
   autotune?: boolean | { profile?: AutotuneProfileName; tickMs?: number };
   /** A token from a mix's `checkpoint()`. */
   resumeFrom?: string;

@@ -3,7 +3,9 @@
  * sources' image batches, in the scheduler's order. Each source holds at
  * most one partly used batch (returned to the budget as soon as its last
  * sample is copied); the mixed tensor is one buffer reserved in the shared
- * budget for the mix's whole life and reused batch after batch.
+ * budget for the mix's whole life and reused batch after batch (a slab of
+ * the mix's native pool when there is one, so the pool never holds more
+ * than the cap and the Python bridge hands it over without a copy).
  *
  * @module
  */
@@ -15,6 +17,7 @@ import {
 import { pull, type Slot } from "./_slot.ts";
 import type { MixScheduler } from "./scheduler.ts";
 import type { SharedBudget } from "./shared_budget.ts";
+import type { NativeBufferPool, Slab } from "../native/pool.ts";
 
 /** A mixed image batch. */
 export interface MixedImageBatch extends ImageBatch {
@@ -37,6 +40,8 @@ export class SampleAssembler {
   readonly #plane: number;
   readonly #outBytes: number;
   #out?: Float32Array | Uint8Array;
+  #slab?: Slab | null;
+  readonly #pool: () => NativeBufferPool | undefined;
   #partials: (Partial | undefined)[];
   #closed = false;
 
@@ -46,10 +51,16 @@ export class SampleAssembler {
    * @param slots The sources (image loaders with one `resizeHw` and dtype).
    * @param batchSize Samples per mixed batch.
    * @param budget The shared budget.
+   * @param pool The mix's native pool, if any (the mixed tensor is a slab of it).
    * @throws {TypeError} When a source is not an image loader or shapes differ.
    * @throws {RangeError} When the cap cannot hold one batch per source plus the mixed one.
    */
-  constructor(slots: Slot[], batchSize: number, budget: SharedBudget) {
+  constructor(
+    slots: Slot[],
+    batchSize: number,
+    budget: SharedBudget,
+    pool: () => NativeBufferPool | undefined = () => undefined,
+  ) {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new RangeError(
         `mix: batchSizeSamples must be a positive integer, got ${batchSize}`,
@@ -58,6 +69,7 @@ export class SampleAssembler {
     this.#slots = slots;
     this.#B = batchSize;
     this.#budget = budget;
+    this.#pool = pool;
     const shapes = slots.map((s) => {
       if (!(s.loader instanceof ImageFolderLoader)) {
         throw new TypeError(
@@ -137,9 +149,7 @@ export class SampleAssembler {
     ranOut: (i: number) => Promise<boolean>,
   ): Promise<MixedImageBatch | null> {
     const B = this.#B, plane = this.#plane;
-    const out = this.#out ??= this.#float
-      ? new Float32Array(B * plane)
-      : new Uint8Array(B * plane);
+    const out = this.#out ??= this.#allocate();
     const ids = new BigInt64Array(B), labels = new BigInt64Array(B);
     const sources = new BigInt64Array(B);
     let k = 0;
@@ -201,10 +211,20 @@ export class SampleAssembler {
     };
   }
 
+  /** The mixed tensor: a slab of the mix's pool (reserved already), else the heap. */
+  #allocate(): Float32Array | Uint8Array {
+    const n = this.#B * this.#plane;
+    const slab = this.#slab = this.#pool()?.tryAcquire(this.#outBytes) ?? null;
+    if (slab) return this.#float ? slab.float32(n) : slab.uint8(n);
+    return this.#float ? new Float32Array(n) : new Uint8Array(n);
+  }
+
   /** Returns the mixed tensor's reservation. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#slab?.release();
+    this.#out = undefined;
     this.#budget.release(this.#outBytes);
   }
 }

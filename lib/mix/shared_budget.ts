@@ -45,6 +45,9 @@ export class SharedBudget {
   #turn = -1;
   /** The turn holder's pending top-up. */
   #topUp?: Waiter;
+  /** Called (once per source) when the plan's next batch is a source's that asked for nothing yet. */
+  #onNeed?: (i: number) => void;
+  #needed: boolean[];
 
   /**
    * Creates the budget.
@@ -65,8 +68,21 @@ export class SharedBudget {
     this.#nextPos = new Array(k).fill(NaN);
     this.#waiters = Array.from({ length: k }, () => []);
     this.#closedSlots = new Array(k).fill(false);
+    this.#needed = new Array(k).fill(false);
     for (let i = 0; i < k; i++) this.#granted[i] = plan.count(i);
     this.replan(plan);
+  }
+
+  /**
+   * Starts calling `onNeed(i)` (once per source, in a microtask) when the
+   * earliest batch in the plan is source `i`'s and it has not asked for it:
+   * the mix opens and primes its sources along the plan, not all at once.
+   *
+   * @param onNeed Opens and primes source `i`.
+   */
+  start(onNeed: (i: number) => void): void {
+    this.#onNeed = onNeed;
+    this.#drain();
   }
 
   /** Bytes reserved now (all sources). */
@@ -286,7 +302,15 @@ export class SharedBudget {
         if (best < 0) return;
       }
       const w = this.#waiters[best][0];
-      if (!w || this.#used + w.bytes > this.capBytes) return;
+      if (!w) {
+        const cb = this.#onNeed;
+        if (cb && !this.#needed[best] && bestPos < Infinity) {
+          this.#needed[best] = true;
+          queueMicrotask(() => cb(best));
+        }
+        return;
+      }
+      if (this.#used + w.bytes > this.capBytes) return;
       this.#waiters[best].shift();
       this.#take(w.bytes);
       this.#granted[best] += w.units;

@@ -30,6 +30,8 @@ export interface MixSourceStats {
   dropped: boolean;
   /** Seconds the mix waited for its batches. */
   waitSeconds: number;
+  /** Whether the source is open (sources open when the plan first reaches them). */
+  opened: boolean;
 }
 
 /** A snapshot of a mix: the loader fields (summed or shared) plus per-source entries. */
@@ -42,6 +44,12 @@ export interface MixStats extends LoaderStats {
   mixReplanned: boolean;
   /** Per source. */
   mixSources: MixSourceStats[];
+  /** Decode threads the image sources share (one budget for the mix; 0: no image source). */
+  mixDecodeThreadBudget: number;
+  /** Most decode threads in use at once so far (never above the budget). */
+  mixDecodeThreadsHighWater: number;
+  /** Capacity of the one native pool the image sources decode into (0: none). */
+  mixDecodePoolBytes: number;
 }
 
 /**

@@ -22,7 +22,8 @@ import type {
   UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import type { FetchHandler } from "./serve.ts";
+import { type BodyLimits, limitBody } from "./body_limit.ts";
+import { closeConnectionAfter, type FetchHandler } from "./serve.ts";
 
 /** Options of {@linkcode connectFetchAdapter}. */
 export interface ConnectFetchOptions extends ConnectRouterOptions {
@@ -32,6 +33,11 @@ export interface ConnectFetchOptions extends ConnectRouterOptions {
   fallback?: FetchHandler;
   /** Where gRPC clients should go instead, named in the refusal (e.g. `http://127.0.0.1:50052`). */
   grpcUrl?: string;
+  /**
+   * Limits on each request body, enforced while it streams in (default:
+   * `readMaxBytes` or 4 MiB, 30 s, no shared budget).
+   */
+  bodyLimits?: BodyLimits;
 }
 
 const notFound: FetchHandler = () => new Response(null, { status: 404 });
@@ -73,20 +79,30 @@ export function connectFetchAdapter(
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, h);
   const fallback = options.fallback ?? notFound;
+  const limits = options.bodyLimits ??
+    { maxBytes: options.readMaxBytes ?? 4 * 1048576, timeoutMs: 30_000 };
   return async (request, info) => {
     const handler = paths.get(requestPath(request.url));
     if (handler === undefined) return await fallback(request, info);
     const contentType = request.headers.get("content-type");
     if (isGrpc(contentType)) return grpcRefusal(contentType!, options.grpcUrl);
+    const read = { done: false };
     const uReq: UniversalServerRequest = {
       httpVersion: "",
       method: request.method,
       url: request.url,
       header: request.headers,
-      body: bodyIterable(request.body),
+      body: limitedBody(request, limits, read),
       signal: abortOnFailedResponse(info),
     };
-    return toResponse(await handler(uReq));
+    const response = toResponse(await handler(uReq));
+    // A body refused before or while it streamed in is not drained: the
+    // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
+    if (!read.done && request.body !== null) {
+      response.headers.set("connection", "close");
+      closeConnectionAfter(request);
+    }
+    return response;
   };
 }
 
@@ -165,16 +181,19 @@ function toResponse(uRes: UniversalServerResponse): Response {
   return new Response(body, { status: uRes.status, headers: uRes.header });
 }
 
-function bodyIterable(
-  body: ReadableStream<Uint8Array> | null,
+function limitedBody(
+  request: Request,
+  limits: BodyLimits,
+  read: { done: boolean },
 ): AsyncIterable<Uint8Array> {
-  return {
+  const reader = request.body?.getReader();
+  const chunks: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]() {
-      const reader = body?.getReader();
       return {
         async next() {
           if (reader === undefined) return { done: true, value: undefined };
           const r = await reader.read();
+          if (r.done) read.done = true;
           return r.done ? { done: true, value: undefined } : r;
         },
         async throw(e?: unknown) {
@@ -184,4 +203,10 @@ function bodyIterable(
       };
     },
   };
+  return limitBody(
+    chunks,
+    limits,
+    request.headers.get("content-length"),
+    () => void reader?.cancel().catch(() => {}),
+  );
 }

@@ -1,9 +1,10 @@
 /**
  * Connect-RPC plumbing shared by the coordinator, agents, loaders and the
  * TUI: the coordinator client factory, bearer-token auth, the auth-token
- * source, lease-error mapping, the HTTP/1.1 + h2c listeners (`Deno.serve`
- * for Connect and gRPC-Web; `node:http2` where gRPC's trailers are needed)
- * and the Connect-to-fetch adapter.
+ * source, lease-error mapping, the HTTP/1.1 + h2c listeners (Deno's HTTP
+ * server for Connect and gRPC-Web; `node:http2` where gRPC's trailers are
+ * needed) with their connection cap, timeouts and limited request bodies,
+ * and the Connect-to-fetch and Connect-to-node adapters.
  *
  * @example Call a coordinator
  * ```ts ignore
@@ -19,10 +20,13 @@
  */
 
 export * from "./auth.ts";
+export * from "./body_limit.ts";
 export * from "./client.ts";
+export * from "./conn_limits.ts";
 export * from "./errors.ts";
 export * from "./fetch_adapter.ts";
 export * from "./fetch_transport.ts";
+export * from "./node_adapter.ts";
 export * from "./serve.ts";
 export * from "./serve_node.ts";
 export * from "./token.ts";

@@ -12,14 +12,29 @@
  * HTTP/1.1 `Upgrade: h2c` is not supported (clients use prior knowledge);
  * HTTP/1.1 connections carry one request each (`Connection: close`).
  *
+ * The listener and accept loop are ours, as in `listenHttp` (`node:net`'s
+ * server silently stops accepting after `EMFILE` under Deno): connections
+ * are counted against a {@linkcode ConnectionGate}, and a
+ * {@linkcode ConnectionSweeper} closes those that send no first bytes within
+ * the header timeout or move no byte for the idle timeout.
+ *
  * @module
  */
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import * as net from "node:net";
 import { Buffer } from "node:buffer";
-import { Duplex } from "node:stream";
-import { type HttpListener, httpUrl, listenFailed } from "./serve.ts";
+import type { Duplex } from "node:stream";
+import { acceptLoop } from "./accept_loop.ts";
+import { connDuplex } from "./conn_duplex.ts";
+import { ConnectionGate } from "./conn_limits.ts";
+import { ConnectionSweeper, type SweptConnection } from "./conn_sweeper.ts";
+import {
+  type HttpListener,
+  httpUrl,
+  listenFailed,
+  type ListenOptions,
+  resolveLimits,
+} from "./serve.ts";
 
 /** A request handler both `node:http` and `node:http2` accept (e.g. `connectNodeAdapter`'s). */
 export type NodeHandler = (
@@ -28,53 +43,36 @@ export type NodeHandler = (
 ) => void;
 
 /** Options of {@linkcode listenNodeHttp}. */
-export interface NodeListenOptions {
-  /** Interface to bind, e.g. `127.0.0.1` or `0.0.0.0`. */
-  hostname: string;
-  /** Port; `0` picks a free one. */
-  port: number;
-  /** Close connections that send nothing for this long (ms). Defaults to 60 000. */
-  idleTimeoutMs?: number;
+export type NodeListenOptions = Pick<
+  ListenOptions,
+  "hostname" | "port" | "limits" | "gate" | "onEvent" | "name"
+>;
+
+/** The sweeper entry of a connection, on its duplex (readable through node's socket proxies). */
+const ENTRY = Symbol("mx8.sweptConnection");
+
+/** Counts a request in flight on its connection until its response closes. */
+function track(
+  socket: unknown,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+): void {
+  const entry = (socket as { [ENTRY]?: SweptConnection } | null)?.[ENTRY];
+  if (entry === undefined) return;
+  entry.active++;
+  res.once("close", () => {
+    entry.active--;
+    entry.lastActiveAt = performance.now();
+  });
 }
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-
-/**
- * Wraps a socket whose first bytes were already read in a duplex that
- * replays them, for `node:http2`, which reads sockets below the JS buffer.
- */
-function replaying(socket: net.Socket, head: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, callback) {
-      socket.write(chunk, encoding, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(err, callback) {
-      socket.destroy(err ?? undefined);
-      callback(err);
-    },
-  });
-  duplex.push(head);
-  socket.on("data", (chunk: Buffer) => {
-    if (!duplex.push(chunk)) socket.pause();
-  });
-  socket.on("end", () => duplex.push(null));
-  socket.on("error", (err) => duplex.destroy(err));
-  socket.on("close", () => duplex.destroy());
-  return duplex;
-}
 
 /**
  * Listens on one port for HTTP/1.1 and h2c and passes every request to
  * `handler`.
  *
  * @param handler The request handler.
- * @param options Interface and port.
+ * @param options Interface, port and connection limits.
  * @returns The listener once bound.
  * @throws {Mx8Error} If the address is in use or cannot be bound.
  *
@@ -90,68 +88,106 @@ function replaying(socket: net.Socket, head: Buffer): Duplex {
  * assert.equal(await res.text(), "ok");
  * ```
  */
-export async function listenNodeHttp(
+export function listenNodeHttp(
   handler: NodeHandler,
   options: NodeListenOptions,
 ): Promise<HttpListener> {
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  // One request per HTTP/1.1 connection: under Deno 2.9 a socket handed to
-  // node:http after its first bytes were read is closed after the first
-  // response anyway, so say so (Connection: close) and clients reconnect
-  // instead of failing with EPIPE on a reused socket. HTTP/2 multiplexes.
+  const where = `${options.hostname}:${options.port}`;
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      transport: "tcp",
+    });
+  } catch (err) {
+    return Promise.reject(
+      listenFailed(where, err instanceof Deno.errors.AddrInUse, err),
+    );
+  }
+  const name = options.name ?? "grpc";
+  const limits = resolveLimits(options);
+  const gate = options.gate ??
+    new ConnectionGate(limits.maxConnections, options.onEvent);
+  const sweeper = new ConnectionSweeper(limits);
+  // One request per HTTP/1.1 connection (Connection: close), as before the
+  // accept loop was ours: clients reconnect. HTTP/2 multiplexes.
   const h1 = http.createServer((req, res) => {
     res.shouldKeepAlive = false;
+    track(req.socket, res);
     (handler as http.RequestListener)(req, res);
   });
+  h1.headersTimeout = limits.headerTimeoutMs;
+  h1.requestTimeout = limits.headerTimeoutMs + limits.bodyTimeoutMs;
   const h2 = http2.createServer(
-    { settings: { maxConcurrentStreams: 1000 } },
-    handler as (
-      req: http2.Http2ServerRequest,
-      res: http2.Http2ServerResponse,
-    ) => void,
+    { settings: { maxConcurrentStreams: 128 } },
+    (req, res) => {
+      track(req.socket, res);
+      handler(req, res);
+    },
   );
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    // Small RPC replies must not wait for delayed ACKs (Nagle): ~40 ms otherwise.
-    socket.setNoDelay(true);
-    sniff(socket, idleTimeoutMs, h1, h2);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      const where = `${options.hostname}:${options.port}`;
-      reject(listenFailed(where, err.code === "EADDRINUSE", err));
+  h1.on("clientError", (_err, socket) => socket.destroy());
+  h2.on("sessionError", () => {});
+  const duplexes = new Set<Duplex>();
+  let closed = false;
+  const loop = acceptLoop(listener, (conn) => {
+    if (closed || !gate.admit(name)) {
+      conn.close();
+      return;
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch { /* closed already */ }
+    const entry: SweptConnection = {
+      acceptedAt: performance.now(),
+      lastActiveAt: performance.now(),
+      active: 0,
+      started: false,
+      kill: () => duplex.destroy(),
+    };
+    const duplex = connDuplex(conn, () => {
+      entry.lastActiveAt = performance.now();
     });
-    server.listen(options.port, options.hostname, () => resolve());
-  });
-  server.on("error", () => {});
-  const address = server.address() as net.AddressInfo;
+    (duplex as Duplex & { [ENTRY]?: SweptConnection })[ENTRY] = entry;
+    duplexes.add(duplex);
+    sweeper.add(entry);
+    duplex.on("close", () => {
+      duplexes.delete(duplex);
+      sweeper.delete(entry);
+      gate.release();
+    });
+    sniff(duplex, () => entry.started = true, h1, h2);
+  }, { name, emit: options.onEvent });
+  const { hostname, port } = listener.addr;
   let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    });
-    return closing;
-  };
-  return {
-    hostname: address.address,
-    port: address.port,
-    url: httpUrl(address.address, address.port),
+  const close = () =>
+    closing ??= (async () => {
+      closed = true;
+      listener.close();
+      await loop;
+      sweeper.stop();
+      for (const d of duplexes) d.destroy();
+    })();
+  return Promise.resolve({
+    hostname,
+    port,
+    url: httpUrl(hostname, port),
     close,
     [Symbol.asyncDispose]: close,
-  };
+  });
 }
 
+/**
+ * Reads a connection's first bytes, then hands it (bytes put back) to the
+ * HTTP/2 server if they are the client preface, else to the HTTP/1.1 one.
+ */
 function sniff(
-  socket: net.Socket,
-  idleTimeoutMs: number,
+  socket: Duplex,
+  onStarted: () => void,
   h1: http.Server,
   h2: http2.Http2Server,
 ): void {
   let head: Buffer = Buffer.alloc(0);
-  const onTimeout = () => socket.destroy();
   const onError = () => socket.destroy();
   const onReadable = () => {
     let chunk: Buffer | null;
@@ -162,18 +198,11 @@ function sniff(
     const isH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
     if (n === 0 || (isH2 && head.length < PREFACE.length)) return;
     socket.off("readable", onReadable);
-    socket.off("timeout", onTimeout);
     socket.off("error", onError);
-    socket.setTimeout(0);
-    if (isH2) {
-      h2.emit("connection", replaying(socket, head));
-    } else {
-      socket.unshift(head);
-      h1.emit("connection", socket);
-    }
+    onStarted();
+    socket.unshift(head);
+    (isH2 ? h2 : h1).emit("connection", socket);
   };
-  socket.setTimeout(idleTimeoutMs);
-  socket.on("timeout", onTimeout);
   socket.on("error", onError);
   socket.on("readable", onReadable);
 }

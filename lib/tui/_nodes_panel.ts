@@ -31,7 +31,7 @@ export function nodeIdWidth(nodes: NodeView[]): number {
 export function nodeHeader(idw: number): Line {
   const l = new Line().add(" " + "NODE_ID".padEnd(idw), "bold");
   for (const [name, w] of NODE_COLS) l.add(name.padEnd(w), "bold");
-  return l;
+  return l.add("MIX target/actual", "bold");
 }
 
 function cell(text: string, w: number): string {
@@ -76,7 +76,17 @@ export function nodeLine(n: NodeView, idw: number): Line {
   );
   l.add(cell(n.autotune ? n.decision || "-" : "off", 10), "dim");
   l.add(cell(String(n.deliveredSamples), 10));
+  if (n.mix.length > 0) l.add(mixCell(n.mix), "dim");
   return l;
+}
+
+/** `web 0.70/0.69 books 0.30/0.31` (a dropped source: `books out`). */
+export function mixCell(mix: NodeView["mix"]): string {
+  return mix.map((m) =>
+    m.dropped
+      ? `${m.name} out`
+      : `${m.name} ${m.target.toFixed(2)}/${m.actual.toFixed(2)}`
+  ).join(" ");
 }
 
 /** Picks at most `max` nodes to show, problem nodes first, in rank order. */

@@ -90,6 +90,8 @@ export interface NodeView {
   decision: string;
   /** Samples the node delivered since it started. */
   deliveredSamples: number;
+  /** When the node runs a mix: each source's target vs actual share. */
+  mix: { name: string; target: number; actual: number; dropped: boolean }[];
 }
 
 /** One live lease. */
@@ -225,6 +227,12 @@ function nodeView(
     autotune: s?.autotuneEnabled ?? false,
     decision: s?.autotuneLastDecision ?? "",
     deliveredSamples: Number(s?.deliveredSamplesTotal ?? 0n),
+    mix: (s?.mixSources ?? []).map((m) => ({
+      name: m.name,
+      target: m.targetShare,
+      actual: m.actualShare,
+      dropped: m.dropped,
+    })),
   };
 }
 

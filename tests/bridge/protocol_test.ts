@@ -18,6 +18,44 @@ Deno.test("parseOpen / parseRequest accept the protocol and name what is wrong",
   assert.throws(() => parseRequest('{"op":"jump"}'), /unknown request .*jump/);
 });
 
+Deno.test("parseOpen takes a mix request and refuses a malformed one", () => {
+  const open = parseOpen(JSON.stringify({
+    op: "open",
+    link: "",
+    options: {},
+    shmPath: "/dev/shm/x",
+    mix: {
+      sources: [{ name: "web", link: "/d", options: { batchSizeSamples: 4 } }],
+      named: true,
+      options: { weights: { web: 1 }, seed: "7" },
+    },
+  }));
+  assert.equal(open.mix?.sources[0].link, "/d");
+  for (
+    const mix of [
+      { sources: [], named: true, options: {} },
+      {
+        sources: [{ name: "a", link: 1, options: {} }],
+        named: true,
+        options: {},
+      },
+      { sources: [{ name: "a", link: "/d", options: {} }], options: {} },
+    ]
+  ) {
+    assert.throws(
+      () =>
+        parseOpen(JSON.stringify({
+          op: "open",
+          link: "",
+          options: {},
+          shmPath: "/dev/shm/x",
+          mix,
+        })),
+      /first line must be .*"mix"/,
+    );
+  }
+});
+
 Deno.test("loaderOptionsOf reads a decimal-string seed as a bigint", () => {
   assert.equal(
     loaderOptionsOf({ seed: "18446744073709551615" }).seed,

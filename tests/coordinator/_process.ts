@@ -58,14 +58,26 @@ export async function writeDataset(root: string, n: number): Promise<void> {
  *
  * @param args Coordinator flags (without --bind).
  * @param env Extra environment.
+ * @param options `nofile`: run it under `ulimit -n NOFILE` (through bash,
+ * which `exec`s deno, so `pid` is the coordinator's).
  * @returns The running process.
  */
 export async function startCoordinator(
   args: string[],
   env: Record<string, string> = {},
+  options: { nofile?: number } = {},
 ): Promise<CoordinatorProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mx8Args(["coordinator", "--bind", "127.0.0.1:0", ...args]),
+  const argv = mx8Args(["coordinator", "--bind", "127.0.0.1:0", ...args]);
+  const limited = options.nofile !== undefined;
+  const child = new Deno.Command(limited ? "bash" : Deno.execPath(), {
+    args: limited
+      ? [
+        "-c",
+        `ulimit -n ${options.nofile} && exec "$0" "$@"`,
+        Deno.execPath(),
+        ...argv,
+      ]
+      : argv,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",

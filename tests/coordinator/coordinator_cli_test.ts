@@ -323,6 +323,43 @@ Deno.test("mx8 coordinator: bad input is one clear line and exit 1 or 2", async 
     assert.equal(r.code, 1);
     assertOneLine(r.stderr, /address already in use/);
   });
+  await t.step(
+    "an unresolvable --bind host names the main address, not the gRPC port",
+    async () => {
+      const r = await runMx8([
+        ...base,
+        "--job-id",
+        "j",
+        "--dataset",
+        data.path,
+        "--bind",
+        "nohost.invalid:1",
+      ], env);
+      assert.equal(r.code, 1);
+      assertOneLine(
+        r.stderr,
+        /^mx8 coordinator: error: Cannot listen on nohost\.invalid:1: /,
+      );
+      assert.doesNotMatch(r.stderr, /gRPC/);
+    },
+  );
+  await t.step("malformed connection limits", async () => {
+    for (
+      const flag of [
+        "--max-connections",
+        "--idle-timeout-ms",
+        "--header-timeout-ms",
+        "--body-timeout-ms",
+      ]
+    ) {
+      const r = await runMx8(
+        [...base, "--job-id", "j", "--dataset", data.path, flag, "0"],
+        env,
+      );
+      assert.equal(r.code, 2, r.stderr);
+      assertOneLine(r.stderr, new RegExp(`${flag} must be an integer >= 1`));
+    }
+  });
 });
 
 /** A free port P whose P + 1 is held by the returned listener. */

@@ -189,6 +189,13 @@ export interface FakeNode {
   stats: boolean;
   /** Departed flag. */
   departed: boolean;
+  /** The mix it runs, if any: its sources' stats. */
+  mix?: {
+    name: string;
+    targetShare: number;
+    actualShare: number;
+    dropped: boolean;
+  }[];
 }
 
 /** A mutable job that renders snapshots; the clock is injectable. */
@@ -278,6 +285,7 @@ export class FakeJob {
           autotunePressure: 0.12,
           autotuneLastDecision: "hold",
           deliveredSamplesTotal: 400n,
+          mixSources: n.mix ?? [],
         }
         : undefined,
     }));

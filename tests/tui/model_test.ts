@@ -7,6 +7,7 @@ import {
   trackSnapshot,
 } from "../../lib/tui/tracker.ts";
 import { FakeJob } from "./_fake_coordinator.ts";
+import { nodeLine } from "../../lib/tui/_nodes_panel.ts";
 
 const OPTS: HealthOptions = { staleHeartbeatMs: 5000, leaseStallMs: 10000 };
 
@@ -262,4 +263,26 @@ Deno.test("model: cursor moves count as progress even when completed_samples doe
   clock.t += 4000;
   t = trackSnapshot(t, snap(), 0);
   assert.equal(buildView(t, OPTS, 0).health, "stalled");
+});
+
+Deno.test("model: a node running a mix shows each source's target vs actual share", () => {
+  const { job } = clockJob();
+  job.nodes.get("node-a")!.mix = [
+    { name: "web", targetShare: 0.7, actualShare: 0.6875, dropped: false },
+    { name: "books", targetShare: 0.3, actualShare: 0.3125, dropped: false },
+    { name: "old", targetShare: 0, actualShare: 0, dropped: true },
+  ];
+  const v = buildView(track(newTracker(), job), OPTS, job.now());
+  assert.deepEqual(v.nodes[0].mix.map((m) => [m.name, m.target, m.dropped]), [
+    ["web", 0.7, false],
+    ["books", 0.3, false],
+    ["old", 0, true],
+  ]);
+  assert.deepEqual(v.nodes[1].mix, []);
+  const row = nodeLine(v.nodes[0], 10).toString(400, false);
+  assert.match(row, /web 0\.70\/0\.69 books 0\.30\/0\.31 old out/);
+  assert.doesNotMatch(
+    nodeLine(v.nodes[1], 10).toString(400, false),
+    /web|books/,
+  );
 });

@@ -13,11 +13,13 @@ from typing import Any
 from . import vision
 from ._errors import Mx8Error, RuntimeExitedError
 from ._loader import ImageBatch, Loader, RawBatch, load
+from ._mix import Mix, mix
 from ._pack import pack
 
 __all__ = [
     "ImageBatch",
     "Loader",
+    "Mix",
     "Mx8Error",
     "RawBatch",
     "RuntimeExitedError",
@@ -28,12 +30,3 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-
-def mix(*args: Any, **kwargs: Any) -> Any:
-    """Weighted mixing of loaders (spec §10): not in this runtime yet.
-
-    Raises ``NotImplementedError`` until the runtime has ``mix``.
-    """
-    raise NotImplementedError(
-        "mx8.mix needs the runtime's mix() (spec §10), which this mx8 runtime does not have yet"
-    )

@@ -24,12 +24,16 @@ class ImageBatch(tuple):
     images: Any
     labels: Any
     sample_ids: Any
+    source_ids: Any
 
-    def __new__(cls, images: Any, labels: Any, sample_ids: Any, loader: "Loader") -> "ImageBatch":
+    def __new__(
+        cls, images: Any, labels: Any, sample_ids: Any, loader: "Loader", source_ids: Any = None
+    ) -> "ImageBatch":
         self = super().__new__(cls, (images, labels))
         self.images = images
         self.labels = labels
         self.sample_ids = sample_ids
+        self.source_ids = source_ids  # per sample: the source's index in a mix (None otherwise)
         self._loader = loader
         return self
 
@@ -45,11 +49,14 @@ class RawBatch:
     ``payload`` views shared memory until the next batch or :meth:`release`.
     """
 
-    def __init__(self, payload: Any, offsets: Any, sample_ids: Any, label_ids: Any, loader: "Loader") -> None:
+    def __init__(
+        self, payload: Any, offsets: Any, sample_ids: Any, label_ids: Any, loader: "Loader", source_ids: Any = None
+    ) -> None:
         self.payload = payload
         self.offsets = offsets
         self.sample_ids = sample_ids
         self.label_ids = label_ids
+        self.source_ids = source_ids  # per sample: the source's index in a mix (None otherwise)
         self._loader = loader
 
     def __len__(self) -> int:
@@ -93,6 +100,9 @@ class Loader:
         if store is not None:
             env["MX8_MANIFEST_STORE"] = os.fspath(store)
         self.link = link
+        self._options = options  # what mx8.mix takes over
+        self._env = env
+        self._taken = 0
         self._bridge: Optional[Bridge] = Bridge(link, options, env)
         self._held: Optional[Batch] = None
         self._info: Optional[Dict[str, Any]] = None
@@ -119,6 +129,7 @@ class Loader:
         if self._ended:
             return None
         self._held = None
+        self._taken += 1
         reply = bridge.request("next")
         if reply["t"] == "end":
             self._ended = True
@@ -129,15 +140,19 @@ class Loader:
             buffer = bridge.read_inline(int(reply["inline"]))
             offset = 0
         ids = _tensors.int64(reply["sample_ids"], self._torch)
+        sources = reply.get("source_ids")
+        source_ids = None if sources is None else _tensors.int64(sources, self._torch)
         if reply["kind"] == "image":
             images = _tensors.view(buffer, offset, reply["shape"], reply["dtype"], self._torch)
             if self._pin:
                 images = images.pin_memory()
-            batch: Batch = ImageBatch(images, _tensors.int64(reply["labels"], self._torch), ids, self)
+            labels = _tensors.int64(reply["labels"], self._torch)
+            batch: Batch = ImageBatch(images, labels, ids, self, source_ids)
         else:
             payload = _tensors.view(buffer, offset, [reply["nbytes"]], "uint8", False)
             offsets = np.asarray(reply["offsets"], dtype=np.int64)
-            batch = RawBatch(payload, offsets, ids, _tensors.int64(reply["label_ids"], self._torch), self)
+            label_ids = _tensors.int64(reply["label_ids"], self._torch)
+            batch = RawBatch(payload, offsets, ids, label_ids, self, source_ids)
         self._held = batch
         return batch
 

@@ -134,7 +134,13 @@ def _cleanup(proc: subprocess.Popen, path: str) -> None:
 class Bridge:
     """One ``mx8 bridge`` child: the control channel and the shared mapping."""
 
-    def __init__(self, link: str, options: Dict[str, Any], env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        link: str,
+        options: Dict[str, Any],
+        env: Optional[Dict[str, str]] = None,
+        mix: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.shm_path = os.path.join(shm_dir(), f"mx8-py-{os.getpid()}-{secrets.token_hex(6)}")
         child_env = dict(os.environ)
         child_env.update(env or {})
@@ -153,7 +159,10 @@ class Bridge:
         self.mm: Optional[mmap.mmap] = None
         self.closed = False
         try:
-            ready = self._exchange({"op": "open", "link": link, "options": options, "shmPath": self.shm_path})
+            request: Dict[str, Any] = {"op": "open", "link": link, "options": options, "shmPath": self.shm_path}
+            if mix is not None:
+                request["mix"] = mix  # serve mix(sources, options) instead of one loader
+            ready = self._exchange(request)
             self.shm_bytes = int(ready["shm_bytes"])
             self.mode = str(ready["mode"])
             fd = os.open(self.shm_path, os.O_RDWR)

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mx8/v1/coordinator.proto.
  */
 export const file_mx8_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("ChhteDgvdjEvY29vcmRpbmF0b3IucHJvdG8SBm14OC52MSJnCghOb2RlQ2FwcxIaChJtYXhfaW5mbGlnaHRfYnl0ZXMYASABKAQSFQoNbWF4X3JhbV9ieXRlcxgCIAEoBBIRCgljcHVfY29yZXMYAyABKA0SFQoNYWdlbnRfdmVyc2lvbhgEIAEoCSKHBAoJTm9kZVN0YXRzEhYKDmluZmxpZ2h0X2J5dGVzGAEgASgEEiEKGWluZmxpZ2h0X2hpZ2hfd2F0ZXJfYnl0ZXMYAiABKAQSHAoUcmFtX2hpZ2hfd2F0ZXJfYnl0ZXMYAyABKAQSGQoRcHJvY2Vzc19yc3NfYnl0ZXMYBCABKAQSGwoTcXVldWVfZGVwdGhfYmF0Y2hlcxgFIAEoDRIeChZwcmVmZXRjaF9kZXB0aF9iYXRjaGVzGAYgASgNEh8KF2RlbGl2ZXJlZF9zYW1wbGVzX3RvdGFsGAcgASgEEh0KFWRlbGl2ZXJlZF9ieXRlc190b3RhbBgIIAEoBBIYChBhdXRvdHVuZV9lbmFibGVkGAkgASgIEhgKEGF1dG90dW5lX3Byb2ZpbGUYCiABKAkSFgoOZWZmZWN0aXZlX3dhbnQYCyABKA0SIgoaZWZmZWN0aXZlX3ByZWZldGNoX2JhdGNoZXMYDCABKA0SIwobZWZmZWN0aXZlX21heF9xdWV1ZV9iYXRjaGVzGA0gASgNEhkKEWF1dG90dW5lX3ByZXNzdXJlGA4gASgBEh4KFmF1dG90dW5lX2xhc3RfZGVjaXNpb24YDyABKAkSGgoSbWF4X2luZmxpZ2h0X2J5dGVzGBAgASgEEh0KFW1heF9wcm9jZXNzX3Jzc19ieXRlcxgRIAEoBCJKCglXb3JrUmFuZ2USEAoIc3RhcnRfaWQYASABKAQSDgoGZW5kX2lkGAIgASgEEg0KBWVwb2NoGAMgASgNEgwKBHNlZWQYBCABKAQiegoFTGVhc2USEAoIbGVhc2VfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRIgCgVyYW5nZRgDIAEoCzIRLm14OC52MS5Xb3JrUmFuZ2USDgoGY3Vyc29yGAQgASgEEhwKFGV4cGlyZXNfdW5peF90aW1lX21zGAUgASgDIvwBCghDb3VudGVycxIWCg5yZWdpc3Rlcl90b3RhbBgBIAEoBBIXCg9oZWFydGJlYXRfdG90YWwYAiABKAQSGwoTcmVxdWVzdF9sZWFzZV90b3RhbBgDIAEoBBIcChRsZWFzZXNfZ3JhbnRlZF90b3RhbBgEIAEoBBIcChRsZWFzZXNfZXhwaXJlZF90b3RhbBgFIAEoBBIdChVyYW5nZXNfcmVxdWV1ZWRfdG90YWwYBiABKAQSFgoOcHJvZ3Jlc3NfdG90YWwYByABKAQSFQoNYWN0aXZlX2xlYXNlcxgIIAEoBBIYChByZWdpc3RlcmVkX25vZGVzGAkgASgEIqIBCghOb2RlSW5mbxIPCgdub2RlX2lkGAEgASgJEgwKBHJhbmsYAiABKAUSIwobbGFzdF9oZWFydGJlYXRfdW5peF90aW1lX21zGAMgASgDEh4KBGNhcHMYBCABKAsyEC5teDgudjEuTm9kZUNhcHMSIAoFc3RhdHMYBSABKAsyES5teDgudjEuTm9kZVN0YXRzEhAKCGRlcGFydGVkGAYgASgIImsKE1JlZ2lzdGVyTm9kZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSHgoEY2FwcxgDIAEoCzIQLm14OC52MS5Ob2RlQ2FwcxITCgtyZXN1bWVfZnJvbRgEIAEoCSL4AQoUUmVnaXN0ZXJOb2RlUmVzcG9uc2USFQoNYXNzaWduZWRfcmFuaxgBIAEoBRISCgp3b3JsZF9zaXplGAIgASgNEhUKDW1hbmlmZXN0X2hhc2gYAyABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAQgASgNEhQKDGxlYXNlX3R0bF9tcxgFIAEoDRIYChByZWdpc3RlcmVkX25vZGVzGAYgASgNEhEKCWpvYl9yZWFkeRgHIAEoCBIUCgxkYXRhc2V0X3Jvb3QYCCABKAkSDwoHY2xhc3NlcxgJIAMoCRIVCg10b3RhbF9zYW1wbGVzGAogASgEImsKEEhlYXJ0YmVhdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSFAoMdW5peF90aW1lX21zGAMgASgDEiAKBXN0YXRzGAQgASgLMhEubXg4LnYxLk5vZGVTdGF0cyITChFIZWFydGJlYXRSZXNwb25zZSJEChNSZXF1ZXN0TGVhc2VSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIPCgdub2RlX2lkGAIgASgJEgwKBHdhbnQYAyABKA0iWwoUUmVxdWVzdExlYXNlUmVzcG9uc2USHQoGbGVhc2VzGAEgAygLMg0ubXg4LnYxLkxlYXNlEg8KB3dhaXRfbXMYAiABKA0SEwoLam9iX2RyYWluZWQYAyABKAgijgEKFVJlcG9ydFByb2dyZXNzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRIQCghsZWFzZV9pZBgDIAEoCRIOCgZjdXJzb3IYBCABKAQSGQoRZGVsaXZlcmVkX3NhbXBsZXMYBSABKAQSFwoPZGVsaXZlcmVkX2J5dGVzGAYgASgEIhgKFlJlcG9ydFByb2dyZXNzUmVzcG9uc2UiOwoSR2V0TWFuaWZlc3RSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIVCg1tYW5pZmVzdF9oYXNoGAIgASgJIkUKE0dldE1hbmlmZXN0UmVzcG9uc2USFgoObWFuaWZlc3RfYnl0ZXMYASABKAwSFgoOc2NoZW1hX3ZlcnNpb24YAiABKA0iNQoNTWFuaWZlc3RDaHVuaxIMCgRkYXRhGAEgASgMEhYKDnNjaGVtYV92ZXJzaW9uGAIgASgNIicKFUdldEpvYlNuYXBzaG90UmVxdWVzdBIOCgZqb2JfaWQYASABKAkilwMKFkdldEpvYlNuYXBzaG90UmVzcG9uc2USFQoNbWFuaWZlc3RfaGFzaBgBIAEoCRISCgp3b3JsZF9zaXplGAIgASgNEhgKEHJlZ2lzdGVyZWRfbm9kZXMYAyABKA0SEQoJam9iX3JlYWR5GAQgASgIEhMKC2pvYl9kcmFpbmVkGAUgASgIEhUKDWFjdGl2ZV9sZWFzZXMYBiABKA0SGAoQYXZhaWxhYmxlX3JhbmdlcxgHIAEoDRIfCgVub2RlcxgIIAMoCzIQLm14OC52MS5Ob2RlSW5mbxIiCgtsaXZlX2xlYXNlcxgJIAMoCzINLm14OC52MS5MZWFzZRIiCghjb3VudGVycxgKIAEoCzIQLm14OC52MS5Db3VudGVycxIVCg10b3RhbF9zYW1wbGVzGAsgASgEEhkKEWNvbXBsZXRlZF9zYW1wbGVzGAwgASgEEhsKE3NlcnZlcl90aW1lX3VuaXhfbXMYDSABKAMSDgoGam9iX2lkGA4gASgJEhcKD3JlcXVldWVkX3JhbmdlcxgPIAEoDSIsChpHZXRSZXN1bWVDaGVja3BvaW50UmVxdWVzdBIOCgZqb2JfaWQYASABKAkiVwobR2V0UmVzdW1lQ2hlY2twb2ludFJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYASABKAkSFQoNbWFuaWZlc3RfaGFzaBgCIAEoCRINCgVlcG9jaBgDIAEoDTL5BAoLQ29vcmRpbmF0b3ISSQoMUmVnaXN0ZXJOb2RlEhsubXg4LnYxLlJlZ2lzdGVyTm9kZVJlcXVlc3QaHC5teDgudjEuUmVnaXN0ZXJOb2RlUmVzcG9uc2USQAoJSGVhcnRiZWF0EhgubXg4LnYxLkhlYXJ0YmVhdFJlcXVlc3QaGS5teDgudjEuSGVhcnRiZWF0UmVzcG9uc2USSQoMUmVxdWVzdExlYXNlEhsubXg4LnYxLlJlcXVlc3RMZWFzZVJlcXVlc3QaHC5teDgudjEuUmVxdWVzdExlYXNlUmVzcG9uc2USTwoOUmVwb3J0UHJvZ3Jlc3MSHS5teDgudjEuUmVwb3J0UHJvZ3Jlc3NSZXF1ZXN0Gh4ubXg4LnYxLlJlcG9ydFByb2dyZXNzUmVzcG9uc2USRgoLR2V0TWFuaWZlc3QSGi5teDgudjEuR2V0TWFuaWZlc3RSZXF1ZXN0GhsubXg4LnYxLkdldE1hbmlmZXN0UmVzcG9uc2USSAoRR2V0TWFuaWZlc3RTdHJlYW0SGi5teDgudjEuR2V0TWFuaWZlc3RSZXF1ZXN0GhUubXg4LnYxLk1hbmlmZXN0Q2h1bmswARJPCg5HZXRKb2JTbmFwc2hvdBIdLm14OC52MS5HZXRKb2JTbmFwc2hvdFJlcXVlc3QaHi5teDgudjEuR2V0Sm9iU25hcHNob3RSZXNwb25zZRJeChNHZXRSZXN1bWVDaGVja3BvaW50EiIubXg4LnYxLkdldFJlc3VtZUNoZWNrcG9pbnRSZXF1ZXN0GiMubXg4LnYxLkdldFJlc3VtZUNoZWNrcG9pbnRSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChhteDgvdjEvY29vcmRpbmF0b3IucHJvdG8SBm14OC52MSJnCghOb2RlQ2FwcxIaChJtYXhfaW5mbGlnaHRfYnl0ZXMYASABKAQSFQoNbWF4X3JhbV9ieXRlcxgCIAEoBBIRCgljcHVfY29yZXMYAyABKA0SFQoNYWdlbnRfdmVyc2lvbhgEIAEoCSK0BAoJTm9kZVN0YXRzEhYKDmluZmxpZ2h0X2J5dGVzGAEgASgEEiEKGWluZmxpZ2h0X2hpZ2hfd2F0ZXJfYnl0ZXMYAiABKAQSHAoUcmFtX2hpZ2hfd2F0ZXJfYnl0ZXMYAyABKAQSGQoRcHJvY2Vzc19yc3NfYnl0ZXMYBCABKAQSGwoTcXVldWVfZGVwdGhfYmF0Y2hlcxgFIAEoDRIeChZwcmVmZXRjaF9kZXB0aF9iYXRjaGVzGAYgASgNEh8KF2RlbGl2ZXJlZF9zYW1wbGVzX3RvdGFsGAcgASgEEh0KFWRlbGl2ZXJlZF9ieXRlc190b3RhbBgIIAEoBBIYChBhdXRvdHVuZV9lbmFibGVkGAkgASgIEhgKEGF1dG90dW5lX3Byb2ZpbGUYCiABKAkSFgoOZWZmZWN0aXZlX3dhbnQYCyABKA0SIgoaZWZmZWN0aXZlX3ByZWZldGNoX2JhdGNoZXMYDCABKA0SIwobZWZmZWN0aXZlX21heF9xdWV1ZV9iYXRjaGVzGA0gASgNEhkKEWF1dG90dW5lX3ByZXNzdXJlGA4gASgBEh4KFmF1dG90dW5lX2xhc3RfZGVjaXNpb24YDyABKAkSGgoSbWF4X2luZmxpZ2h0X2J5dGVzGBAgASgEEh0KFW1heF9wcm9jZXNzX3Jzc19ieXRlcxgRIAEoBBIrCgttaXhfc291cmNlcxgSIAMoCzIWLm14OC52MS5NaXhTb3VyY2VTdGF0cyKdAQoOTWl4U291cmNlU3RhdHMSDAoEbmFtZRgBIAEoCRIUCgx0YXJnZXRfc2hhcmUYAiABKAESFAoMYWN0dWFsX3NoYXJlGAMgASgBEhkKEWRlbGl2ZXJlZF9zYW1wbGVzGAQgASgEEhQKDHdhaXRfc2Vjb25kcxgFIAEoARIPCgdyYW5fb3V0GAYgASgIEg8KB2Ryb3BwZWQYByABKAgiSgoJV29ya1JhbmdlEhAKCHN0YXJ0X2lkGAEgASgEEg4KBmVuZF9pZBgCIAEoBBINCgVlcG9jaBgDIAEoDRIMCgRzZWVkGAQgASgEInoKBUxlYXNlEhAKCGxlYXNlX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSIAoFcmFuZ2UYAyABKAsyES5teDgudjEuV29ya1JhbmdlEg4KBmN1cnNvchgEIAEoBBIcChRleHBpcmVzX3VuaXhfdGltZV9tcxgFIAEoAyL8AQoIQ291bnRlcnMSFgoOcmVnaXN0ZXJfdG90YWwYASABKAQSFwoPaGVhcnRiZWF0X3RvdGFsGAIgASgEEhsKE3JlcXVlc3RfbGVhc2VfdG90YWwYAyABKAQSHAoUbGVhc2VzX2dyYW50ZWRfdG90YWwYBCABKAQSHAoUbGVhc2VzX2V4cGlyZWRfdG90YWwYBSABKAQSHQoVcmFuZ2VzX3JlcXVldWVkX3RvdGFsGAYgASgEEhYKDnByb2dyZXNzX3RvdGFsGAcgASgEEhUKDWFjdGl2ZV9sZWFzZXMYCCABKAQSGAoQcmVnaXN0ZXJlZF9ub2RlcxgJIAEoBCKiAQoITm9kZUluZm8SDwoHbm9kZV9pZBgBIAEoCRIMCgRyYW5rGAIgASgFEiMKG2xhc3RfaGVhcnRiZWF0X3VuaXhfdGltZV9tcxgDIAEoAxIeCgRjYXBzGAQgASgLMhAubXg4LnYxLk5vZGVDYXBzEiAKBXN0YXRzGAUgASgLMhEubXg4LnYxLk5vZGVTdGF0cxIQCghkZXBhcnRlZBgGIAEoCCJrChNSZWdpc3Rlck5vZGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIPCgdub2RlX2lkGAIgASgJEh4KBGNhcHMYAyABKAsyEC5teDgudjEuTm9kZUNhcHMSEwoLcmVzdW1lX2Zyb20YBCABKAki+AEKFFJlZ2lzdGVyTm9kZVJlc3BvbnNlEhUKDWFzc2lnbmVkX3JhbmsYASABKAUSEgoKd29ybGRfc2l6ZRgCIAEoDRIVCg1tYW5pZmVzdF9oYXNoGAMgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgEIAEoDRIUCgxsZWFzZV90dGxfbXMYBSABKA0SGAoQcmVnaXN0ZXJlZF9ub2RlcxgGIAEoDRIRCglqb2JfcmVhZHkYByABKAgSFAoMZGF0YXNldF9yb290GAggASgJEg8KB2NsYXNzZXMYCSADKAkSFQoNdG90YWxfc2FtcGxlcxgKIAEoBCJrChBIZWFydGJlYXRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIPCgdub2RlX2lkGAIgASgJEhQKDHVuaXhfdGltZV9tcxgDIAEoAxIgCgVzdGF0cxgEIAEoCzIRLm14OC52MS5Ob2RlU3RhdHMiEwoRSGVhcnRiZWF0UmVzcG9uc2UiRAoTUmVxdWVzdExlYXNlUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRIMCgR3YW50GAMgASgNIlsKFFJlcXVlc3RMZWFzZVJlc3BvbnNlEh0KBmxlYXNlcxgBIAMoCzINLm14OC52MS5MZWFzZRIPCgd3YWl0X21zGAIgASgNEhMKC2pvYl9kcmFpbmVkGAMgASgIIo4BChVSZXBvcnRQcm9ncmVzc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSEAoIbGVhc2VfaWQYAyABKAkSDgoGY3Vyc29yGAQgASgEEhkKEWRlbGl2ZXJlZF9zYW1wbGVzGAUgASgEEhcKD2RlbGl2ZXJlZF9ieXRlcxgGIAEoBCIYChZSZXBvcnRQcm9ncmVzc1Jlc3BvbnNlIjsKEkdldE1hbmlmZXN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFQoNbWFuaWZlc3RfaGFzaBgCIAEoCSJFChNHZXRNYW5pZmVzdFJlc3BvbnNlEhYKDm1hbmlmZXN0X2J5dGVzGAEgASgMEhYKDnNjaGVtYV92ZXJzaW9uGAIgASgNIjUKDU1hbmlmZXN0Q2h1bmsSDAoEZGF0YRgBIAEoDBIWCg5zY2hlbWFfdmVyc2lvbhgCIAEoDSInChVHZXRKb2JTbmFwc2hvdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJIpcDChZHZXRKb2JTbmFwc2hvdFJlc3BvbnNlEhUKDW1hbmlmZXN0X2hhc2gYASABKAkSEgoKd29ybGRfc2l6ZRgCIAEoDRIYChByZWdpc3RlcmVkX25vZGVzGAMgASgNEhEKCWpvYl9yZWFkeRgEIAEoCBITCgtqb2JfZHJhaW5lZBgFIAEoCBIVCg1hY3RpdmVfbGVhc2VzGAYgASgNEhgKEGF2YWlsYWJsZV9yYW5nZXMYByABKA0SHwoFbm9kZXMYCCADKAsyEC5teDgudjEuTm9kZUluZm8SIgoLbGl2ZV9sZWFzZXMYCSADKAsyDS5teDgudjEuTGVhc2USIgoIY291bnRlcnMYCiABKAsyEC5teDgudjEuQ291bnRlcnMSFQoNdG90YWxfc2FtcGxlcxgLIAEoBBIZChFjb21wbGV0ZWRfc2FtcGxlcxgMIAEoBBIbChNzZXJ2ZXJfdGltZV91bml4X21zGA0gASgDEg4KBmpvYl9pZBgOIAEoCRIXCg9yZXF1ZXVlZF9yYW5nZXMYDyABKA0iLAoaR2V0UmVzdW1lQ2hlY2twb2ludFJlcXVlc3QSDgoGam9iX2lkGAEgASgJIlcKG0dldFJlc3VtZUNoZWNrcG9pbnRSZXNwb25zZRISCgpjaGVja3BvaW50GAEgASgJEhUKDW1hbmlmZXN0X2hhc2gYAiABKAkSDQoFZXBvY2gYAyABKA0y+QQKC0Nvb3JkaW5hdG9yEkkKDFJlZ2lzdGVyTm9kZRIbLm14OC52MS5SZWdpc3Rlck5vZGVSZXF1ZXN0GhwubXg4LnYxLlJlZ2lzdGVyTm9kZVJlc3BvbnNlEkAKCUhlYXJ0YmVhdBIYLm14OC52MS5IZWFydGJlYXRSZXF1ZXN0GhkubXg4LnYxLkhlYXJ0YmVhdFJlc3BvbnNlEkkKDFJlcXVlc3RMZWFzZRIbLm14OC52MS5SZXF1ZXN0TGVhc2VSZXF1ZXN0GhwubXg4LnYxLlJlcXVlc3RMZWFzZVJlc3BvbnNlEk8KDlJlcG9ydFByb2dyZXNzEh0ubXg4LnYxLlJlcG9ydFByb2dyZXNzUmVxdWVzdBoeLm14OC52MS5SZXBvcnRQcm9ncmVzc1Jlc3BvbnNlEkYKC0dldE1hbmlmZXN0EhoubXg4LnYxLkdldE1hbmlmZXN0UmVxdWVzdBobLm14OC52MS5HZXRNYW5pZmVzdFJlc3BvbnNlEkgKEUdldE1hbmlmZXN0U3RyZWFtEhoubXg4LnYxLkdldE1hbmlmZXN0UmVxdWVzdBoVLm14OC52MS5NYW5pZmVzdENodW5rMAESTwoOR2V0Sm9iU25hcHNob3QSHS5teDgudjEuR2V0Sm9iU25hcHNob3RSZXF1ZXN0Gh4ubXg4LnYxLkdldEpvYlNuYXBzaG90UmVzcG9uc2USXgoTR2V0UmVzdW1lQ2hlY2twb2ludBIiLm14OC52MS5HZXRSZXN1bWVDaGVja3BvaW50UmVxdWVzdBojLm14OC52MS5HZXRSZXN1bWVDaGVja3BvaW50UmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Resources a node offers to the job.
@@ -184,6 +184,13 @@ export type NodeStats = Message<"mx8.v1.NodeStats"> & {
    * @generated from field: uint64 max_process_rss_bytes = 17;
    */
   maxProcessRssBytes: bigint;
+
+  /**
+   * When the node runs a mix (spec §10): one entry per source, in order.
+   *
+   * @generated from field: repeated mx8.v1.MixSourceStats mix_sources = 18;
+   */
+  mixSources: MixSourceStats[];
 };
 
 /**
@@ -192,6 +199,69 @@ export type NodeStats = Message<"mx8.v1.NodeStats"> & {
  */
 export const NodeStatsSchema: GenMessage<NodeStats> = /*@__PURE__*/
   messageDesc(file_mx8_v1_coordinator, 1);
+
+/**
+ * One source of a mix a node runs, as the mix sees it.
+ *
+ * @generated from message mx8.v1.MixSourceStats
+ */
+export type MixSourceStats = Message<"mx8.v1.MixSourceStats"> & {
+  /**
+   * Source name (record key, or its index).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Its target share of the units delivered so far.
+   *
+   * @generated from field: double target_share = 2;
+   */
+  targetShare: number;
+
+  /**
+   * Its actual share of the units delivered so far.
+   *
+   * @generated from field: double actual_share = 3;
+   */
+  actualShare: number;
+
+  /**
+   * Samples the mix delivered from it.
+   *
+   * @generated from field: uint64 delivered_samples = 4;
+   */
+  deliveredSamples: bigint;
+
+  /**
+   * Seconds the mix waited for its batches.
+   *
+   * @generated from field: double wait_seconds = 5;
+   */
+  waitSeconds: number;
+
+  /**
+   * Whether it ran out (at least once).
+   *
+   * @generated from field: bool ran_out = 6;
+   */
+  ranOut: boolean;
+
+  /**
+   * Whether the mix stopped scheduling it.
+   *
+   * @generated from field: bool dropped = 7;
+   */
+  dropped: boolean;
+};
+
+/**
+ * Describes the message mx8.v1.MixSourceStats.
+ * Use `create(MixSourceStatsSchema)` to create a new message.
+ */
+export const MixSourceStatsSchema: GenMessage<MixSourceStats> = /*@__PURE__*/
+  messageDesc(file_mx8_v1_coordinator, 2);
 
 /**
  * A half-open range of manifest sample ids within one epoch.
@@ -233,7 +303,7 @@ export type WorkRange = Message<"mx8.v1.WorkRange"> & {
  * Use `create(WorkRangeSchema)` to create a new message.
  */
 export const WorkRangeSchema: GenMessage<WorkRange> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 2);
+  messageDesc(file_mx8_v1_coordinator, 3);
 
 /**
  * A time-limited grant of a range to one node.
@@ -282,7 +352,7 @@ export type Lease = Message<"mx8.v1.Lease"> & {
  * Use `create(LeaseSchema)` to create a new message.
  */
 export const LeaseSchema: GenMessage<Lease> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 3);
+  messageDesc(file_mx8_v1_coordinator, 4);
 
 /**
  * Monotonic counters and gauges of the coordinator (also at GET /metrics).
@@ -359,7 +429,7 @@ export type Counters = Message<"mx8.v1.Counters"> & {
  * Use `create(CountersSchema)` to create a new message.
  */
 export const CountersSchema: GenMessage<Counters> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 4);
+  messageDesc(file_mx8_v1_coordinator, 5);
 
 /**
  * What the coordinator knows about one node.
@@ -415,7 +485,7 @@ export type NodeInfo = Message<"mx8.v1.NodeInfo"> & {
  * Use `create(NodeInfoSchema)` to create a new message.
  */
 export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 5);
+  messageDesc(file_mx8_v1_coordinator, 6);
 
 /**
  * RegisterNode request.
@@ -457,7 +527,7 @@ export type RegisterNodeRequest = Message<"mx8.v1.RegisterNodeRequest"> & {
  * Use `create(RegisterNodeRequestSchema)` to create a new message.
  */
 export const RegisterNodeRequestSchema: GenMessage<RegisterNodeRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 6);
+  messageDesc(file_mx8_v1_coordinator, 7);
 
 /**
  * RegisterNode response.
@@ -541,7 +611,7 @@ export type RegisterNodeResponse = Message<"mx8.v1.RegisterNodeResponse"> & {
  * Use `create(RegisterNodeResponseSchema)` to create a new message.
  */
 export const RegisterNodeResponseSchema: GenMessage<RegisterNodeResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 7);
+  messageDesc(file_mx8_v1_coordinator, 8);
 
 /**
  * Heartbeat request.
@@ -583,7 +653,7 @@ export type HeartbeatRequest = Message<"mx8.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 8);
+  messageDesc(file_mx8_v1_coordinator, 9);
 
 /**
  * Heartbeat response (empty).
@@ -598,7 +668,7 @@ export type HeartbeatResponse = Message<"mx8.v1.HeartbeatResponse"> & {
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 9);
+  messageDesc(file_mx8_v1_coordinator, 10);
 
 /**
  * RequestLease request.
@@ -633,7 +703,7 @@ export type RequestLeaseRequest = Message<"mx8.v1.RequestLeaseRequest"> & {
  * Use `create(RequestLeaseRequestSchema)` to create a new message.
  */
 export const RequestLeaseRequestSchema: GenMessage<RequestLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 10);
+  messageDesc(file_mx8_v1_coordinator, 11);
 
 /**
  * RequestLease response.
@@ -668,7 +738,7 @@ export type RequestLeaseResponse = Message<"mx8.v1.RequestLeaseResponse"> & {
  * Use `create(RequestLeaseResponseSchema)` to create a new message.
  */
 export const RequestLeaseResponseSchema: GenMessage<RequestLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 11);
+  messageDesc(file_mx8_v1_coordinator, 12);
 
 /**
  * ReportProgress request.
@@ -724,7 +794,7 @@ export type ReportProgressRequest = Message<"mx8.v1.ReportProgressRequest"> & {
  * Use `create(ReportProgressRequestSchema)` to create a new message.
  */
 export const ReportProgressRequestSchema: GenMessage<ReportProgressRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 12);
+  messageDesc(file_mx8_v1_coordinator, 13);
 
 /**
  * ReportProgress response (empty).
@@ -739,7 +809,7 @@ export type ReportProgressResponse = Message<"mx8.v1.ReportProgressResponse"> & 
  * Use `create(ReportProgressResponseSchema)` to create a new message.
  */
 export const ReportProgressResponseSchema: GenMessage<ReportProgressResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 13);
+  messageDesc(file_mx8_v1_coordinator, 14);
 
 /**
  * GetManifest request (also used by GetManifestStream).
@@ -767,7 +837,7 @@ export type GetManifestRequest = Message<"mx8.v1.GetManifestRequest"> & {
  * Use `create(GetManifestRequestSchema)` to create a new message.
  */
 export const GetManifestRequestSchema: GenMessage<GetManifestRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 14);
+  messageDesc(file_mx8_v1_coordinator, 15);
 
 /**
  * GetManifest response: the whole canonical manifest.
@@ -795,7 +865,7 @@ export type GetManifestResponse = Message<"mx8.v1.GetManifestResponse"> & {
  * Use `create(GetManifestResponseSchema)` to create a new message.
  */
 export const GetManifestResponseSchema: GenMessage<GetManifestResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 15);
+  messageDesc(file_mx8_v1_coordinator, 16);
 
 /**
  * One ordered chunk of GetManifestStream (at most 1 MiB).
@@ -823,7 +893,7 @@ export type ManifestChunk = Message<"mx8.v1.ManifestChunk"> & {
  * Use `create(ManifestChunkSchema)` to create a new message.
  */
 export const ManifestChunkSchema: GenMessage<ManifestChunk> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 16);
+  messageDesc(file_mx8_v1_coordinator, 17);
 
 /**
  * GetJobSnapshot request.
@@ -844,7 +914,7 @@ export type GetJobSnapshotRequest = Message<"mx8.v1.GetJobSnapshotRequest"> & {
  * Use `create(GetJobSnapshotRequestSchema)` to create a new message.
  */
 export const GetJobSnapshotRequestSchema: GenMessage<GetJobSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 17);
+  messageDesc(file_mx8_v1_coordinator, 18);
 
 /**
  * GetJobSnapshot response: the operator's view of the job.
@@ -963,7 +1033,7 @@ export type GetJobSnapshotResponse = Message<"mx8.v1.GetJobSnapshotResponse"> & 
  * Use `create(GetJobSnapshotResponseSchema)` to create a new message.
  */
 export const GetJobSnapshotResponseSchema: GenMessage<GetJobSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 18);
+  messageDesc(file_mx8_v1_coordinator, 19);
 
 /**
  * GetResumeCheckpoint request.
@@ -984,7 +1054,7 @@ export type GetResumeCheckpointRequest = Message<"mx8.v1.GetResumeCheckpointRequ
  * Use `create(GetResumeCheckpointRequestSchema)` to create a new message.
  */
 export const GetResumeCheckpointRequestSchema: GenMessage<GetResumeCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 19);
+  messageDesc(file_mx8_v1_coordinator, 20);
 
 /**
  * GetResumeCheckpoint response.
@@ -1019,7 +1089,7 @@ export type GetResumeCheckpointResponse = Message<"mx8.v1.GetResumeCheckpointRes
  * Use `create(GetResumeCheckpointResponseSchema)` to create a new message.
  */
 export const GetResumeCheckpointResponseSchema: GenMessage<GetResumeCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_mx8_v1_coordinator, 20);
+  messageDesc(file_mx8_v1_coordinator, 21);
 
 /**
  * Per-job control plane: pins a dataset snapshot and leases ranges of it.

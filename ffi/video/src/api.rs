@@ -1,0 +1,224 @@
+//! The exported C ABI of `libmx8_video` (mirrored by `lib/video/native.ts`).
+
+use std::os::raw::c_char;
+
+use crate::panic::{guard, ErrOut};
+use crate::shim;
+use crate::status::{VideoError, VideoResult, VideoStatus};
+
+/// ABI version of this library: bumped whenever a signature changes.
+pub const VIDEO_ABI: u32 = 1;
+
+const LIB_NAMES: [&str; 4] = ["libavformat", "libavcodec", "libswscale", "libavutil"];
+
+/// The ABI version of this library (`lib/video/native.ts` refuses others).
+#[no_mangle]
+pub extern "C" fn mx8_video_abi() -> u32 {
+    VIDEO_ABI
+}
+
+/// Sets FFmpeg's own (process-wide) log: 0 quiet (MX8 reports every error
+/// itself, the default after `mx8_video_check`), 1 warnings and errors.
+#[no_mangle]
+pub extern "C" fn mx8_video_set_log(verbose: u32) {
+    // SAFETY: sets an integer in libavutil; no pointers.
+    unsafe { shim::mx8av_set_log(i32::from(verbose != 0)) };
+}
+
+/// Checks that the FFmpeg loaded at run time has the major versions the
+/// shim was compiled against (FFmpeg's struct layouts change between
+/// majors), and that the shim's ABI is the one this crate expects.
+/// `out_versions` (8 × u32, may be NULL) receives the compiled then the
+/// loaded majors of avformat, avcodec, swscale, avutil.
+///
+/// # Safety
+/// `out_versions` must be NULL or valid for 8 u32 writes; `err` NULL or
+/// valid for `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_check(
+    out_versions: *mut u32,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    guard(err, || {
+        // SAFETY: no arguments.
+        let abi = unsafe { shim::mx8av_abi() };
+        if abi != shim::SHIM_ABI {
+            return Err(VideoError::new(
+                VideoStatus::VersionMismatch,
+                format!(
+                    "mx8_av shim ABI {abi}, expected {}: rebuild with \"deno task build:video\"",
+                    shim::SHIM_ABI
+                ),
+            ));
+        }
+        let mut v = [0u32; 8];
+        // SAFETY: `v` holds the 8 slots the shim writes.
+        unsafe { shim::mx8av_versions(v.as_mut_ptr()) };
+        if !out_versions.is_null() {
+            // SAFETY: the caller gives 8 writable u32s.
+            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), out_versions, 8) };
+        }
+        // SAFETY: sets an integer in libavutil; no pointers.
+        unsafe { shim::mx8av_set_log(0) };
+        for (i, name) in LIB_NAMES.iter().enumerate() {
+            if v[i] != v[i + 4] {
+                return Err(VideoError::new(
+                    VideoStatus::VersionMismatch,
+                    format!(
+                        "{name} major version {} is loaded but mx8_video was built against {}: rebuild it with \"deno task build:video\"",
+                        v[i + 4],
+                        v[i]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads a video's index (see `shim/mx8_av.h`, `mx8av_probe`): `out`
+/// receives the 12 `MX8AV_PROBE_*` slots.
+///
+/// # Safety
+/// `data` valid for `len` bytes; `out` for 12 i64; `codec` for `codec_cap`
+/// bytes; `keys` NULL or valid for `keys_cap` i64; `err` NULL or valid for
+/// `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_probe(
+    data: *const u8,
+    len: usize,
+    out: *mut i64,
+    codec: *mut u8,
+    codec_cap: usize,
+    keys: *mut i64,
+    keys_cap: usize,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    let (err_ptr, err_len) = err.raw();
+    guard(err, || {
+        if data.is_null() || out.is_null() || codec.is_null() {
+            return null_argument("mx8_video_probe");
+        }
+        let cap = if keys.is_null() { 0 } else { keys_cap };
+        // SAFETY: every pointer is valid for the sizes passed, per this
+        // function's contract; the shim writes nothing beyond them.
+        let code = unsafe {
+            shim::mx8av_probe(
+                data,
+                len,
+                out,
+                codec as *mut c_char,
+                codec_cap,
+                keys,
+                cap,
+                err_ptr as *mut c_char,
+                err_len,
+            )
+        };
+        shim_result(code, err_ptr, err_len)
+    })
+}
+
+/// Decodes one clip into `out` as `count × height × width × 3` RGB24 (see
+/// `shim/mx8_av.h`, `mx8av_decode_clip`).
+///
+/// # Safety
+/// `data` valid for `len` bytes; `targets` for `count` i64; `out` for
+/// `out_len` bytes; `out_pts` NULL or valid for `count` i64; `err` NULL or
+/// valid for `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_decode_clip(
+    data: *const u8,
+    len: usize,
+    targets: *const i64,
+    count: usize,
+    tolerance: i64,
+    height: u32,
+    width: u32,
+    out: *mut u8,
+    out_len: usize,
+    threads: u32,
+    max_packets: u64,
+    max_seconds: f64,
+    out_pts: *mut i64,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    let (err_ptr, err_len) = err.raw();
+    guard(err, || {
+        if data.is_null() || targets.is_null() || out.is_null() {
+            return null_argument("mx8_video_decode_clip");
+        }
+        let need = (height as usize)
+            .checked_mul(width as usize)
+            .and_then(|p| p.checked_mul(3))
+            .and_then(|p| p.checked_mul(count))
+            .ok_or_else(|| VideoError::new(VideoStatus::InvalidArgument, "clip size overflows"))?;
+        if out_len < need {
+            return Err(VideoError::new(
+                VideoStatus::BufferTooSmall,
+                format!("clip of {count} frames {height}x{width} needs {need} bytes, buffer has {out_len}"),
+            ));
+        }
+        if !(max_seconds >= 0.0) {
+            return Err(VideoError::new(
+                VideoStatus::InvalidArgument,
+                format!("max_seconds must be >= 0: {max_seconds}"),
+            ));
+        }
+        // SAFETY: pointers valid per this function's contract; `out` holds
+        // `need` bytes, which is all the shim writes.
+        let code = unsafe {
+            shim::mx8av_decode_clip(
+                data,
+                len,
+                targets,
+                count,
+                tolerance,
+                height,
+                width,
+                out,
+                threads,
+                max_packets,
+                max_seconds,
+                out_pts,
+                err_ptr as *mut c_char,
+                err_len,
+            )
+        };
+        shim_result(code, err_ptr, err_len)
+    })
+}
+
+fn null_argument(what: &str) -> VideoResult {
+    Err(VideoError::new(
+        VideoStatus::NullArgument,
+        format!("{what}: a required pointer is NULL"),
+    ))
+}
+
+/// Turns a shim code into a result; the shim wrote its text into `err`, so
+/// the message is read back from there.
+fn shim_result(code: i32, err: *mut u8, cap: usize) -> VideoResult {
+    if code == 0 {
+        return Ok(());
+    }
+    let message = if err.is_null() || cap == 0 {
+        format!("mx8_av error {code}")
+    } else {
+        // SAFETY: the shim wrote a NUL-terminated string of at most `cap`
+        // bytes into `err` (vsnprintf terminates within its capacity).
+        unsafe { std::ffi::CStr::from_ptr(err as *const c_char) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Err(VideoError::new(VideoStatus::of_shim(code), message))
+}

@@ -1,0 +1,112 @@
+/**
+ * The C ABI of `libmx8_video` (the Rust crate under `ffi/video/`, over the C
+ * shim `ffi/video/shim/mx8_av.c` and the system FFmpeg), as one Deno FFI
+ * symbols table. A separate library from `libmx8_ffi`: FFmpeg is never a
+ * dependency of the image path. Parameter comments give the C types; see
+ * `ffi/video/src/api.rs` for the contracts.
+ *
+ * @module
+ */
+
+/** Symbols exported by `libmx8_video`. */
+export const videoSymbols = {
+  /** ABI version of the library (1). */
+  mx8_video_abi: {
+    parameters: [],
+    result: "u32", // uint32_t
+  },
+  /** Checks the loaded FFmpeg majors against the build's. Returns a `VideoStatus`. */
+  mx8_video_check: {
+    parameters: [
+      "buffer", // uint32_t out_versions[8] (compiled, then loaded majors)
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+  },
+  /** FFmpeg's own stderr log: 0 quiet (default after the check), 1 warnings. */
+  mx8_video_set_log: {
+    parameters: [
+      "u32", // uint32_t verbose
+    ],
+    result: "void",
+  },
+  /** Reads a video's index from its bytes (12 i64 slots, codec name, keyframes). */
+  mx8_video_probe: {
+    parameters: [
+      "buffer", // const uint8_t *data
+      "usize", // size_t len
+      "buffer", // int64_t out[12]
+      "buffer", // char *codec
+      "usize", // size_t codec_cap
+      "buffer", // int64_t *keys
+      "usize", // size_t keys_cap
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+  },
+  /** Decodes one clip to count × H × W × 3 RGB24 (frames by best_effort_timestamp). */
+  mx8_video_decode_clip: {
+    parameters: [
+      "buffer", // const uint8_t *data
+      "usize", // size_t len
+      "buffer", // const int64_t *targets (ticks, ascending)
+      "usize", // size_t count
+      "i64", // int64_t tolerance (ticks past the last frame)
+      "u32", // uint32_t height
+      "u32", // uint32_t width
+      "buffer", // uint8_t *out
+      "usize", // size_t out_len
+      "u32", // uint32_t threads (0 = 1)
+      "u64", // uint64_t max_packets (0 = none)
+      "f64", // double max_seconds (0 = none)
+      "buffer", // int64_t *out_pts (count) or NULL
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened `libmx8_video` library. */
+export type VideoLibrary = Deno.DynamicLibrary<typeof videoSymbols>;
+
+/** `VideoStatus` values (mirror of `ffi/video/src/status.rs`). */
+export const VideoStatus = {
+  Ok: 0,
+  NullArgument: 1,
+  InvalidArgument: 2,
+  BufferTooSmall: 3,
+  Panic: 4,
+  VersionMismatch: 5,
+  OpenFailed: 6,
+  NoVideoStream: 7,
+  Codec: 8,
+  Decode: 9,
+  LimitExceeded: 10,
+  VideoTooShort: 11,
+  OutOfMemory: 12,
+} as const;
+
+/** A `VideoStatus` name. */
+export type VideoStatusName = keyof typeof VideoStatus;
+
+/**
+ * The name of a `VideoStatus` code (`"Unknown"` for others).
+ *
+ * @param status A status code.
+ * @returns Its name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { videoStatusName } from "./video_ffi.ts";
+ * assert.equal(videoStatusName(11), "VideoTooShort");
+ * ```
+ */
+export function videoStatusName(status: number): VideoStatusName | "Unknown" {
+  const found = Object.entries(VideoStatus).find(([, v]) => v === status);
+  return found ? found[0] as VideoStatusName : "Unknown";
+}

@@ -1,0 +1,178 @@
+/**
+ * Builds one batch of clips under the loader's byte budget.
+ *
+ * @module
+ */
+
+import type { ByteBudget } from "../loader/byte_budget.ts";
+import type { ManifestRow } from "../manifest/row.ts";
+import type { SampleReader } from "../sample_bytes/sample_reader.ts";
+import { mapLimit } from "../util/map_limit.ts";
+import { type ClipBatch, toPlanarFloat } from "./clip_batch.ts";
+import type { ClipDecoder } from "./clip_decoder.ts";
+import type { ClipPlan, PlannedClip } from "./clip_plan.ts";
+import { VideoDecodeError } from "./errors.ts";
+import type { ResolvedVideoOptions } from "./options.ts";
+import type { VideoIndex } from "./types.ts";
+
+/** What {@linkcode buildClipBatch} builds from. */
+export interface BatchContext {
+  /** The clip plan. */
+  plan: ClipPlan;
+  /** Reads the videos' bytes. */
+  reader: SampleReader;
+  /** Manifest row, size and index of each planned video (plan's `videoIndex`). */
+  rows: readonly ManifestRow[];
+  /** Byte size of each video. */
+  sizes: readonly number[];
+  /** Index of each video. */
+  indexes: readonly VideoIndex[];
+  /** The backend. */
+  decoder: ClipDecoder;
+  /** The loader's byte budget. */
+  budget: ByteBudget;
+  /** Aborts reservations and reads when the loader closes. */
+  signal: AbortSignal;
+  /** Resolved loader options (size, dtype, limits, error mode). */
+  options: ResolvedVideoOptions;
+  /** Called for each clip dropped with `onDecodeError: "skip"`. */
+  onSkipped(clip: PlannedClip, reason: string): void;
+}
+
+/**
+ * Builds the batch of the clips at plan positions `[from, to)`: reserves
+ * the compressed bytes of their videos plus the clip tensor (`× 5` for
+ * float32: uint8 staging + float) before anything is read, reads the
+ * videos, decodes every clip (all of them settle before memory is
+ * returned: a running decode writes into the tensor), returns the
+ * compressed bytes, drops failed clips (with `onDecodeError: "skip"`) and
+ * lays the rest out.
+ *
+ * @param ctx What the batch is built from.
+ * @param from First plan position.
+ * @param to One past the last.
+ * @returns The batch; its `release()` returns the rest of the reservation.
+ * @throws {VideoDecodeError} For a clip that cannot be decoded (`onDecodeError: "error"`).
+ * @throws {BatchTooLargeError} When the batch alone exceeds the cap.
+ */
+export async function buildClipBatch(
+  ctx: BatchContext,
+  from: number,
+  to: number,
+): Promise<ClipBatch> {
+  const { plan, reader, rows, sizes, indexes, budget, signal } = ctx;
+  const { height: h, width: w, toFloat } = ctx.options;
+  const clips = Array.from(
+    { length: to - from },
+    (_, i) => plan.at(from + i),
+  );
+  const t = clips[0].frameSeconds.length;
+  const clipBytes = t * h * w * 3;
+  const videos = [...new Set(clips.map((c) => c.videoIndex))];
+  const offsets = [0];
+  for (const v of videos) {
+    offsets.push(offsets[offsets.length - 1] + sizes[v]);
+  }
+  const compressed = offsets[offsets.length - 1];
+  const tensor = clips.length * clipBytes * (toFloat ? 5 : 1);
+  let held = compressed + tensor;
+  await budget.acquire(held, signal);
+  let released = false;
+  const release = (bytes: number) => {
+    budget.release(bytes);
+    held -= bytes;
+  };
+  try {
+    const payload = new Uint8Array(compressed);
+    await reader.readInto(
+      videos.map((v) => rows[v]),
+      videos.map((v) => sizes[v]),
+      payload,
+      offsets,
+      signal,
+    );
+    const bytesOf = new Map(
+      videos.map((v, i) => [v, payload.subarray(offsets[i], offsets[i + 1])]),
+    );
+    const pixels = new Uint8Array(clips.length * clipBytes);
+    // Every clip settles before anything is freed: a decode still running
+    // writes into `pixels`.
+    const errors = await mapLimit(
+      clips,
+      ctx.options.decodeConcurrency,
+      async (c, i) => {
+        try {
+          await ctx.decoder.decode(
+            bytesOf.get(c.videoIndex)!,
+            indexes[c.videoIndex],
+            c.frameSeconds,
+            {
+              height: h,
+              width: w,
+              out: pixels.subarray(i * clipBytes, (i + 1) * clipBytes),
+              maxPackets: ctx.options.maxPacketsPerClip,
+              maxSeconds: ctx.options.maxSecondsPerClip,
+              label: `sample ${c.sampleId} (${
+                rows[c.videoIndex].location
+              }) clip at ${c.startSeconds} s`,
+            },
+          );
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      },
+    );
+    release(compressed);
+    const kept: number[] = [];
+    for (const [i, e] of errors.entries()) {
+      if (e === undefined) {
+        kept.push(i);
+        continue;
+      }
+      if (
+        !(e instanceof VideoDecodeError) || ctx.options.onDecodeError !== "skip"
+      ) throw e;
+      ctx.onSkipped(clips[i], e.message);
+    }
+    kept.forEach((src, dst) => {
+      if (src !== dst) {
+        pixels.copyWithin(
+          dst * clipBytes,
+          src * clipBytes,
+          (src + 1) * clipBytes,
+        );
+      }
+    });
+    const b = kept.length;
+    let data: Uint8Array | Float32Array;
+    let shape: [number, number, number, number, number];
+    if (toFloat) {
+      data = toPlanarFloat(pixels, b, t, h, w);
+      shape = [b, 3, t, h, w];
+      release(clips.length * clipBytes + (clips.length - b) * clipBytes * 4);
+    } else {
+      data = pixels.subarray(0, b * clipBytes);
+      shape = [b, t, h, w, 3];
+      release((clips.length - b) * clipBytes);
+    }
+    const pick = kept.map((i) => clips[i]);
+    return {
+      clips: { data, shape, dtype: toFloat ? "float32" : "uint8" },
+      clipIds: BigInt64Array.from(pick, (c) => c.clipId),
+      sampleIds: BigInt64Array.from(pick, (c) => c.sampleId),
+      startSeconds: Float64Array.from(pick, (c) => c.startSeconds),
+      release: () => {
+        if (released) return;
+        released = true;
+        release(held);
+      },
+    };
+  } catch (e) {
+    if (!released) {
+      released = true;
+      release(held);
+    }
+    throw e;
+  }
+}

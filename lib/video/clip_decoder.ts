@@ -1,0 +1,121 @@
+/**
+ * One interface over the two video backends, as the loader uses them:
+ * index a video from its bytes, decode a clip into a caller buffer.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { loadVideoLibrary } from "../native/video_library.ts";
+import {
+  chooseVideoBackend,
+  type VideoBackend,
+  type VideoBackendOption,
+} from "./backend.ts";
+import { cliAvailable, decodeClipCli, probeVideoCli } from "./cli_decoder.ts";
+import { VideoUnavailableError } from "./errors.ts";
+import { decodeClip, probeVideo } from "./native_decoder.ts";
+import type { VideoIndex } from "./types.ts";
+
+/** What the loader needs of a backend. */
+export interface ClipDecoder {
+  /** The backend. */
+  readonly backend: VideoBackend;
+  /** Indexes a video from its bytes. */
+  probe(
+    bytes: Uint8Array,
+    sampleId: bigint,
+    label: string,
+  ): Promise<VideoIndex>;
+  /** Decodes a clip into `out` (`T × H × W × 3`). */
+  decode(
+    bytes: Uint8Array,
+    index: VideoIndex,
+    frameSeconds: readonly number[],
+    o: {
+      height: number;
+      width: number;
+      out: Uint8Array;
+      maxPackets: number;
+      maxSeconds: number;
+      label: string;
+    },
+  ): Promise<void>;
+  /** Frees what the backend holds (temporary files). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the backend `requested` asks for.
+ *
+ * @param requested `"auto"`, `"native"` or `"cli"`.
+ * @returns The decoder.
+ * @throws {VideoUnavailableError} When no asked-for backend is available.
+ */
+export function openClipDecoder(requested: VideoBackendOption): ClipDecoder {
+  const lib = loadVideoLibrary();
+  const choice = chooseVideoBackend(
+    requested,
+    lib.ok ? null : lib.reason,
+    requested === "native" || lib.ok && requested === "auto"
+      ? false
+      : cliAvailable(),
+  );
+  if (typeof choice === "object") throw new VideoUnavailableError(choice.error);
+  return choice === "native" ? nativeDecoder() : new CliDecoder();
+}
+
+function nativeDecoder(): ClipDecoder {
+  return {
+    backend: "native",
+    probe: (bytes, sampleId, label) =>
+      Promise.resolve(probeVideo(bytes, sampleId, label)),
+    decode: async (bytes, index, times, o) => {
+      await decodeClip(bytes, index, times, o);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** The ffmpeg CLI on temporary copies of the videos (it reads files). */
+class CliDecoder implements ClipDecoder {
+  readonly backend = "cli" as const;
+  #dir?: Promise<string>;
+  #n = 0;
+
+  async #withFile<T>(
+    bytes: Uint8Array,
+    fn: (path: string) => Promise<T>,
+  ): Promise<T> {
+    this.#dir ??= Deno.makeTempDir({ prefix: "mx8-video-cli-" });
+    const path = join(await this.#dir, `${this.#n++}.video`);
+    await Deno.writeFile(path, bytes);
+    try {
+      return await fn(path);
+    } finally {
+      await Deno.remove(path).catch(() => {});
+    }
+  }
+
+  probe(
+    bytes: Uint8Array,
+    sampleId: bigint,
+    label: string,
+  ): Promise<VideoIndex> {
+    return this.#withFile(bytes, (p) => probeVideoCli(p, sampleId, label));
+  }
+
+  async decode(
+    bytes: Uint8Array,
+    index: VideoIndex,
+    times: readonly number[],
+    o: { height: number; width: number; out: Uint8Array; label: string },
+  ): Promise<void> {
+    await this.#withFile(bytes, (p) => decodeClipCli(p, index, times, o));
+  }
+
+  async close(): Promise<void> {
+    const dir = await this.#dir?.catch(() => undefined);
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Index and clip decode through `libmx8_video`: the video's bytes stay in
+ * memory (custom AVIO), the decoder seeks to the keyframe before the clip,
+ * and swscale writes RGB24 straight into the caller's buffer.
+ *
+ * @module
+ */
+
+import { readMessage } from "../native/errors.ts";
+import { videoStatusName } from "../native/video_ffi.ts";
+import { loadVideoLibrary } from "../native/video_library.ts";
+import type { VideoLibrary } from "../native/video_ffi.ts";
+import { VideoDecodeError, VideoUnavailableError } from "./errors.ts";
+import type { VideoIndex } from "./types.ts";
+
+const KEYS_FIRST_TRY = 4096;
+const ERR_CAP = 1024;
+
+/** Options of {@linkcode decodeClip}. */
+export interface DecodeClipOptions {
+  /** Output height in pixels. */
+  height: number;
+  /** Output width in pixels. */
+  width: number;
+  /** Where to write `T × H × W × 3` bytes (default: a new buffer). */
+  out?: Uint8Array;
+  /** Decoder threads for this clip (default 1: parallelism is across clips). */
+  threads?: number;
+  /** Most packets one clip may decode (default 0: no limit). */
+  maxPackets?: number;
+  /** Most seconds one clip may take (default 0: no limit). */
+  maxSeconds?: number;
+  /** How the clip is named in errors (default `sample <id>`). */
+  label?: string;
+}
+
+/** A decoded clip. */
+export interface DecodedClip {
+  /** `T × H × W × 3` RGB24 bytes. */
+  frames: Uint8Array;
+  /** Presentation time (seconds) of the frame chosen for each target. */
+  frameSeconds: number[];
+}
+
+/**
+ * Whether video clips can be decoded here (`libmx8_video` loads and its
+ * FFmpeg matches). Loads the library on the first call.
+ *
+ * @returns True when available.
+ *
+ * @example
+ * ```ts
+ * import { videoAvailable } from "./native_decoder.ts";
+ * console.log(videoAvailable() ? "video clips: yes" : "video clips: no");
+ * ```
+ */
+export function videoAvailable(): boolean {
+  return loadVideoLibrary().ok;
+}
+
+/**
+ * The video library, or throws one clear line.
+ *
+ * @returns The opened library.
+ * @throws {VideoUnavailableError} When it cannot be loaded.
+ *
+ * @example
+ * ```ts ignore
+ * import { requireVideoLibrary } from "./native_decoder.ts";
+ * const lib = requireVideoLibrary();
+ * ```
+ */
+export function requireVideoLibrary(): VideoLibrary {
+  const loaded = loadVideoLibrary();
+  if (!loaded.ok) throw new VideoUnavailableError(loaded.reason);
+  return loaded.library;
+}
+
+/**
+ * Reads a video's index from its bytes (the container's own index: for MP4
+ * no frame is scanned).
+ *
+ * @param bytes The whole video file.
+ * @param sampleId The video's manifest `sample_id`.
+ * @param label How to name the video in errors (default `sample <id>`).
+ * @returns The index.
+ * @throws {VideoUnavailableError} Without `libmx8_video`.
+ * @throws {VideoDecodeError} When the bytes are not a readable video.
+ *
+ * @example
+ * ```ts ignore
+ * import { probeVideo } from "./native_decoder.ts";
+ * const index = probeVideo(await Deno.readFile("clip.mp4"), 0n);
+ * console.log(index.frameCount, index.frameRate);
+ * ```
+ */
+export function probeVideo(
+  bytes: Uint8Array,
+  sampleId: bigint,
+  label = `sample ${sampleId}`,
+): VideoIndex {
+  const lib = requireVideoLibrary();
+  let cap = KEYS_FIRST_TRY;
+  for (;;) {
+    const out = new BigInt64Array(12);
+    const codec = new Uint8Array(64);
+    const keys = new BigInt64Array(cap);
+    const err = new Uint8Array(ERR_CAP);
+    const status = lib.symbols.mx8_video_probe(
+      bytes,
+      BigInt(bytes.length),
+      out,
+      codec,
+      BigInt(codec.length),
+      keys,
+      BigInt(cap),
+      err,
+      BigInt(err.length),
+    );
+    if (status !== 0) {
+      throw new VideoDecodeError(
+        videoStatusName(status),
+        label,
+        readMessage(err),
+      );
+    }
+    const s = Array.from(out, Number);
+    const nKeys = s[9];
+    if (nKeys > cap) {
+      cap = nKeys;
+      continue;
+    }
+    const tb: [number, number] = [s[0], s[1]];
+    const sec = (ticks: number) => (ticks * tb[0]) / tb[1];
+    const frameRate = s[3] > 0 ? s[2] / s[3] : 0;
+    const durationSeconds = sec(s[8]);
+    const frameCount = s[4] > 0
+      ? s[4]
+      : Math.max(0, Math.round(durationSeconds * frameRate));
+    return {
+      sampleId,
+      timeBase: tb,
+      startSeconds: sec(s[7]),
+      durationSeconds,
+      frameRate,
+      frameCount,
+      width: s[5],
+      height: s[6],
+      codec: readMessage(codec),
+      keyframeSeconds: Array.from(
+        keys.subarray(0, nKeys),
+        (k) => sec(Number(k)),
+      ),
+    };
+  }
+}
+
+/**
+ * Decodes one clip: for each target time the frame shown at that time (by
+ * `best_effort_timestamp`), scaled to `height × width` RGB24.
+ *
+ * @param bytes The whole video file.
+ * @param index Its index (from {@linkcode probeVideo}).
+ * @param frameSeconds Target times in seconds, ascending.
+ * @param options Size, output buffer, limits.
+ * @returns The frames and the time of each chosen frame.
+ * @throws {VideoUnavailableError} Without `libmx8_video`.
+ * @throws {VideoDecodeError} When this clip cannot be decoded (truncated
+ * file, corrupt stream, limit reached).
+ * @throws {RangeError} When `out` is too small or the size is not positive.
+ *
+ * @example
+ * ```ts ignore
+ * import { decodeClip, probeVideo } from "./native_decoder.ts";
+ * const bytes = await Deno.readFile("clip.mp4");
+ * const index = probeVideo(bytes, 0n);
+ * const clip = await decodeClip(bytes, index, [0, 0.04, 0.08], { height: 224, width: 224 });
+ * console.log(clip.frames.length); // 3 × 224 × 224 × 3
+ * ```
+ */
+export async function decodeClip(
+  bytes: Uint8Array,
+  index: VideoIndex,
+  frameSeconds: readonly number[],
+  options: DecodeClipOptions,
+): Promise<DecodedClip> {
+  const lib = requireVideoLibrary();
+  const { height, width } = options;
+  if (
+    !(Number.isInteger(height) && height > 0 && Number.isInteger(width) &&
+      width > 0)
+  ) {
+    throw new RangeError(
+      `Clip size must be positive integers: ${height}x${width}`,
+    );
+  }
+  const need = frameSeconds.length * height * width * 3;
+  const out = options.out ?? new Uint8Array(need);
+  if (out.length < need) {
+    throw new RangeError(
+      `Clip buffer holds ${out.length} bytes, ${frameSeconds.length} frames of ${height}x${width} RGB need ${need}`,
+    );
+  }
+  const [num, den] = index.timeBase;
+  const ticks = (s: number) => BigInt(Math.round((s * den) / num));
+  const targets = BigInt64Array.from(frameSeconds, ticks);
+  const tolerance = index.frameRate > 0 ? ticks(1 / index.frameRate) : 0n;
+  const pts = new BigInt64Array(frameSeconds.length);
+  const err = new Uint8Array(ERR_CAP);
+  const status = await lib.symbols.mx8_video_decode_clip(
+    bytes,
+    BigInt(bytes.length),
+    targets,
+    BigInt(targets.length),
+    tolerance,
+    height,
+    width,
+    out,
+    BigInt(out.length),
+    options.threads ?? 1,
+    BigInt(options.maxPackets ?? 0),
+    options.maxSeconds ?? 0,
+    pts,
+    err,
+    BigInt(err.length),
+  );
+  if (status !== 0) {
+    throw new VideoDecodeError(
+      videoStatusName(status),
+      options.label ?? `sample ${index.sampleId}`,
+      readMessage(err),
+    );
+  }
+  return {
+    frames: out.subarray(0, need),
+    frameSeconds: Array.from(pts, (p) => (Number(p) * num) / den),
+  };
+}

@@ -1,0 +1,438 @@
+/**
+ * The video loader: a dataset link of videos → batches of decoded clips,
+ * under the same hard byte cap as images. Every batch reserves its
+ * compressed videos plus its clip tensor before anything is read or
+ * decoded; the compressed bytes are returned as soon as its clips are
+ * decoded, the tensor when the consumer moves on.
+ *
+ * @module
+ */
+
+import { Mx8Error } from "../errors.ts";
+import { ByteBudget } from "../loader/byte_budget.ts";
+import { CheckpointError } from "../loader/checkpoint.ts";
+import { type Dataset, openDataset } from "../loader/dataset.ts";
+import type { ManifestRow } from "../manifest/row.ts";
+import { openManifestStore } from "../manifest_store/open.ts";
+import { SampleReader } from "../sample_bytes/sample_reader.ts";
+import {
+  decodeClipCheckpoint,
+  encodeClipCheckpoint,
+  planFingerprint,
+} from "./checkpoint.ts";
+import { buildClipBatch } from "./build_batch.ts";
+import type { ClipBatch } from "./clip_batch.ts";
+import { ClipPlan, type ClipPlanOptions } from "./clip_plan.ts";
+import { VideoDecodeError } from "./errors.ts";
+import {
+  type CachedVideo,
+  decodeVideoIndexCache,
+  encodeVideoIndexCache,
+} from "./index_cache.ts";
+import { type ClipDecoder, openClipDecoder } from "./clip_decoder.ts";
+import {
+  isVideoLocation,
+  type ResolvedVideoOptions,
+  resolveVideoOptions,
+  VIDEO_EXTENSIONS,
+  type VideoOptions,
+} from "./options.ts";
+import type { VideoIndex } from "./types.ts";
+
+/** Counters of a {@linkcode VideoLoader}. */
+export interface VideoLoaderStats {
+  /** The decoder in use (`"native"` or `"cli"`; `undefined` before open). */
+  backend: "native" | "cli" | undefined;
+  /** Videos with an index (probed now or cached with the snapshot). */
+  videosIndexed: number;
+  /** Videos probed at open (the others came from the snapshot's cached index). */
+  videosProbed: number;
+  /** Videos with no clip: too short, or unreadable with `onDecodeError: "skip"`. */
+  videosSkipped: number;
+  /** Clips in the plan. */
+  plannedClips: number;
+  /** Batches delivered. */
+  deliveredBatchesTotal: number;
+  /** Clips delivered. */
+  deliveredClipsTotal: number;
+  /** Clips dropped by `onDecodeError: "skip"`. */
+  clipErrorsSkipped: number;
+  /** Bytes reserved now (compressed videos + clip tensors). */
+  inflightBytes: number;
+  /** Highest `inflightBytes` so far. */
+  inflightHighWaterBytes: number;
+  /** The cap. */
+  maxInflightBytes: number;
+}
+
+interface Opened {
+  dataset: Dataset;
+  reader: SampleReader;
+  rows: ManifestRow[];
+  sizes: number[];
+  plan: ClipPlan;
+  indexes: VideoIndex[];
+}
+
+/**
+ * Reads a dataset of videos (`.mp4 .mkv .webm .mov` rows of a folder,
+ * `.tsv` manifest or `s3://…` link) as batches of clips decoded by FFmpeg
+ * (`libmx8_video`): `clips` is `[B, T, H, W, 3]` uint8, or `[B, 3, T, H, W]`
+ * float32 with `toFloat`. Clip order and ids are deterministic from the
+ * manifest, options, seed and epoch; `checkpoint()` + `resumeFrom` continue
+ * after the last delivered batch.
+ *
+ * @example Read 8-frame clips of a folder of videos
+ * ```ts ignore
+ * import { video } from "./video_loader.ts";
+ * await using clips = video("/data/videos", { clip: 8, stride: 16, resizeHw: [112, 112] });
+ * for await (const batch of clips) {
+ *   console.log(batch.clips.shape, batch.clipIds); // [8, 8, 112, 112, 3]
+ * }
+ * ```
+ */
+export class VideoLoader implements AsyncIterable<ClipBatch> {
+  /** The dataset link. */
+  readonly link: string;
+  readonly #options: VideoOptions;
+  readonly #o: ResolvedVideoOptions;
+  readonly #budget: ByteBudget;
+  readonly #abort = new AbortController();
+  readonly #log: (event: string, fields: Record<string, unknown>) => void;
+  #opened?: Promise<Opened>;
+  #ready?: Opened;
+  #position = 0;
+  #iterating = false;
+  #closed = false;
+  #videosSkipped = 0;
+  #videosProbed = 0;
+  #decoder?: ClipDecoder;
+  #delivered = { batches: 0, clips: 0 };
+  #clipErrorsSkipped = 0;
+
+  /**
+   * Creates the loader; nothing is read until `open()` or the first batch.
+   *
+   * @param link Dataset link.
+   * @param options Clip and loader options (`clip` is required).
+   * @throws {RangeError} For an out-of-range option.
+   * @throws {TypeError} For an unknown `onDecodeError`.
+   */
+  constructor(link: string, options: VideoOptions) {
+    this.#o = resolveVideoOptions(options);
+    // Validates the clip options now rather than at open.
+    new ClipPlan([], options);
+    this.link = link;
+    this.#options = options;
+    this.#budget = new ByteBudget(this.#o.maxInflightBytes);
+    this.#log = options.log ??
+      ((event, fields) =>
+        console.error(
+          JSON.stringify({ ts: new Date().toISOString(), event, ...fields }),
+        ));
+  }
+
+  /**
+   * Resolves the link, indexes every video (from the index cached with the
+   * snapshot in the manifest store when there is one, else by reading and
+   * probing it, then caching the result) and plans the clips (once).
+   *
+   * @returns Resolves when the plan is ready.
+   * @throws {VideoUnavailableError} Without `libmx8_video` (nor, for
+   *   `backend: "auto"`, the ffmpeg CLI).
+   * @throws {Mx8Error} When the dataset has no video.
+   * @throws {VideoDecodeError} When a video cannot be indexed (`onDecodeError: "error"`).
+   * @throws {CheckpointError} When `resumeFrom` belongs to another dataset or plan.
+   */
+  async open(): Promise<void> {
+    this.#opened ??= this.#open();
+    this.#ready = await this.#opened;
+  }
+
+  /** The pinned manifest's hash (after `open()`). */
+  get manifestHash(): string | undefined {
+    return this.#ready?.dataset.snapshot.manifestHash;
+  }
+
+  /** The clip plan (after `open()`). */
+  get plan(): ClipPlan | undefined {
+    return this.#ready?.plan;
+  }
+
+  async #open(): Promise<Opened> {
+    this.#decoder = openClipDecoder(this.#o.backend);
+    const dataset = await openDataset(this.link, this.#options.manifestStore);
+    const all = dataset.rows.filter((r) => isVideoLocation(r.location));
+    if (all.length === 0) {
+      throw new Mx8Error(
+        `${this.link} has no video (looked for ${
+          VIDEO_EXTENSIONS.join(" ")
+        } among ${dataset.rows.length} rows): point the link at a folder or manifest of videos`,
+      );
+    }
+    const reader = new SampleReader(dataset.root);
+    const allSizes = await reader.sizes(all, this.#abort.signal);
+    const manifestHash = dataset.snapshot.manifestHash;
+    const store = this.#options.manifestStore ?? openManifestStore();
+    const cached = await store.getVideoIndex(manifestHash).then(
+      (b) => b ? decodeVideoIndexCache(b) : new Map<bigint, CachedVideo>(),
+      () => new Map<bigint, CachedVideo>(),
+    );
+    const rows: ManifestRow[] = [];
+    const sizes: number[] = [];
+    const indexes: VideoIndex[] = [];
+    for (const [i, row] of all.entries()) {
+      const hit = cached.get(BigInt(row.sampleId));
+      let index = hit?.size === allSizes[i] ? hit.index : undefined;
+      if (!index) {
+        index = await this.#index(reader, row, allSizes[i]);
+        if (index) this.#videosProbed++;
+      }
+      if (!index) continue;
+      rows.push(row);
+      sizes.push(allSizes[i]);
+      indexes.push(index);
+    }
+    if (this.#videosProbed > 0) {
+      const bytes = encodeVideoIndexCache(
+        indexes.map((index, i) => ({ index, size: sizes[i] })),
+      );
+      // A read-only store only costs the next open a probe.
+      await store.putVideoIndex(manifestHash, bytes).catch((e) =>
+        this.#log("video_index_not_cached", {
+          manifest_hash: manifestHash,
+          reason: e instanceof Error ? e.message : String(e),
+        })
+      );
+    }
+    const plan = new ClipPlan(indexes, { ...this.#options, manifestHash });
+    for (const s of plan.skipped) {
+      this.#videosSkipped++;
+      this.#log("video_skipped", {
+        sample_id: Number(s.sampleId),
+        reason: s.reason,
+      });
+    }
+    if (this.#options.resumeFrom !== undefined) {
+      this.#position = this.#resumePosition(
+        this.#options.resumeFrom,
+        manifestHash,
+        plan.length,
+      );
+    }
+    return { dataset, reader, rows, sizes, plan, indexes };
+  }
+
+  /** Reads one video (reserving its bytes) and probes it. */
+  async #index(
+    reader: SampleReader,
+    row: ManifestRow,
+    size: number,
+  ): Promise<VideoIndex | undefined> {
+    const label = `sample ${row.sampleId} (${row.location})`;
+    if (size > this.#o.maxInflightBytes) {
+      throw new Mx8Error(
+        `${label} is ${size} bytes, more than maxInflightBytes ${this.#o.maxInflightBytes}: raise maxInflightBytes`,
+      );
+    }
+    await this.#budget.acquire(size, this.#abort.signal);
+    try {
+      const bytes = new Uint8Array(size);
+      await reader.readInto([row], [size], bytes, [0], this.#abort.signal);
+      return await this.#decoder!.probe(bytes, BigInt(row.sampleId), label);
+    } catch (e) {
+      if (
+        !(e instanceof VideoDecodeError) || this.#o.onDecodeError !== "skip"
+      ) {
+        throw e;
+      }
+      this.#videosSkipped++;
+      this.#log("video_skipped", {
+        sample_id: row.sampleId,
+        reason: e.message,
+      });
+      return undefined;
+    } finally {
+      this.#budget.release(size);
+    }
+  }
+
+  #resumePosition(token: string, manifestHash: string, length: number): number {
+    const c = decodeClipCheckpoint(token);
+    if (c.manifestHash !== manifestHash) {
+      throw new CheckpointError(
+        `resumeFrom is for manifest ${c.manifestHash}, this loader reads ${manifestHash}: pin the same snapshot (link@sha256:${c.manifestHash})`,
+      );
+    }
+    if (c.plan !== planFingerprint(this.#options)) {
+      throw new CheckpointError(
+        `resumeFrom was made with other clip options (clip, stride, frameStep, fps, sampling, clipsPerVideo, shuffle, seed or epoch): pass the same ones`,
+      );
+    }
+    return Math.min(c.position, length);
+  }
+
+  /**
+   * A resume token: the next loader given it as `resumeFrom` (same link
+   * snapshot and clip options) starts after the last delivered batch.
+   *
+   * @returns The token.
+   * @throws {Mx8Error} Before `open()`.
+   */
+  checkpoint(): string {
+    if (!this.#ready) {
+      throw new Mx8Error(
+        `checkpoint() needs an opened loader: await open() first`,
+      );
+    }
+    return encodeClipCheckpoint({
+      v: 1,
+      manifestHash: this.#ready.dataset.snapshot.manifestHash,
+      plan: planFingerprint(this.#options),
+      position: this.#position,
+    });
+  }
+
+  /**
+   * The loader's counters.
+   *
+   * @returns A snapshot of them.
+   */
+  stats(): VideoLoaderStats {
+    return {
+      backend: this.#decoder?.backend,
+      videosIndexed: this.#ready?.indexes.length ?? 0,
+      videosProbed: this.#videosProbed,
+      videosSkipped: this.#videosSkipped,
+      plannedClips: this.#ready?.plan.length ?? 0,
+      deliveredBatchesTotal: this.#delivered.batches,
+      deliveredClipsTotal: this.#delivered.clips,
+      clipErrorsSkipped: this.#clipErrorsSkipped,
+      inflightBytes: this.#budget.usedBytes,
+      inflightHighWaterBytes: this.#budget.highWaterBytes,
+      maxInflightBytes: this.#budget.capBytes,
+    };
+  }
+
+  /**
+   * Iterates the batches, from the resume position to the end of the plan.
+   *
+   * @returns The batches; each is released when the next is asked for.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ClipBatch> {
+    if (this.#iterating) {
+      throw new Mx8Error(`a VideoLoader can be iterated once at a time`);
+    }
+    this.#iterating = true;
+    await this.open();
+    const { plan } = this.#ready!;
+    const queue: { to: number; batch: Promise<ClipBatch> }[] = [];
+    let next = this.#position;
+    const fill = () => {
+      while (
+        !this.#closed && queue.length < this.#o.prefetchBatches &&
+        next < plan.length
+      ) {
+        const from = next;
+        const to = Math.min(from + this.#o.batchSizeClips, plan.length);
+        next = to;
+        const batch = this.#build(from, to);
+        batch.catch(() => {}); // awaited in order below
+        queue.push({ to, batch });
+      }
+    };
+    try {
+      fill();
+      while (queue.length > 0) {
+        const { to, batch: pending } = queue.shift()!;
+        const batch = await pending;
+        this.#position = to;
+        fill();
+        if (batch.clips.shape[0] === 0) {
+          batch.release();
+          continue;
+        }
+        this.#delivered.batches++;
+        this.#delivered.clips += batch.clips.shape[0];
+        try {
+          yield batch;
+        } finally {
+          batch.release();
+        }
+      }
+    } finally {
+      this.#iterating = false;
+      if (queue.length > 0) {
+        this.#abort.abort(new Mx8Error("video loader stopped"));
+        for (const q of queue) {
+          await q.batch.then((b) => b.release(), () => {});
+        }
+      }
+    }
+  }
+
+  /** Reserves, reads, decodes and lays out the clips at plan positions [from, to). */
+  #build(from: number, to: number): Promise<ClipBatch> {
+    const { plan, reader, rows, sizes, indexes } = this.#ready!;
+    return buildClipBatch(
+      {
+        plan,
+        reader,
+        rows,
+        sizes,
+        indexes,
+        decoder: this.#decoder!,
+        budget: this.#budget,
+        signal: this.#abort.signal,
+        options: this.#o,
+        onSkipped: (clip, reason) => {
+          this.#clipErrorsSkipped++;
+          this.#log("clip_skipped", {
+            sample_id: Number(clip.sampleId),
+            clip_id: String(clip.clipId),
+            reason,
+          });
+        },
+      },
+      from,
+      to,
+    );
+  }
+
+  /** Stops background work and closes files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(new Mx8Error("video loader closed"));
+    const opened = await this.#opened?.catch(() => undefined);
+    await opened?.reader.close();
+    await this.#decoder?.close();
+  }
+
+  /** Same as {@linkcode VideoLoader.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a {@linkcode VideoLoader} (see there): batches of decoded clips
+ * from a dataset link of videos.
+ *
+ * @param link Dataset link.
+ * @param options Clip options (`clip` required) and loader options.
+ * @returns The loader.
+ *
+ * @example
+ * ```ts ignore
+ * import { video } from "./video_loader.ts";
+ * for await (const b of video("/data/videos", { clip: 16, fps: 8 })) {
+ *   console.log(b.clips.shape, b.startSeconds);
+ * }
+ * ```
+ */
+export function video(link: string, options: VideoOptions): VideoLoader {
+  return new VideoLoader(link, options);
+}
+
+export type { ClipPlanOptions };
