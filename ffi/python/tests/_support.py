@@ -24,6 +24,16 @@ from mx8 import _tensors  # noqa: E402
 HAS_TORCH = _tensors.torch_module() is not None
 TORCH_SKIP = "torch is not importable (apt install python3-torch): torch tensor tests skipped"
 
+# Whether the runtime decodes natively (libmx8_ffi): only then do batches land
+# in the shared mapping without a copy, and decode needs less working memory.
+NATIVE = os.path.exists(
+    os.environ.get("MX8_FFI_LIB") or str(ROOT / "ffi" / "target" / "release" / "libmx8_ffi.so")
+)
+NATIVE_SKIP = "libmx8_ffi is not available (deno task build:ffi): zero-copy tests skipped"
+# A cap that fits a few small batches plus either decoder's working memory
+# (sharp reserves ≈2 MiB per image decoding at once; native ≈0.25 MiB).
+SMALL_CAP = 8 * 2**20
+
 
 def deno_cmd(*args: str) -> List[str]:
     deno = os.environ.get("MX8_DENO") or shutil.which("deno") or "deno"

@@ -10,7 +10,7 @@ import textwrap
 import time
 import unittest
 
-from _support import HERE, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
+from _support import HERE, NATIVE, SMALL_CAP, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
 
 
 def consumer(code: str) -> subprocess.Popen:
@@ -97,7 +97,7 @@ class SlowConsumerTest(DatasetCase):
     CLASSES = 2
 
     def test_a_slow_consumer_keeps_the_runtime_and_the_mapping_bounded(self) -> None:
-        cap = 2 * 2**20
+        cap = SMALL_CAP
         loader = mx8.vision.ImageFolderLoader(
             str(self.train), batch_size_samples=4, resize_hw=(64, 64), tensors="numpy",
             max_inflight_bytes=cap, max_queue_batches=3, prefetch_batches=2,
@@ -120,7 +120,8 @@ class SlowConsumerTest(DatasetCase):
         s = loader.stats()
         self.assertEqual(n, 20)
         self.assertLessEqual(s["inflight_high_water_bytes"], cap)
-        self.assertEqual(s["shared_zero_copy_batches"], 20)
+        if NATIVE:
+            self.assertEqual(s["shared_zero_copy_batches"], 20)
         self.assertLess(peak - start, 32 * 2**20, f"runtime RSS grew {peak - start} bytes under a slow consumer")
 
 

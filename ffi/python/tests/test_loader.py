@@ -8,7 +8,7 @@ import unittest
 
 import numpy as np
 
-from _support import HAS_TORCH, TORCH_SKIP, DatasetCase, deno_reference, mx8
+from _support import HAS_TORCH, NATIVE, NATIVE_SKIP, SMALL_CAP, TORCH_SKIP, DatasetCase, deno_reference, mx8
 
 
 def sha(a) -> str:
@@ -38,6 +38,7 @@ class ImageFolderLoaderTest(DatasetCase):
         self.assertEqual(got, [{"shape": r["shape"], "labels": r["labels"], "sha256": r["sha256"]} for r in ref])
         return stats
 
+    @unittest.skipUnless(NATIVE, NATIVE_SKIP)
     def test_batches_equal_the_deno_loaders_bit_for_bit_zero_copy(self) -> None:
         stats = self.check_equal_to_deno()
         self.assertEqual(stats["shared_mode"], "mapped")
@@ -57,7 +58,7 @@ class ImageFolderLoaderTest(DatasetCase):
         ref = deno_reference(str(self.train), {"batchSizeSamples": 6, "resizeHw": [8, 8], "shuffle": True, "seed": 3})
         loader = mx8.vision.ImageFolderLoader(
             self.link(), batch_size_samples=6, resize_hw=(8, 8), shuffle=True, seed=3, tensors="numpy",
-            max_inflight_bytes=2 * 2**20, max_queue_batches=2, prefetch_batches=1,
+            max_inflight_bytes=SMALL_CAP, max_queue_batches=2, prefetch_batches=1,
         )
         ids, labels = [], []
         for batch in loader:
@@ -70,9 +71,9 @@ class ImageFolderLoaderTest(DatasetCase):
         self.assertEqual(loader.classes, ["class_000", "class_001", "class_002"])
         self.assertEqual(len(loader.manifest_hash), 64)
         self.assertEqual(stats["delivered_samples_total"], self.COUNT)
-        self.assertEqual(stats["max_inflight_bytes"], 2 * 2**20)
-        self.assertEqual(stats["shared_bytes"], 2 * 2**20)
-        self.assertLessEqual(stats["inflight_high_water_bytes"], 2 * 2**20)
+        self.assertEqual(stats["max_inflight_bytes"], SMALL_CAP)
+        self.assertEqual(stats["shared_bytes"], SMALL_CAP)
+        self.assertLessEqual(stats["inflight_high_water_bytes"], SMALL_CAP)
         self.assertGreater(stats["ram_high_water_bytes"], 0)
         self.assertEqual(stats["effective_max_queue_batches"], 2)
         loader.close()

@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from _support import HERE, DatasetCase, deno_cmd, make_images, mx8
+from _support import HERE, NATIVE, DatasetCase, deno_cmd, make_images, mx8
 
 
 def sha(a) -> str:
@@ -81,7 +81,8 @@ class MixTest(DatasetCase):
         self.assertEqual(stats["mix_granularity"], "batch")
         self.assertEqual([s["name"] for s in stats["mix_sources"]], ["web", "books"])
         self.assertEqual([s["delivered_samples"] for s in stats["mix_sources"]], [self.COUNT, 12])
-        self.assertEqual(stats["shared_copied_batches"], 0, stats)
+        if NATIVE:
+            self.assertEqual(stats["shared_copied_batches"], 0, stats)
 
     def test_sample_granularity_equals_deno_and_is_zero_copy(self) -> None:
         mixed = mx8.mix(
@@ -96,8 +97,9 @@ class MixTest(DatasetCase):
         self.assertEqual(got, ref)
         self.assertEqual(len(set(got[0]["source_ids"])), 2)  # every batch holds both sources
         stats = mixed.stats()
-        self.assertEqual(stats["shared_zero_copy_batches"], len(got), stats)
-        self.assertEqual(stats["mix_decode_pool_bytes"], stats["shared_bytes"])
+        if NATIVE:
+            self.assertEqual(stats["shared_zero_copy_batches"], len(got), stats)
+            self.assertEqual(stats["mix_decode_pool_bytes"], stats["shared_bytes"])
 
     def test_checkpoint_then_resume_continues_exactly(self) -> None:
         options = dict(weights={"web": 2, "books": 1}, seed=5, on_source_exhausted="allow")
