@@ -15,10 +15,24 @@ export interface JpegComponent {
   v: number;
 }
 
+/**
+ * Container format: `jpeg`, `png`, `gif`, `webp` (parsed here), or what
+ * sharp's header reader names (`tiff`, `heif`, `svg`, ...; see `probe.ts`).
+ */
+export type ImageFormat =
+  | "jpeg"
+  | "png"
+  | "gif"
+  | "webp"
+  | "tiff"
+  | "heif"
+  | "svg"
+  | (string & Record<never, never>);
+
 /** What the header of an image says. */
 export interface ImageHeader {
   /** Container format. */
-  format: "jpeg" | "png" | "gif" | "webp";
+  format: ImageFormat;
   /** Width in pixels. */
   width: number;
   /** Height in pixels. */

@@ -11,7 +11,8 @@ import type {
   WorkingMemory,
 } from "../decode/types.ts";
 import { normalizeDecodeOptions } from "../decode/types.ts";
-import { readImageHeader } from "../decode/image_header.ts";
+import type { ImageHeader } from "../decode/image_header.ts";
+import { probeImageHeader } from "../decode/probe.ts";
 import { nativeWorkingMemory } from "../decode/working_memory.ts";
 import type { NativeLibrary } from "./ffi.ts";
 import { readMessage, Status, unwrap } from "./errors.ts";
@@ -235,9 +236,27 @@ export class NativeDecoder implements ImageDecoder {
    * @param opts Target size and pixel limit.
    * @returns The bound and what the image is.
    */
-  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+  async workingMemory(
+    image: Uint8Array,
+    opts: DecodeOptions,
+  ): Promise<WorkingMemory> {
+    return this.workingMemoryOf(await probeImageHeader(image), opts);
+  }
+
+  /**
+   * {@linkcode NativeDecoder.workingMemory} for an image whose header is
+   * already read (`null`: no decoder reads it).
+   *
+   * @param header The header.
+   * @param opts Target size and pixel limit.
+   * @returns The bound and what the image is.
+   */
+  workingMemoryOf(
+    header: ImageHeader | null,
+    opts: DecodeOptions,
+  ): WorkingMemory {
     const { height, width, maxPixels } = normalizeDecodeOptions(opts);
-    return nativeWorkingMemory(readImageHeader(image), {
+    return nativeWorkingMemory(header, {
       height,
       width,
       maxPixels,
