@@ -202,7 +202,12 @@ export function packSpans(
   );
   const used = images.filter((img) => img.byteLength > 0);
   const buf = used[0]?.buffer;
-  if (used.length > 0 && used.every((img) => img.buffer === buf)) {
+  // Off-heap, fixed-size buffers only: anything else is copied for the
+  // nonblocking call anyway (stableCopy), so copy just the images.
+  if (
+    buf instanceof ArrayBuffer && !buf.resizable &&
+    used.every((img) => img.buffer === buf)
+  ) {
     const start = Math.min(...used.map((img) => img.byteOffset));
     const end = Math.max(...used.map((img) => img.byteOffset + img.byteLength));
     images.forEach((img, i) => {
