@@ -19,57 +19,111 @@ pub const MX8_DECODE_FAST_DCT: u32 = 1;
 /// `flags` bit: allow every DCT scaling factor (n/8), not only 1/2^k.
 pub const MX8_DECODE_ANY_SCALE: u32 = 2;
 
-/// The compressed inputs of a batch: `count` samples packed in `payload`,
-/// sample `i` at `payload[offsets[i]..offsets[i + 1]]`.
+/// The compressed inputs of a batch: `count` samples in `payload`, sample
+/// `i` at `payload[start_i..end_i]` (spans may leave gaps and need not be
+/// in order: a caller can skip a sample without copying the others).
 struct Inputs<'a> {
     payload: &'a [u8],
-    offsets: Vec<u64>,
+    spans: Vec<(u64, u64)>,
 }
 
 impl<'a> Inputs<'a> {
     /// # Safety
     /// `payload` valid for `payload_len` bytes (or NULL with 0), `offsets`
     /// valid for `count + 1` u64 reads; both unchanged during the call.
-    unsafe fn new(
+    /// Sample `i` is `payload[offsets[i]..offsets[i + 1]]`.
+    unsafe fn from_offsets(
         payload: *const u8,
         payload_len: usize,
         offsets: *const u64,
         count: usize,
     ) -> Mx8Result<Self> {
-        if offsets.is_null() || (payload.is_null() && payload_len > 0) {
-            return Err(Mx8Error::new(
-                Mx8Status::NullArgument,
-                "payload or offsets is NULL",
-            ));
-        }
-        let payload: &[u8] = if payload_len == 0 {
-            &[]
-        } else {
-            // SAFETY: non-NULL and valid for `payload_len` bytes per contract.
-            unsafe { std::slice::from_raw_parts(payload, payload_len) }
-        };
-        // SAFETY: non-NULL and valid for `count + 1` reads per contract.
-        // Offsets come from a JS buffer that may not be 8-byte aligned, so
-        // copy them out with unaligned reads.
+        // SAFETY: per this function's contract.
+        let payload = unsafe { payload_slice(payload, payload_len, offsets)? };
+        // SAFETY: non-NULL (checked) and valid for `count + 1` reads per
+        // contract. Offsets come from a JS buffer that may not be 8-byte
+        // aligned, so copy them out with unaligned reads.
         let offsets: Vec<u64> = (0..=count)
             .map(|i| unsafe { offsets.add(i).read_unaligned() })
             .collect();
-        let inputs = Self { payload, offsets };
-        for i in 0..count {
-            let (a, b) = (inputs.offsets[i], inputs.offsets[i + 1]);
-            if a > b || b > payload_len as u64 {
+        let spans = (0..count).map(|i| (offsets[i], offsets[i + 1])).collect();
+        Self::checked(payload, spans, "offsets", 1)
+    }
+
+    /// # Safety
+    /// `payload` valid for `payload_len` bytes (or NULL with 0), `spans`
+    /// valid for `2 * count` u64 reads (start, end per sample); both
+    /// unchanged during the call.
+    unsafe fn from_spans(
+        payload: *const u8,
+        payload_len: usize,
+        spans: *const u64,
+        count: usize,
+    ) -> Mx8Result<Self> {
+        // SAFETY: per this function's contract.
+        let payload = unsafe { payload_slice(payload, payload_len, spans)? };
+        // SAFETY: non-NULL (checked) and valid for `2 * count` reads per
+        // contract; unaligned reads as above.
+        let spans = (0..count)
+            .map(|i| unsafe {
+                (
+                    spans.add(2 * i).read_unaligned(),
+                    spans.add(2 * i + 1).read_unaligned(),
+                )
+            })
+            .collect();
+        Self::checked(payload, spans, "spans", 2)
+    }
+
+    /// Checks every span lies in the payload; `what`/`per` name the input
+    /// array and its entries per sample in the message.
+    fn checked(
+        payload: &'a [u8],
+        spans: Vec<(u64, u64)>,
+        what: &str,
+        per: usize,
+    ) -> Mx8Result<Self> {
+        let len = payload.len() as u64;
+        for (i, &(a, b)) in spans.iter().enumerate() {
+            if a > b || b > len {
                 return Err(Mx8Error::new(
                     Mx8Status::InvalidArgument,
-                    format!("offsets[{i}]={a}..offsets[{}]={b} out of order or past payload length {payload_len}", i + 1),
+                    format!(
+                        "{what}[{}]={a}..{what}[{}]={b} out of order or past payload length {len}",
+                        per * i,
+                        per * i + 1
+                    ),
                 ));
             }
         }
-        Ok(inputs)
+        Ok(Self { payload, spans })
     }
 
     fn sample(&self, i: usize) -> &'a [u8] {
-        &self.payload[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        let (a, b) = self.spans[i];
+        &self.payload[a as usize..b as usize]
     }
+}
+
+/// # Safety
+/// `payload` valid for `payload_len` bytes (or NULL with 0) for `'a`.
+unsafe fn payload_slice<'a>(
+    payload: *const u8,
+    payload_len: usize,
+    index: *const u64,
+) -> Mx8Result<&'a [u8]> {
+    if index.is_null() || (payload.is_null() && payload_len > 0) {
+        return Err(Mx8Error::new(
+            Mx8Status::NullArgument,
+            "payload or offsets is NULL",
+        ));
+    }
+    Ok(if payload_len == 0 {
+        &[]
+    } else {
+        // SAFETY: non-NULL and valid for `payload_len` bytes per contract.
+        unsafe { std::slice::from_raw_parts(payload, payload_len) }
+    })
 }
 
 fn resolve_threads(threads: u32, count: usize) -> usize {
@@ -122,7 +176,9 @@ where
 /// Decodes `count` JPEGs into `out_slab` as an NCHW tensor `[count, 3,
 /// height, width]` of `dtype` (0 = float32 in [0,1], 1 = uint8).
 ///
-/// Sample `i` is `payload[offsets[i]..offsets[i + 1]]`. Each sample's header
+/// Sample `i` is `payload[spans[2i]..spans[2i + 1]]` (spans may leave gaps,
+/// e.g. for a sample the caller skips, so no sample is copied to pack the
+/// others). Each sample's header
 /// is read, the smallest libjpeg-turbo DCT scaling factor whose output still
 /// covers the target is used, and the result is resized with an antialiased
 /// triangle filter. Per-sample outcomes go to `sample_status[i]` (an
@@ -135,16 +191,16 @@ where
 /// bit 0 (`1`) = fast IDCT, bit 1 (`2`) = any DCT scaling factor.
 ///
 /// # Safety
-/// `payload` must be valid for `payload_len` reads, `offsets` for `count + 1`
+/// `payload` must be valid for `payload_len` reads, `spans` for `2 * count`
 /// u64 reads, `sample_status` for `count` u32 writes, `sample_errors` NULL or
 /// valid for `count * sample_error_stride` writes, `err_buf` NULL or valid
 /// for `err_cap` writes; `out_slab` must be a live slab used by no other call.
 /// None of these may be modified by anyone else during the call.
 #[no_mangle]
-pub unsafe extern "C" fn mx8_decode_batch(
+pub unsafe extern "C" fn mx8_decode_spans(
     payload: *const u8,
     payload_len: usize,
-    offsets: *const u64,
+    spans: *const u64,
     count: usize,
     height: u32,
     width: u32,
@@ -198,7 +254,7 @@ pub unsafe extern "C" fn mx8_decode_batch(
             ));
         }
         // SAFETY: per contract.
-        let inputs = unsafe { Inputs::new(payload, payload_len, offsets, count)? };
+        let inputs = unsafe { Inputs::from_spans(payload, payload_len, spans, count)? };
         // SAFETY: valid for `count` u32 writes per contract (may be unaligned).
         let statuses: &mut [u8] =
             unsafe { std::slice::from_raw_parts_mut(sample_status as *mut u8, count * 4) };
@@ -263,12 +319,14 @@ pub unsafe extern "C" fn mx8_decode_batch(
 }
 
 /// Decodes `count` JPEGs to full-size RGB and discards the pixels: the
-/// libjpeg-turbo ceiling the benchmark compares against. Same input layout,
-/// threads, max-pixels and flags as `mx8_decode_batch`; per-sample statuses
+/// libjpeg-turbo ceiling the benchmark compares against. Sample `i` is
+/// `payload[offsets[i]..offsets[i + 1]]`; threads, max-pixels and flags as
+/// `mx8_decode_spans`; per-sample statuses
 /// go to `sample_status`, the total decoded pixel count to `*out_pixels`.
 ///
 /// # Safety
-/// As for `mx8_decode_batch`; `out_pixels` must be NULL or valid for a u64 write.
+/// As for `mx8_decode_spans`, with `offsets` valid for `count + 1` u64
+/// reads; `out_pixels` must be NULL or valid for a u64 write.
 #[no_mangle]
 pub unsafe extern "C" fn mx8_decode_only(
     payload: *const u8,
@@ -293,7 +351,7 @@ pub unsafe extern "C" fn mx8_decode_only(
             ));
         }
         // SAFETY: per contract.
-        let inputs = unsafe { Inputs::new(payload, payload_len, offsets, count)? };
+        let inputs = unsafe { Inputs::from_offsets(payload, payload_len, offsets, count)? };
         // SAFETY: valid for `count` u32 writes per contract (may be unaligned).
         let statuses: &mut [u8] =
             unsafe { std::slice::from_raw_parts_mut(sample_status as *mut u8, count * 4) };

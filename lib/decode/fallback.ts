@@ -8,7 +8,7 @@
 
 import type { DecodeOptions, ImageDecoder, WorkingMemory } from "./types.ts";
 import { normalizeDecodeOptions } from "./types.ts";
-import { mayBeImage, readImageHeader } from "./image_header.ts";
+import { probeImageHeader } from "./probe.ts";
 import { sharpWorkingMemory } from "./working_memory.ts";
 import { mapLimit } from "../util/map_limit.ts";
 import { hwcToNchw, sharpDecodeRgb, type SharpKernel } from "./sharp.ts";
@@ -60,23 +60,23 @@ export class NativeWithSharpFallback implements ImageDecoder {
 
   /**
    * Upper bound of the memory decoding `image` needs: the native model for
-   * JPEG, sharp's for everything else (decoded by the fallback).
+   * the JPEGs it decodes, sharp's for everything sharp decodes (non-JPEG,
+   * and CMYK/YCCK JPEGs: 4 or more components).
    *
    * @param image Compressed bytes.
    * @param opts Target size and pixel limit.
-   * @returns The bound and what the image is.
+   * @returns The bound, what the image is, its pixel limit.
    */
-  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
-    const header = readImageHeader(image);
-    if (header?.format === "jpeg") {
-      return this.#native.workingMemory(image, opts);
-    }
+  async workingMemory(
+    image: Uint8Array,
+    opts: DecodeOptions,
+  ): Promise<WorkingMemory> {
+    const header = await probeImageHeader(image);
     const { height, width, maxPixels } = normalizeDecodeOptions(opts);
-    return sharpWorkingMemory(
-      header,
-      { height, width, maxPixels },
-      !mayBeImage(image),
-    );
+    if (header?.format === "jpeg" && (header.components?.length ?? 0) < 4) {
+      return this.#native.workingMemoryOf(header, opts);
+    }
+    return sharpWorkingMemory(header, { height, width, maxPixels });
   }
 
   /**
@@ -92,9 +92,8 @@ export class NativeWithSharpFallback implements ImageDecoder {
     opts: DecodeOptions,
   ): Promise<NativeDecodedBatch> {
     const batch = await this.#native.decodeBatch(images, opts);
-    const { height, width, maxPixels, concurrency } = normalizeDecodeOptions(
-      opts,
-    );
+    const { height, width, maxPixels, concurrency, pixelLimits } =
+      normalizeDecodeOptions(opts);
     const per = 3 * height * width;
     const redo = [...batch.statuses.keys()].filter((i) =>
       batch.statuses[i] === Status.NotJpeg ||
@@ -107,6 +106,7 @@ export class NativeWithSharpFallback implements ImageDecoder {
           height,
           width,
           maxPixels,
+          limitPixels: pixelLimits?.[i],
           kernel: this.#kernel,
         });
         if (batch.released) return;

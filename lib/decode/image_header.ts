@@ -15,10 +15,24 @@ export interface JpegComponent {
   v: number;
 }
 
+/**
+ * Container format: `jpeg`, `png`, `gif`, `webp` (parsed here), or what
+ * sharp's header reader names (`tiff`, `heif`, `svg`, ...; see `probe.ts`).
+ */
+export type ImageFormat =
+  | "jpeg"
+  | "png"
+  | "gif"
+  | "webp"
+  | "tiff"
+  | "heif"
+  | "svg"
+  | (string & Record<never, never>);
+
 /** What the header of an image says. */
 export interface ImageHeader {
   /** Container format. */
-  format: "jpeg" | "png" | "gif" | "webp";
+  format: ImageFormat;
   /** Width in pixels. */
   width: number;
   /** Height in pixels. */
@@ -144,7 +158,9 @@ function readJpeg(bytes: Uint8Array): ImageHeader | null {
     if (len < 2 || at + 2 + len > bytes.length) return null;
     const seg = at + 4;
     if (isSof(marker)) {
-      if (len < 8) return null;
+      // libjpeg refuses a second SOF ("two SOF markers"), so its size is
+      // never decoded: neither is it read here.
+      if (len < 8 || frame) return null;
       const height = (bytes[seg + 1] << 8) | bytes[seg + 2];
       const width = (bytes[seg + 3] << 8) | bytes[seg + 4];
       const n = bytes[seg + 5];

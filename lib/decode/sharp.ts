@@ -13,8 +13,9 @@ import type {
   WorkingMemory,
 } from "./types.ts";
 import { DEFAULT_MAX_PIXELS, normalizeDecodeOptions } from "./types.ts";
-import { mayBeImage, readImageHeader } from "./image_header.ts";
-import { sharpWorkingMemory } from "./working_memory.ts";
+import { readImageHeader } from "./image_header.ts";
+import { probeImageHeader } from "./probe.ts";
+import { describeImage, sharpWorkingMemory } from "./working_memory.ts";
 
 /** Resize kernels sharp offers. */
 export type SharpKernel =
@@ -44,6 +45,13 @@ export interface SharpDecodeRgbOptions {
   width: number;
   /** Pixel limit (default 100 MP). */
   maxPixels?: number;
+  /**
+   * The most pixels this image may have at full size, as its decode memory
+   * was sized (`WorkingMemory.pixels`; 0: none). Default: its header's size
+   * when parsed here (JPEG, PNG, GIF, WebP), else `maxPixels`. A larger
+   * image is refused (a GIF's canvas grows past a lying logical screen).
+   */
+  limitPixels?: number;
   /** Resize kernel (default `"linear"`). */
   kernel?: SharpKernel;
 }
@@ -89,13 +97,32 @@ export async function sharpDecodeRgb(
   const { height, width, maxPixels = DEFAULT_MAX_PIXELS, kernel = "linear" } =
     opts;
   if (image.byteLength === 0) throw new Error("empty input (0 bytes)");
+  const header = readImageHeader(image);
+  if (header && header.width * header.height > maxPixels) {
+    throw new Error(
+      `${describeImage(header)} has ${header.width * header.height} ` +
+        `pixels, over maxPixels ${maxPixels}`,
+    );
+  }
+  const limit = Math.min(
+    opts.limitPixels ?? (header ? header.width * header.height : maxPixels),
+    maxPixels,
+  );
   noOperationCache();
-  const { data, info } = await sharp(image, { limitInputPixels: maxPixels })
-    .removeAlpha()
-    .toColourspace("srgb")
-    .resize({ width, height, fit: "fill", kernel })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  let decoded;
+  try {
+    // libvips checks the canvas size it will decode (not what the header
+    // parsed here said) against the limit before allocating pixels.
+    decoded = await sharp(image, { limitInputPixels: Math.max(1, limit) })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .resize({ width, height, fit: "fill", kernel })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw pixelLimitError(e, limit, maxPixels);
+  }
+  const { data, info } = decoded;
   const n = height * width;
   if (info.channels === 3) {
     return new Uint8Array(data.buffer, data.byteOffset, n * 3);
@@ -109,6 +136,18 @@ export async function sharpDecodeRgb(
     out[i * 3 + 2] = info.channels >= 3 ? data[i * info.channels + 2] : v;
   }
   return out;
+}
+
+/** sharp's "exceeds pixel limit", said in terms of what was limited. */
+function pixelLimitError(e: unknown, limit: number, maxPixels: number): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (!/exceeds pixel limit/.test(err.message)) return err;
+  return new Error(
+    limit > 0 && limit < maxPixels
+      ? `the image is larger than its header says (${limit} pixels, which ` +
+        `its decode memory was sized for); refused (${err.message})`
+      : `the image has more than maxPixels ${maxPixels} pixels (${err.message})`,
+  );
 }
 
 /**
@@ -256,7 +295,7 @@ export class SharpDecoder implements ImageDecoder {
     images: Uint8Array[],
     opts: DecodeOptions,
   ): Promise<DecodedBatch> {
-    const { height, width, toFloat, maxPixels, concurrency } =
+    const { height, width, toFloat, maxPixels, concurrency, pixelLimits } =
       normalizeDecodeOptions(opts);
     const count = images.length;
     const per = 3 * height * width;
@@ -273,6 +312,7 @@ export class SharpDecoder implements ImageDecoder {
             height,
             width,
             maxPixels,
+            limitPixels: pixelLimits?.[i],
             kernel: this.#kernel,
           });
           hwcToNchw(rgb, data, i * per, height, width);
@@ -298,19 +338,23 @@ export class SharpDecoder implements ImageDecoder {
   }
 
   /**
-   * Upper bound of the memory sharp needs to decode `image`, from its header.
+   * Upper bound of the memory sharp needs to decode `image`, from its header
+   * (see `probeImageHeader`), and the pixel limit that keeps it there.
    *
    * @param image Compressed bytes.
    * @param opts Target size and pixel limit.
-   * @returns The bound and what the image is.
+   * @returns The bound, what the image is, its pixel limit.
    */
-  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+  async workingMemory(
+    image: Uint8Array,
+    opts: DecodeOptions,
+  ): Promise<WorkingMemory> {
     const { height, width, maxPixels } = normalizeDecodeOptions(opts);
-    return sharpWorkingMemory(readImageHeader(image), {
+    return sharpWorkingMemory(await probeImageHeader(image), {
       height,
       width,
       maxPixels,
-    }, !mayBeImage(image));
+    });
   }
 
   /** Nothing to free. */

@@ -31,6 +31,14 @@ export interface DecodeOptions {
    * lowers it so the batch's decode working memory fits its budget.
    */
   concurrency?: number;
+  /**
+   * Per image: the most pixels it may have at full size (the
+   * {@linkcode WorkingMemory.pixels} its reservation assumed). sharp
+   * refuses a larger image (`limitInputPixels`); 0 refuses it outright.
+   * Default: the header's size as parsed here, else `maxPixels`. The
+   * native decoder decodes exactly the size its header check saw.
+   */
+  pixelLimits?: readonly number[];
 }
 
 /**
@@ -63,9 +71,13 @@ export interface ImageDecoder {
   readonly concurrency: number;
   /**
    * Upper bound of the memory decoding `image` takes beyond the batch
-   * tensor, from its header alone (see `working_memory.ts`).
+   * tensor, from its header alone (see `working_memory.ts`, `probe.ts`),
+   * and the pixel limit that keeps the decode within it.
    */
-  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory;
+  workingMemory(
+    image: Uint8Array,
+    opts: DecodeOptions,
+  ): Promise<WorkingMemory>;
   /**
    * Decodes and resizes `images` (compressed bytes) to exactly
    * `height × width`, RGB, NCHW.
@@ -94,9 +106,10 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
  */
 export function normalizeDecodeOptions(
   opts: DecodeOptions,
-): Required<Omit<DecodeOptions, "signal" | "concurrency">> & {
+): Required<Omit<DecodeOptions, "signal" | "concurrency" | "pixelLimits">> & {
   signal?: AbortSignal;
   concurrency?: number;
+  pixelLimits?: readonly number[];
 } {
   const { height, width, toFloat = true, maxPixels = DEFAULT_MAX_PIXELS } =
     opts;
@@ -128,5 +141,6 @@ export function normalizeDecodeOptions(
     maxPixels,
     signal: opts.signal,
     concurrency,
+    pixelLimits: opts.pixelLimits,
   };
 }

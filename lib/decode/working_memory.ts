@@ -29,6 +29,15 @@ export interface WorkingMemory {
   bytes: number;
   /** What the image is, for messages (`progressive JPEG 12000×8000, 4:2:0`). */
   image: string;
+  /**
+   * The most pixels (width × height at full size) the bound allows the
+   * decoder to load: sharp is given it as `limitInputPixels`, so an image
+   * whose real canvas is larger than its header said (a GIF's logical
+   * screen can lie) is refused instead of outgrowing the bound. 0: the
+   * decoder must load no pixels (its header is over `maxPixels`, or no
+   * decoder here reads it).
+   */
+  pixels: number;
 }
 
 /** The decode target a model needs. */
@@ -39,7 +48,7 @@ export interface WorkingMemoryTarget {
   width: number;
   /** Any DCT scale n/8 (native `anyScale`), not only 1, 1/2, 1/4, 1/8. */
   anyScale?: boolean;
-  /** The decoder's pixel limit: bounds images whose header cannot be read. */
+  /** The decoder's pixel limit: images over it are refused before decoding. */
   maxPixels: number;
 }
 
@@ -159,13 +168,8 @@ function planeBytes(header: ImageHeader, sw: number, sh: number): number {
  * @param header The header, or `null`.
  * @returns E.g. `progressive JPEG 12000×8000, 3 components`.
  */
-export function describeImage(
-  header: ImageHeader | null,
-  unrecognized = false,
-): string {
-  if (!header) {
-    return unrecognized ? "data in no image format" : "image of unknown format";
-  }
+export function describeImage(header: ImageHeader | null): string {
+  if (!header) return "data no decoder here reads";
   const size = `${header.width}×${header.height}`;
   if (header.format !== "jpeg") {
     return `${header.format.toUpperCase()} ${size}`;
@@ -179,11 +183,23 @@ export function describeImage(
 }
 
 /**
+ * Whether the decoder refuses this image before allocating pixels: no
+ * decoder reads it, or its header is over `maxPixels` (both backends check
+ * the header's size first).
+ */
+function refusedBeforePixels(
+  header: ImageHeader | null,
+  target: WorkingMemoryTarget,
+): boolean {
+  return !header || header.width * header.height > target.maxPixels;
+}
+
+/**
  * Working memory of the native (libjpeg-turbo) decoder for one image:
  * whole-image coefficients (if any) + one MCU row + YUV planes at the DCT
- * scale + fixed state. Non-JPEG and unreadable headers fail before any
- * large allocation (the native decoder refuses them), so they need only the
- * fixed part.
+ * scale + fixed state. Non-JPEG, unreadable headers and images over
+ * `maxPixels` fail before any large allocation (the native decoder refuses
+ * them), so they need only the fixed part.
  *
  * @param header The image's header (`null`: unreadable).
  * @param target Output size and scaling rules.
@@ -204,8 +220,10 @@ export function nativeWorkingMemory(
   target: WorkingMemoryTarget,
 ): WorkingMemory {
   const image = describeImage(header);
-  if (!header || header.format !== "jpeg") {
-    return { bytes: NATIVE_FIXED, image };
+  if (
+    !header || header.format !== "jpeg" || refusedBeforePixels(header, target)
+  ) {
+    return { bytes: NATIVE_FIXED, image, pixels: 0 };
   }
   const [n, d] = jpegScale(
     header.width,
@@ -217,47 +235,45 @@ export function nativeWorkingMemory(
   const sw = scaled(header.width, n, d), sh = scaled(header.height, n, d);
   const bytes = NATIVE_FIXED + coefficientBytes(header) + mcuRowBytes(header) +
     planeBytes(header, sw, sh) + 3 * (sw + 64) * 4 * 2;
-  return { bytes, image };
+  return { bytes, image, pixels: header.width * header.height };
 }
 
 /**
  * Working memory of the sharp (libvips) decoder for one image. JPEG: like
  * the native decoder, with RGB at twice the shrink-on-load size (sharp may
  * shrink less than the native decoder) plus its output buffer. Other
- * formats are decoded whole: 4 bytes per pixel, twice (decode + convert);
- * an unreadable header is bounded by `maxPixels`, which sharp enforces;
- * bytes in no image format need no pixel memory.
+ * formats are decoded whole: 4 bytes per pixel, twice (decode + convert).
+ * An image no decoder reads (`null`) or whose header is over `maxPixels`
+ * is refused before any pixel is allocated: fixed memory only. The bound
+ * holds because the decode is limited to `pixels` (`limitInputPixels`).
  *
- * @param header The image's header (`null`: unreadable).
+ * @param header The image's header (`null`: no decoder here reads it; see
+ * `probeImageHeader`).
  * @param target Output size and pixel limit.
- * @param unrecognized The bytes start like no image format (see `mayBeImage`).
- * @returns The bound and a description.
+ * @returns The bound, what the image is, and the pixel limit to decode with.
  *
  * @example
  * ```ts
  * import { sharpWorkingMemory } from "./working_memory.ts";
  * import assert from "node:assert/strict";
  * const png = { format: "png" as const, width: 1000, height: 1000 };
- * assert.ok(sharpWorkingMemory(png, { height: 224, width: 224, maxPixels: 1e8 }).bytes >= 8e6);
+ * const w = sharpWorkingMemory(png, { height: 224, width: 224, maxPixels: 1e8 });
+ * assert.ok(w.bytes >= 8e6);
+ * assert.equal(w.pixels, 1e6);
  * ```
  */
 export function sharpWorkingMemory(
   header: ImageHeader | null,
   target: WorkingMemoryTarget,
-  unrecognized = false,
 ): WorkingMemory {
-  const image = describeImage(header, unrecognized);
-  const out = target.height * target.width * 3 * 2;
-  if (!header) {
-    // Bytes that start like no image format are refused by the decoder
-    // before it allocates pixels; an unreadable header of a known format is
-    // bounded by maxPixels, which sharp enforces.
-    const pixels = unrecognized ? 0 : target.maxPixels;
-    return { bytes: SHARP_FIXED + out + pixels * 4 * 2, image };
+  const image = describeImage(header);
+  if (!header || refusedBeforePixels(header, target)) {
+    return { bytes: SHARP_FIXED, image, pixels: 0 };
   }
+  const out = target.height * target.width * 3 * 2;
+  const pixels = header.width * header.height;
   if (header.format !== "jpeg") {
-    const pixels = Math.min(header.width * header.height, target.maxPixels);
-    return { bytes: SHARP_FIXED + out + pixels * 4 * 2, image };
+    return { bytes: SHARP_FIXED + out + pixels * 4 * 2, image, pixels };
   }
   const [n, d] = jpegScale(
     header.width,
@@ -269,5 +285,5 @@ export function sharpWorkingMemory(
   const sw = scaled(header.width, n, d), sh = scaled(header.height, n, d);
   const bytes = SHARP_FIXED + out + coefficientBytes(header) +
     mcuRowBytes(header) + sw * sh * 3;
-  return { bytes, image };
+  return { bytes, image, pixels };
 }

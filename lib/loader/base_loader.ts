@@ -53,7 +53,10 @@ export interface BuildContext {
  * before the next batch may reserve anything). `payloadBytes + extraBytes +`
  * the result must not exceed the cap.
  */
-export type AfterRead = (payload: Uint8Array, offsets: number[]) => number;
+export type AfterRead = (
+  payload: Uint8Array,
+  offsets: number[],
+) => number | Promise<number>;
 
 /** Bytes of one batch, in one buffer. */
 export interface Fetched {
@@ -438,7 +441,7 @@ export abstract class BaseLoader<T extends { release(): void }>
           const payload = new Uint8Array(payloadBytes);
           await reader.readInto(refs, sizes, payload, offsets, signal);
           if (afterRead) {
-            const more = afterRead(payload, offsets);
+            const more = await afterRead(payload, offsets);
             if (more > 0) {
               await budget.acquire(more, signal, 0);
               reserved += more;

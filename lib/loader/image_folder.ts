@@ -181,15 +181,20 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
     };
     let images: Uint8Array[] = [];
     let work = { bytes: 0, concurrency: 1 };
+    let pixelLimits: number[] = [];
     const refused = new Map<number, string>();
     // Each image's decode working memory, known from its header, is
-    // reserved with the batch before the next batch reserves anything.
-    const f = await ctx.fetch(tensorBytes, (payload, offsets) => {
+    // reserved with the batch before the next batch reserves anything; the
+    // decoder is held to the pixels each reservation assumed.
+    const f = await ctx.fetch(tensorBytes, async (payload, offsets) => {
       images = Array.from(
         ctx.ids,
         (_, i) => payload.subarray(offsets[i], offsets[i + 1]),
       );
-      const needs = images.map((img) => decoder.workingMemory(img, opts));
+      const needs = await Promise.all(
+        images.map((img) => decoder.workingMemory(img, opts)),
+      );
+      pixelLimits = needs.map((n) => n.pixels);
       const held = payload.byteLength + tensorBytes;
       const cap = this.budget.capBytes;
       const plan = planDecodeReservation({
@@ -210,6 +215,7 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
       decoded = await decoder.decodeBatch(images, {
         ...opts,
         concurrency: work.concurrency,
+        pixelLimits,
         signal: ctx.signal,
       });
     } catch (err) {

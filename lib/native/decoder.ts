@@ -11,7 +11,8 @@ import type {
   WorkingMemory,
 } from "../decode/types.ts";
 import { normalizeDecodeOptions } from "../decode/types.ts";
-import { readImageHeader } from "../decode/image_header.ts";
+import type { ImageHeader } from "../decode/image_header.ts";
+import { probeImageHeader } from "../decode/probe.ts";
 import { nativeWorkingMemory } from "../decode/working_memory.ts";
 import type { NativeLibrary } from "./ffi.ts";
 import { readMessage, Status, unwrap } from "./errors.ts";
@@ -171,6 +172,60 @@ function contiguous(
 }
 
 /**
+ * The images as one payload plus a (start, end) u64 span per image. Images
+ * that all view one buffer (a loader batch's payload, even with a sample
+ * replaced by an empty view because it is refused) are used in place: the
+ * payload is the buffer's range they cover, and empty images get an empty
+ * span wherever they are. Otherwise they are packed into one copy.
+ *
+ * @param images Compressed images.
+ * @returns The payload (not copied when possible) and `2 × B` span ends.
+ *
+ * @example A refused (emptied) sample between two others: no copy
+ * ```ts
+ * import { packSpans } from "./decoder.ts";
+ * import assert from "node:assert/strict";
+ * const buf = new Uint8Array(new ArrayBuffer(300));
+ * const images = [buf.subarray(0, 100), buf.subarray(100, 100), buf.subarray(200, 300)];
+ * const { payload, spans } = packSpans(images);
+ * assert.equal(payload.buffer, buf.buffer);
+ * assert.deepEqual([...spans], [0n, 100n, 0n, 0n, 200n, 300n]);
+ * ```
+ */
+export function packSpans(
+  images: Uint8Array[],
+): { payload: Uint8Array; spans: BigUint64Array } {
+  const spans = new BigUint64Array(
+    new ArrayBuffer(Math.max(1, images.length) * 16),
+    0,
+    images.length * 2,
+  );
+  const used = images.filter((img) => img.byteLength > 0);
+  const buf = used[0]?.buffer;
+  // Off-heap, fixed-size buffers only: anything else is copied for the
+  // nonblocking call anyway (stableCopy), so copy just the images.
+  if (
+    buf instanceof ArrayBuffer && !buf.resizable &&
+    used.every((img) => img.buffer === buf)
+  ) {
+    const start = Math.min(...used.map((img) => img.byteOffset));
+    const end = Math.max(...used.map((img) => img.byteOffset + img.byteLength));
+    images.forEach((img, i) => {
+      if (img.byteLength === 0) return; // (0, 0)
+      spans[2 * i] = BigInt(img.byteOffset - start);
+      spans[2 * i + 1] = BigInt(img.byteOffset - start + img.byteLength);
+    });
+    return { payload: new Uint8Array(buf, start, end - start), spans };
+  }
+  const { payload, offsets } = pack(images);
+  images.forEach((_, i) => {
+    spans[2 * i] = offsets[i];
+    spans[2 * i + 1] = offsets[i + 1];
+  });
+  return { payload, spans };
+}
+
+/**
  * The native (Rust + libjpeg-turbo) JPEG batch decoder. Each batch is
  * decoded on `threads` native threads (off the JS event loop) straight into
  * one pool slab as NCHW; non-JPEG inputs fail per sample with status
@@ -235,9 +290,27 @@ export class NativeDecoder implements ImageDecoder {
    * @param opts Target size and pixel limit.
    * @returns The bound and what the image is.
    */
-  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+  async workingMemory(
+    image: Uint8Array,
+    opts: DecodeOptions,
+  ): Promise<WorkingMemory> {
+    return this.workingMemoryOf(await probeImageHeader(image), opts);
+  }
+
+  /**
+   * {@linkcode NativeDecoder.workingMemory} for an image whose header is
+   * already read (`null`: no decoder reads it).
+   *
+   * @param header The header.
+   * @param opts Target size and pixel limit.
+   * @returns The bound and what the image is.
+   */
+  workingMemoryOf(
+    header: ImageHeader | null,
+    opts: DecodeOptions,
+  ): WorkingMemory {
     const { height, width, maxPixels } = normalizeDecodeOptions(opts);
-    return nativeWorkingMemory(readImageHeader(image), {
+    return nativeWorkingMemory(header, {
       height,
       width,
       maxPixels,
@@ -258,8 +331,8 @@ export class NativeDecoder implements ImageDecoder {
     images: Uint8Array[],
     opts: NativeDecodeOptions,
   ): Promise<NativeDecodedBatch> {
-    const { payload, offsets } = pack(images);
-    return this.decodePacked(payload, offsets, opts);
+    const { payload, spans } = packSpans(images);
+    return this.#decodeSpans(payload, spans, opts);
   }
 
   /**
@@ -270,12 +343,43 @@ export class NativeDecoder implements ImageDecoder {
    * @param offsets `B + 1` offsets.
    * @param opts As for `decodeBatch`.
    * @returns The batch.
-   * @throws {RangeError} On bad options or a batch larger than the pool.
-   * @throws {NativeError} When the library rejects the batch (e.g. bad offsets).
+   * @throws {RangeError} On bad options or offsets, or a batch larger than
+   * the pool.
+   * @throws {NativeError} When the library rejects the batch.
    */
-  async decodePacked(
+  decodePacked(
     payload: Uint8Array,
     offsets: ArrayLike<number | bigint>,
+    opts: NativeDecodeOptions,
+  ): Promise<NativeDecodedBatch> {
+    const count = offsets.length - 1;
+    if (count < 0) {
+      return Promise.reject(
+        new RangeError("Invalid offsets: need at least one entry"),
+      );
+    }
+    const spans = new BigUint64Array(new ArrayBuffer(Math.max(1, count) * 16));
+    for (let i = 0; i < count; i++) {
+      const a = BigInt(offsets[i]), b = BigInt(offsets[i + 1]);
+      if (a > b || b > BigInt(payload.byteLength)) {
+        return Promise.reject(
+          new RangeError(
+            `Invalid offsets: offsets[${i}]=${a}..offsets[${
+              i + 1
+            }]=${b} out of order or past payload length ${payload.byteLength}`,
+          ),
+        );
+      }
+      spans[2 * i] = a;
+      spans[2 * i + 1] = b;
+    }
+    return this.#decodeSpans(payload, spans.subarray(0, 2 * count), opts);
+  }
+
+  /** Decodes sample `i` = `payload[spans[2i]..spans[2i + 1]]`. */
+  async #decodeSpans(
+    payload: Uint8Array,
+    spans: BigUint64Array,
     opts: NativeDecodeOptions,
   ): Promise<NativeDecodedBatch> {
     if (this.#closed) throw new TypeError("NativeDecoder is closed");
@@ -289,12 +393,10 @@ export class NativeDecoder implements ImageDecoder {
       );
     }
     checkThreads(threads);
-    const count = offsets.length - 1;
-    if (count < 0) {
-      throw new RangeError("Invalid offsets: need at least one entry");
-    }
-    const offs = new BigUint64Array(new ArrayBuffer((count + 1) * 8));
-    for (let i = 0; i <= count; i++) offs[i] = BigInt(offsets[i]);
+    const count = spans.length / 2;
+    // Never zero-length: a 0-byte view may be passed as NULL.
+    const offs = new BigUint64Array(new ArrayBuffer(Math.max(1, count) * 16));
+    offs.set(spans);
     const dtype = toFloat ? "float32" : "uint8";
     const bytes = Math.max(1, count * 3 * height * width * (toFloat ? 4 : 1));
     const slab = await this.#pool.acquire(bytes, { signal });
@@ -310,7 +412,7 @@ export class NativeDecoder implements ImageDecoder {
       const input = stableCopy(payload);
       const pin = [input, offs, statusBuf, sampleErrors, err];
       pinned.add(pin);
-      const status = await this.#library.symbols.mx8_decode_batch(
+      const status = await this.#library.symbols.mx8_decode_spans(
         input,
         BigInt(input.byteLength),
         offs,

@@ -88,11 +88,11 @@ export const symbols = {
     result: "pointer", // uint8_t *
   },
   /** Decodes + resizes a batch of JPEGs into a slab as NCHW. */
-  mx8_decode_batch: {
+  mx8_decode_spans: {
     parameters: [
       "buffer", // const uint8_t *payload
       "usize", // size_t payload_len
-      "buffer", // const uint64_t *offsets (count + 1 entries)
+      "buffer", // const uint64_t *spans (start, end per sample: 2 * count)
       "usize", // size_t count
       "u32", // uint32_t height
       "u32", // uint32_t width

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { createDecoder } from "../../lib/decode/mod.ts";
+import { readImageHeader } from "../../lib/decode/image_header.ts";
+import {
+  nativeWorkingMemory,
+  sharpWorkingMemory,
+} from "../../lib/decode/working_memory.ts";
 import { nativeMissing, photoJpeg, sharpRgb } from "../native/_fixtures.ts";
 
 /** Mean of values scaled to [0, 1]. */
@@ -39,6 +44,34 @@ Deno.test({
       assert.ok(
         Math.abs(got - fromSource) < 0.03,
         `CMYK mean ${got.toFixed(4)} vs RGB source ${fromSource.toFixed(4)}`,
+      );
+    } finally {
+      auto.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "auto sizes a CMYK JPEG (decoded by sharp) with sharp's model, an RGB one with the native model",
+  ignore: nativeMissing,
+  async fn() {
+    const src = await photoJpeg(1, { width: 1600, height: 1200 });
+    const cmyk = new Uint8Array(
+      await sharp(src).toColourspace("cmyk").jpeg().toBuffer(),
+    );
+    const target = { height: 64, width: 64, maxPixels: 100_000_000 };
+    const auto = createDecoder({ backend: "auto", threads: 1 });
+    try {
+      const cmykHeader = readImageHeader(cmyk)!;
+      assert.equal(cmykHeader.components!.length, 4);
+      assert.deepEqual(
+        await auto.workingMemory(cmyk, target),
+        sharpWorkingMemory(cmykHeader, target),
+      );
+      assert.deepEqual(
+        await auto.workingMemory(src, target),
+        nativeWorkingMemory(readImageHeader(src), target),
       );
     } finally {
       auto.close();

@@ -52,3 +52,29 @@ Deno.test("readImageHeader: PNG, GIF, WebP sizes; unknown or truncated → null"
   assert.equal(readImageHeader(jpeg.subarray(0, 20)), null);
   assert.equal(readImageHeader(new Uint8Array([0xff, 0xd8, 0x00, 0x01])), null);
 });
+
+Deno.test("readImageHeader: a JPEG with two SOF markers has no header (libjpeg refuses it: no other size is decoded)", async () => {
+  const jpeg = new Uint8Array(
+    await base().jpeg({ progressive: true }).toBuffer(),
+  );
+  let at = 2, sof = -1, sos = -1;
+  while (sos < 0) {
+    const marker = jpeg[at + 1];
+    if (marker === 0xc2) sof = at;
+    if (marker === 0xda) sos = at;
+    at += 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3]);
+  }
+  const len = (jpeg[sof + 2] << 8) | jpeg[sof + 3];
+  const second = jpeg.slice(sof, sof + 2 + len);
+  second.set([0, 8, 0, 8], 5); // claims 8×8
+  const twoSof = new Uint8Array([
+    ...jpeg.subarray(0, sos),
+    ...second,
+    ...jpeg.subarray(sos),
+  ]);
+  assert.equal(readImageHeader(twoSof), null);
+  await assert.rejects(
+    sharp(twoSof).raw().toBuffer(),
+    /two SOF markers/,
+  );
+});

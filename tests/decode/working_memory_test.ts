@@ -50,8 +50,42 @@ Deno.test("working memory: progressive keeps full-size coefficients, baseline on
   );
 });
 
-Deno.test("working memory: unreadable headers", () => {
-  // The native decoder refuses them before allocating; sharp is bounded by maxPixels.
-  assert.ok(nativeWorkingMemory(null, target).bytes < 2 ** 20);
-  assert.ok(sharpWorkingMemory(null, target).bytes >= 100_000_000 * 4);
+Deno.test("working memory: data no decoder reads needs no pixel memory", () => {
+  // Both decoders refuse it at the header, before allocating pixels.
+  for (const model of [nativeWorkingMemory, sharpWorkingMemory]) {
+    const w = model(null, target);
+    assert.ok(w.bytes <= 2 * 2 ** 20, `${w.bytes}`);
+    assert.equal(w.pixels, 0);
+    assert.equal(w.image, "data no decoder here reads");
+  }
+});
+
+Deno.test("working memory: an image over maxPixels is refused before decoding, so it needs only fixed memory", () => {
+  const small = { ...target, maxPixels: 1_000_000 };
+  const png: ImageHeader = { format: "png", width: 2000, height: 1000 };
+  const jpeg: ImageHeader = {
+    format: "jpeg",
+    width: 2000,
+    height: 1000,
+    components: yuv420,
+    progressive: true,
+    fullCoefficients: true,
+  };
+  for (const model of [nativeWorkingMemory, sharpWorkingMemory]) {
+    for (const header of [png, jpeg]) {
+      const w = model(header, small);
+      assert.ok(w.bytes <= 2 * 2 ** 20, `${w.image}: ${w.bytes}`);
+      assert.equal(w.pixels, 0);
+    }
+  }
+  // At the limit it is decoded, and sized.
+  assert.ok(sharpWorkingMemory(png, { ...small, maxPixels: 2e6 }).bytes > 16e6);
+});
+
+Deno.test("working memory: formats sized from sharp's header reader decode whole, limited to their size", () => {
+  const tiff: ImageHeader = { format: "tiff", width: 100, height: 100 };
+  const w = sharpWorkingMemory(tiff, target);
+  assert.equal(w.pixels, 100 * 100);
+  assert.equal(w.image, "TIFF 100×100");
+  assert.ok(w.bytes >= 100 * 100 * 8 && w.bytes < 3 * 2 ** 20, `${w.bytes}`);
 });

@@ -5,13 +5,14 @@
  * reset, so no sampling is missed), or the error that stopped it.
  *
  * Usage: deno run -A _decode_memory_child.ts DIR STORE CAP BACKEND ON_ERROR
+ * [MAX_PIXELS]
  *
  * @module
  */
 import { ImageFolderLoader } from "../../lib/loader/image_folder.ts";
 import { FsManifestStore } from "../../lib/manifest_store/fs.ts";
 
-const [dir, store, cap, backend, onDecodeError] = Deno.args;
+const [dir, store, cap, backend, onDecodeError, maxPixels] = Deno.args;
 const status = (key: string) =>
   Number(
     new RegExp(`${key}:\\s+(\\d+) kB`).exec(
@@ -23,9 +24,10 @@ const loader = new ImageFolderLoader(dir, {
   batchSizeSamples: 4,
   resizeHw: [224, 224],
   maxInflightBytes: Number(cap),
-  decodeBackend: backend as "native" | "sharp",
+  decodeBackend: backend as "native" | "sharp" | "auto",
   decodeThreads: 2,
   onDecodeError: onDecodeError as "error" | "skip",
+  maxPixels: maxPixels ? Number(maxPixels) : undefined,
   manifestStore: new FsManifestStore(store),
 });
 await loader.open();

@@ -95,6 +95,7 @@ async function runChild(
   cap: number,
   backend: string,
   onDecodeError: string,
+  maxPixels?: number,
 ): Promise<ChildResult> {
   await using store = await tempDir("mx8-store-");
   const out = await new Deno.Command(Deno.execPath(), {
@@ -108,6 +109,7 @@ async function runChild(
       String(cap),
       backend,
       onDecodeError,
+      ...maxPixels ? [String(maxPixels)] : [],
     ],
     stdout: "piped",
     stderr: "piped",
@@ -174,6 +176,158 @@ for (const backend of ["native", "sharp"] as const) {
         grew <= 1.1 * cap + 16 * MIB,
         `peak RSS − RSS at open = ${(grew / MIB).toFixed(0)} MiB`,
       );
+    },
+  });
+}
+
+/** peak RSS − RSS at open stays within 1.1 × cap + 16 MiB. */
+function assertRssWithin(r: ChildResult, cap: number): void {
+  const grew = r.peakRss - r.openRss;
+  assert.ok(
+    grew <= 1.1 * cap + 16 * MIB,
+    `peak RSS − RSS at open = ${(grew / MIB).toFixed(0)} MiB > 1.1 × ${
+      cap / MIB
+    } MiB + 16 MiB`,
+  );
+}
+
+/** 4 photos in a/ and b/ (ids 0–3 once sorted with the rest). */
+async function photos(dir: string): Promise<void> {
+  await generatePhotoJpegs(dir, {
+    count: 4,
+    classes: ["a", "b"],
+    width: 320,
+    height: 240,
+  });
+}
+
+/**
+ * An 8000×8000 GIF whose logical screen descriptor says 1×1: libvips grows
+ * the canvas to the frame, 8000×8000 (244 MiB as RGBA).
+ */
+async function lyingGif(): Promise<Uint8Array> {
+  const gif = new Uint8Array(
+    await sharp({
+      create: { width: 8000, height: 8000, channels: 3, background: "#336699" },
+    }).gif().toBuffer(),
+  );
+  gif.set([1, 0, 1, 0], 6);
+  return gif;
+}
+
+for (const backend of ["sharp", "auto"] as const) {
+  Deno.test(
+    `decode memory (${backend}): a GIF whose header says 1×1 but whose frame is 8000×8000 is refused, and RSS stays within the cap`,
+    async () => {
+      await using dir = await tempDir();
+      await photos(dir.path);
+      await Deno.writeFile(`${dir.path}/a/lie.gif`, await lyingGif());
+      const cap = 64 * MIB;
+      const failed = await runChild(dir.path, cap, backend, "error");
+      assert.match(
+        failed.error ?? "",
+        /^DecodeError: cannot decode sample \d+ \(a\/lie\.gif\): .*the image is larger than its header says \(1 pixels, which its decode memory was sized for\); refused \(Input image exceeds pixel limit\)/,
+      );
+      assertRssWithin(failed, cap);
+      const skipped = await runChild(dir.path, cap, backend, "skip");
+      assert.equal(skipped.error, undefined);
+      assert.equal(skipped.ids.length, 4);
+      assert.equal(skipped.decodeErrorsSkippedTotal, 1);
+      assertRssWithin(skipped, cap);
+    },
+  );
+
+  Deno.test(
+    `decode memory (${backend}): small TIFF, AVIF and SVG images are sized by their header and decode under the default cap and under 64 MiB`,
+    async () => {
+      await using dir = await tempDir();
+      await photos(dir.path);
+      const img = () =>
+        sharp({
+          create: { width: 100, height: 100, channels: 3, background: "#369" },
+        });
+      await Deno.writeFile(
+        `${dir.path}/a/x.tiff`,
+        await img().tiff().toBuffer(),
+      );
+      await Deno.writeFile(
+        `${dir.path}/a/x.avif`,
+        await img().avif().toBuffer(),
+      );
+      await Deno.writeTextFile(
+        `${dir.path}/b/x.svg`,
+        `<svg xmlns="http://www.w3.org/2000/svg" width="100" height="80"><rect width="100" height="80" fill="#369"/></svg>`,
+      );
+      for (const cap of [256 * MIB, 64 * MIB]) {
+        const r = await runChild(dir.path, cap, backend, "error");
+        assert.equal(r.error, undefined);
+        assert.equal(r.ids.length, 7);
+        assert.ok(r.inflightHighWaterBytes <= cap);
+        assertRssWithin(r, cap);
+      }
+    },
+  );
+
+  Deno.test(
+    `decode memory (${backend}): a TIFF whose IFD claims 8000×8000 over 100×100 pixel data is refused, and RSS stays within the cap`,
+    async () => {
+      await using dir = await tempDir();
+      await photos(dir.path);
+      const tiff = new Uint8Array(
+        await sharp({
+          create: { width: 100, height: 100, channels: 3, background: "#369" },
+        }).tiff({ compression: "none" }).toBuffer(),
+      );
+      patchTiffSize(tiff, 8000, 8000);
+      await Deno.writeFile(`${dir.path}/a/lie.tiff`, tiff);
+      const cap = 64 * MIB;
+      const failed = await runChild(dir.path, cap, backend, "error");
+      assert.match(
+        failed.error ?? "",
+        /^DecodeError: cannot decode sample \d+ \(a\/lie\.tiff\): /,
+      );
+      assertRssWithin(failed, cap);
+      const skipped = await runChild(dir.path, cap, backend, "skip");
+      assert.equal(skipped.error, undefined);
+      assert.equal(skipped.ids.length, 4);
+      assertRssWithin(skipped, cap);
+    },
+  );
+}
+
+/** Rewrites ImageWidth (256) and ImageLength (257) in a little-endian TIFF's first IFD. */
+function patchTiffSize(tiff: Uint8Array, width: number, height: number): void {
+  const dv = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  assert.equal(dv.getUint16(0), 0x4949, "little-endian TIFF");
+  const ifd = dv.getUint32(4, true);
+  const n = dv.getUint16(ifd, true);
+  for (let e = 0; e < n; e++) {
+    const at = ifd + 2 + 12 * e;
+    const tag = dv.getUint16(at, true);
+    if (tag !== 256 && tag !== 257) continue;
+    const v = tag === 256 ? width : height;
+    if (dv.getUint16(at + 2, true) === 3) dv.setUint16(at + 8, v, true);
+    else dv.setUint32(at + 8, v, true);
+  }
+}
+
+for (const backend of ["native", "sharp"] as const) {
+  Deno.test({
+    name:
+      `decode memory (${backend}): an image over maxPixels is refused as over maxPixels, not as needing more memory than the cap`,
+    ignore: backend === "native" && nativeMissing,
+    async fn() {
+      await using dir = await tempDir();
+      await photos(dir.path);
+      await Deno.writeFile(`${dir.path}/a/big_prog.jpg`, await bigJpeg(true));
+      const cap = 64 * MIB;
+      const r = await runChild(dir.path, cap, backend, "error", 10_000_000);
+      assert.match(
+        r.error ?? "",
+        /^DecodeError: cannot decode sample \d+ \(a\/big_prog\.jpg\): .*(over maxPixels 10000000|max.?pixels)/i,
+      );
+      assert.doesNotMatch(r.error!, /working memory/);
+      assertRssWithin(r, cap);
     },
   });
 }

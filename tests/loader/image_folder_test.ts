@@ -196,10 +196,10 @@ Deno.test("memory contract: a slow consumer keeps inflight high-water ≤ maxInf
   const work = Math.max(
     ...await Promise.all(
       files.map(async (f) =>
-        decoder.workingMemory(await Deno.readFile(`${dir}/${f.rel}`), {
+        (await decoder.workingMemory(await Deno.readFile(`${dir}/${f.rel}`), {
           height: 16,
           width: 16,
-        }).bytes
+        })).bytes
       ),
     ),
   );

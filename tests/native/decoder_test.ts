@@ -13,6 +13,7 @@ import {
   solid,
 } from "./_fixtures.ts";
 import { renderPhotoRgb } from "../../scripts/gen_jpegs.ts";
+import { packSpans } from "../../lib/native/decoder.ts";
 
 const ignore = nativeMissing;
 
@@ -369,7 +370,7 @@ Deno.test({
     const payload = new Uint8Array(100);
     await assert.rejects(
       decoder.decodePacked(payload, [0, 50, 200], { height: 8, width: 8 }),
-      /InvalidArgument: offsets\[1\]=50\.\.offsets\[2\]=200/,
+      /Invalid offsets: offsets\[1\]=50\.\.offsets\[2\]=200 out of order or past payload length 100/,
     );
     assert.equal(decoder.pool.usedBytes, 0);
   },
@@ -433,5 +434,38 @@ Deno.test({
     assert.equal(errors, 1000);
     assert.equal(pool.usedBytes, 0);
     assert.ok(pool.highWaterBytes <= pool.capacityBytes);
+  },
+});
+
+Deno.test({
+  name:
+    "a batch whose refused sample is an empty view of its payload is decoded in place, not copied",
+  ignore,
+  async fn() {
+    const [a, b] = await Promise.all(
+      [1, 2].map((seed) => photoJpeg(seed, { width: 64, height: 48 })),
+    );
+    // A loader batch: samples back to back in one buffer; the middle one is
+    // refused, so it is passed as an empty view at its own offset.
+    const payload = new Uint8Array(new ArrayBuffer(a.length + 500 + b.length));
+    payload.set(a);
+    payload.set(b, a.length + 500);
+    const images = [
+      payload.subarray(0, a.length),
+      payload.subarray(a.length, a.length),
+      payload.subarray(a.length + 500),
+    ];
+    const packed = packSpans(images);
+    assert.equal(packed.payload.buffer, payload.buffer, "no copy");
+    using decoder = new NativeDecoder({ threads: 1 });
+    const opts = { height: 16, width: 16, toFloat: false };
+    const batch = await decoder.decodeBatch(images, opts);
+    const ref = await decoder.decodeBatch([a, new Uint8Array(0), b], opts);
+    assert.equal(batch.errors[0], null);
+    assert.ok(batch.errors[1]);
+    assert.equal(batch.errors[2], null);
+    assert.deepEqual(batch.data, ref.data);
+    batch.release();
+    ref.release();
   },
 });
