@@ -150,7 +150,10 @@ class GatedDecoder implements ImageDecoder {
     return Math.min(this.#inner.concurrency, this.#gate.budget);
   }
 
-  workingMemory(image: Uint8Array, opts: DecodeOptions): WorkingMemory {
+  workingMemory(
+    image: Uint8Array,
+    opts: DecodeOptions,
+  ): Promise<WorkingMemory> {
     return this.#inner.workingMemory(image, opts);
   }
 
