@@ -230,6 +230,16 @@ static int64_t heartbeat_us = 200000, progress_us = 200000;
 static uint64_t step = 10;
 static uint64_t *hist;
 static uint64_t calls[M_COUNT];
+/* Timeline (--timeline-ms T > 0): per T ms bin of the window, RPCs started
+ * per method, RPCs slower than 5 ms and the slowest (µs), by start time. */
+static int64_t timeline_us;
+static int timeline_bins;
+typedef struct {
+  uint64_t started[M_COUNT];
+  uint64_t slow;
+  int64_t max_us;
+} tbin_t;
+static tbin_t *timeline;
 static uint64_t errors;
 static char first_error[256];
 static int registered_count;
@@ -389,6 +399,16 @@ static void on_done(call_t *c, int ok) {
     if (b >= MAX_BUCKETS) b = MAX_BUCKETS - 1;
     hist[b]++;
     calls[c->m]++;
+    if (timeline) {
+      int64_t k = (c->t0_us - window_start_us) / timeline_us;
+      if (k >= 0 && k < timeline_bins) {
+        tbin_t *tb = &timeline[k];
+        int64_t lat = t - c->t0_us;
+        tb->started[c->m]++;
+        if (lat > 5000) tb->slow++;
+        if (lat > tb->max_us) tb->max_us = lat;
+      }
+    }
     if (!ok) {
       errors++;
       if (!first_error[0]) {
@@ -545,6 +565,7 @@ int main(int argc, char **argv) {
   heartbeat_us = (int64_t)(atof(arg(argc, argv, "--heartbeat-ms", "200")) * 1000);
   progress_us = (int64_t)(atof(arg(argc, argv, "--progress-ms", "200")) * 1000);
   step = strtoull(arg(argc, argv, "--step", "10"), NULL, 10);
+  timeline_us = (int64_t)(atof(arg(argc, argv, "--timeline-ms", "0")) * 1000);
 
   char host[256];
   int port;
@@ -580,6 +601,10 @@ int main(int argc, char **argv) {
   int64_t delay_us = (start_wall - wall_ms()) * 1000;
   window_start_us = now_us() + (delay_us > 0 ? delay_us : 0);
   window_end_us = window_start_us + (int64_t)(seconds * 1e6);
+  if (timeline_us > 0) {
+    timeline_bins = (int)((window_end_us - window_start_us + timeline_us - 1) / timeline_us);
+    timeline = calloc((size_t)timeline_bins, sizeof *timeline);
+  }
   /* Each node starts at a random phase within its interval, like the JS worker. */
   srand((unsigned)getpid());
   for (i = 0; i < n_nodes; i++) {
@@ -614,6 +639,18 @@ int main(int argc, char **argv) {
       if ((unsigned char)*p >= 0x20) putchar(*p);
     }
     printf("\"");
+  }
+  if (timeline) {
+    printf(",\"timeline\":{\"binMs\":%.3f,\"bins\":[", timeline_us / 1000.0);
+    for (int b = 0; b < timeline_bins; b++) {
+      tbin_t *tb = &timeline[b];
+      printf("%s[%llu,%llu,%llu,%llu,%.2f]", b ? "," : "",
+             (unsigned long long)tb->started[M_HEARTBEAT],
+             (unsigned long long)tb->started[M_LEASE],
+             (unsigned long long)tb->started[M_PROGRESS],
+             (unsigned long long)tb->slow, tb->max_us / 1000.0);
+    }
+    printf("]}");
   }
   printf(",\"cpuSeconds\":%.4f", cpu);
   printf(",\"runtime\":\"native (nghttp2 %s)\"}\n", nghttp2_version(0)->version_str);

@@ -49,6 +49,8 @@ const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const WORKER_TS = new URL("./_coord_worker.ts", import.meta.url).pathname;
 const NATIVE_SIM_C = new URL("./coord_sim.c", import.meta.url).pathname;
 const BLOCK = 100;
+/** Bin of the native simulator's timeline (ms). */
+const TIMELINE_MS = 100;
 
 interface Row {
   nodes: number;
@@ -65,6 +67,11 @@ interface Row {
   probe?: [number, number];
   /** Hypervisor steal over the window, % of all vCPUs' time. */
   steal: number;
+  /**
+   * Busiest 100 ms bin's RPC starts over the mean bin's (native simulator
+   * only): 1.0 = a flat load, 1.5 = bursts half again above it.
+   */
+  peak?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +154,8 @@ interface BenchOptions {
   /** CPUs (taskset list) for the coordinator / the simulators; all when unset. */
   coordCpus?: string;
   simCpus?: string;
+  /** Where to write the merged 100 ms timeline (TSV, `--timeline`). */
+  timeline?: string;
 }
 
 /** A way to run `_coord_worker.ts`. */
@@ -208,7 +217,11 @@ function pickSimulator(
   if (kind === "native" || kind === "auto") {
     const native = buildNativeSim(dir);
     if (native.path) {
-      return { command: native.path, args: [], label: "native C/nghttp2" };
+      return {
+        command: native.path,
+        args: ["--timeline-ms", String(TIMELINE_MS)],
+        label: "native C/nghttp2",
+      };
     }
     if (kind === "native") throw new Error(`--sim native: ${native.why}`);
     console.error(`coordinator bench: no native simulator: ${native.why}`);
@@ -390,6 +403,10 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     errors += r.errors;
     if (r.firstError) console.error(`  first error: ${r.firstError}`);
   }
+  const timeline = mergeTimelines(reports);
+  if (timeline && o.timeline) {
+    await Deno.writeTextFile(o.timeline, timeline.tsv);
+  }
   const total = [...hist.values()].reduce((a, b) => a + b, 0);
   const sorted = [...hist.entries()].sort((a, b) => a[0] - b[0]);
   const pct = (p: number) => {
@@ -417,7 +434,44 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     errors,
     calls,
     probe: probed,
+    peak: timeline?.peak,
   };
+}
+
+/**
+ * Sums the simulators' timelines bin by bin: a TSV (one row per bin: start
+ * ms, heartbeats, request_leases, progress reports, all RPCs, RPCs > 5 ms,
+ * slowest ms) and the busiest bin's RPC count over the mean bin's. Undefined
+ * when a simulator sent none (the JS worker).
+ */
+function mergeTimelines(
+  reports: WorkerReport[],
+): { tsv: string; peak: number } | undefined {
+  if (!reports.every((r) => r.timeline)) return undefined;
+  const binMs = reports[0].timeline!.binMs;
+  const n = Math.min(...reports.map((r) => r.timeline!.bins.length));
+  const rows: number[][] = [];
+  for (let b = 0; b < n; b++) {
+    const row = [0, 0, 0, 0, 0];
+    for (const r of reports) {
+      const [hb, lease, prog, slow, max] = r.timeline!.bins[b];
+      row[0] += hb;
+      row[1] += lease;
+      row[2] += prog;
+      row[3] += slow;
+      row[4] = Math.max(row[4], max);
+    }
+    rows.push(row);
+  }
+  const sums = rows.map((r) => r[0] + r[1] + r[2]);
+  const mean = sums.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const tsv = [
+    "start_ms\theartbeat\trequest_lease\treport_progress\trpcs\tslow_5ms\tmax_ms",
+    ...rows.map((r, b) =>
+      [b * binMs, r[0], r[1], r[2], sums[b], r[3], r[4]].join("\t")
+    ),
+  ].join("\n") + "\n";
+  return { tsv, peak: mean > 0 ? Math.max(...sums) / mean : NaN };
 }
 
 /**
@@ -513,6 +567,7 @@ async function main(): Promise<void> {
       repeat: { type: "string", default: "3" },
       "coord-cpus": { type: "string" },
       "sim-cpus": { type: "string" },
+      timeline: { type: "string" },
     },
   });
   const repeat = Number(values.repeat);
@@ -561,6 +616,9 @@ async function main(): Promise<void> {
             coordLog: values["coord-log"] && counts.length * repeat > 1
               ? `${values["coord-log"]}.${n}.${run}`
               : values["coord-log"],
+            timeline: values.timeline && counts.length * repeat > 1
+              ? `${values.timeline}.${n}.${run}`
+              : values.timeline,
           }),
         );
       }
@@ -578,40 +636,81 @@ async function main(): Promise<void> {
       `(${STEP} samples, leases of ${BLOCK}), ${seconds} s window, ${cores} cores\n`,
   );
   console.log(
-    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | clients CPU % | steal % | errors | heartbeat / request_lease / report_progress |",
+    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | CPU ms / RPC | clients CPU % | steal % | peak / mean 100 ms | errors | heartbeat / request_lease / report_progress |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  console.log(
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+  );
   for (const r of rows) {
     console.log(
       `| ${r.nodes} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${
         r.p99.toFixed(2)
       } | ${r.max.toFixed(1)} | ${
         r.probe ? `${r.probe[0].toFixed(2)} / ${r.probe[1].toFixed(2)}` : "—"
-      } | ${r.cpu.toFixed(0)} | ${r.clientCpu.toFixed(0)} | ${
-        r.steal.toFixed(1)
+      } | ${r.cpu.toFixed(0)} | ${cpuPerRpc(r).toFixed(3)} | ${
+        r.clientCpu.toFixed(0)
+      } | ${r.steal.toFixed(1)} | ${
+        r.peak?.toFixed(2) ?? "—"
       } | ${r.errors} | ${r.calls.heartbeat ?? 0} / ${
         r.calls.request_lease ?? 0
       } / ${r.calls.report_progress ?? 0} |`,
     );
   }
-  console.log("");
+  // Growth: each node count's median run (by p99).
+  console.log(
+    "\n| nodes | RPCs/s | CPU ms / RPC | p50 ms | p99 ms (median run) | steal % |",
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|");
+  const medians: Row[] = [];
   for (const n of counts) {
-    const runs = rows.filter((r) => r.nodes === n);
-    const p99s = runs.map((r) => r.p99).sort((a, b) => a - b);
-    const median = p99s[Math.floor((p99s.length - 1) / 2)];
-    const steal = runs.map((r) => r.steal.toFixed(1)).join(", ");
+    const runs = rows.filter((r) => r.nodes === n).sort((a, b) =>
+      a.p99 - b.p99
+    );
+    const m = runs[Math.floor((runs.length - 1) / 2)];
+    medians.push(m);
     console.log(
-      `${n} nodes: median p99 ${
-        median.toFixed(2)
-      } ms over ${runs.length} runs ` +
-        `(p99s ${
-          p99s.map((p) => p.toFixed(1)).join(", ")
-        } ms; steal ${steal} %)` +
-        (n === 512
-          ? ` — goal p99 < 20 ms: ${median < 20 ? "met" : "NOT met"}`
-          : ""),
+      `| ${n} | ${m.rps.toFixed(0)} | ${cpuPerRpc(m).toFixed(3)} | ${
+        m.p50.toFixed(2)
+      } | ${m.p99.toFixed(2)} | ${m.steal.toFixed(1)} |`,
     );
   }
+  console.log("");
+  for (const m of medians) {
+    const runs = rows.filter((r) => r.nodes === m.nodes);
+    const p99s = runs.map((r) => r.p99).sort((a, b) => a - b);
+    const goal = goalMs(m.nodes, heartbeatMs, progressMs);
+    console.log(
+      `${m.nodes} nodes: median p99 ${
+        m.p99.toFixed(2)
+      } ms over ${runs.length} runs ` +
+        `(p99s ${p99s.map((p) => p.toFixed(1)).join(", ")} ms; steal ${
+          runs.map((r) => r.steal.toFixed(1)).join(", ")
+        } %)` +
+        (goal === undefined
+          ? ""
+          : ` — goal p99 < ${goal} ms: ${m.p99 < goal ? "met" : "NOT met"}`),
+    );
+  }
+}
+
+/** Coordinator CPU ms per RPC of a run. */
+function cpuPerRpc(r: Row): number {
+  return (r.cpu / 100) * 1000 / r.rps;
+}
+
+/**
+ * The p99 goal (ms) for a node count and intervals, if there is one: 512
+ * nodes heartbeating and reporting every 200 ms: < 15 ms; 2 048 nodes at
+ * the defaults (1 s each): < 20 ms.
+ */
+function goalMs(
+  nodes: number,
+  heartbeatMs: number,
+  progressMs: number,
+): number | undefined {
+  if (nodes === 512 && heartbeatMs === 200 && progressMs === 200) return 15;
+  if (nodes === 2048 && heartbeatMs === 1000 && progressMs === 1000) return 20;
+  return undefined;
 }
 
 if (import.meta.main) await main();
