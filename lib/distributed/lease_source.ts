@@ -21,6 +21,7 @@ import type { Segment, SegmentSource, SourceInfo } from "../loader/segment.ts";
 import type { LoaderStats } from "../loader/stats.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import { fetchLeaseRows } from "./lease_rows.ts";
+import { jitteredPeriodMs, randomPhaseMs } from "./jitter.ts";
 
 /** One structured log event of the agent side. */
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
@@ -74,7 +75,9 @@ export class LeaseSource implements SegmentSource {
   #info: SourceInfo = { manifestHash: "", root: "", classes: [] };
   #registered = false;
   #heartbeatMs = 1000;
-  #heartbeat?: ReturnType<typeof setInterval>;
+  #heartbeat?: ReturnType<typeof setTimeout>;
+  /** Whether the first RequestLease is still to be staggered. */
+  #stagger = true;
   #queue: Lease[] = [];
   #stats?: () => LoaderStats;
   #closed = false;
@@ -201,9 +204,21 @@ export class LeaseSource implements SegmentSource {
     }
   }
 
+  /**
+   * Heartbeats at a random phase of the interval, then every 90–100 % of
+   * it: nodes that met the barrier together would otherwise beat together
+   * for the whole job (a herd the coordinator answers late).
+   */
   #startHeartbeat(): void {
-    clearInterval(this.#heartbeat);
-    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+    clearTimeout(this.#heartbeat);
+    const schedule = (ms: number) => {
+      this.#heartbeat = setTimeout(() => {
+        if (this.#closed) return;
+        schedule(jitteredPeriodMs(this.#heartbeatMs));
+        void this.#beat();
+      }, ms);
+    };
+    schedule(randomPhaseMs(this.#heartbeatMs));
   }
 
   async #beat(): Promise<void> {
@@ -240,6 +255,13 @@ export class LeaseSource implements SegmentSource {
       // Let the coordinator see our finished leases first, or it counts them
       // against `want` and answers "wait".
       await this.#reports;
+      if (this.#stagger) {
+        // Stagger the first grant over one heartbeat interval: every node
+        // meets the barrier at once, and leases granted together complete
+        // and are re-requested together.
+        this.#stagger = false;
+        await sleep(randomPhaseMs(this.#heartbeatMs), signal);
+      }
       try {
         const res = await this.#o.client.requestLease({
           jobId: this.#o.jobId,
@@ -265,7 +287,10 @@ export class LeaseSource implements SegmentSource {
           return null;
         }
         this.#log("lease_wait", { wait_ms: res.waitMs });
-        await sleep(Math.max(10, res.waitMs || 200), signal);
+        // Up to 10 % later than asked, so the nodes told to wait together
+        // do not all ask again together.
+        const waitMs = Math.max(10, res.waitMs || 200);
+        await sleep(waitMs + randomPhaseMs(waitMs / 10), signal);
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         const ce = ConnectError.from(err);
@@ -372,7 +397,7 @@ export class LeaseSource implements SegmentSource {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#heartbeat);
+    clearTimeout(this.#heartbeat);
     await this.#reports;
   }
 }

@@ -24,6 +24,10 @@ import {
 } from "@bufbuild/protobuf";
 import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { createCoordinatorClient } from "../../lib/rpc/client.ts";
+import {
+  jitteredPeriodMs,
+  randomPhaseMs,
+} from "../../lib/distributed/jitter.ts";
 
 import { BUCKET_MS, JOB, STEP, type WorkerReport } from "./_coord_common.ts";
 
@@ -154,7 +158,7 @@ async function worker(
   const heartbeatLoop = async (nodeId: string) => {
     const client = clientOf.get(nodeId)!;
     await sleep(
-      Math.max(0, startAt - Date.now()) + Math.random() * opts.heartbeatMs,
+      Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
     );
     while (!stop()) {
       const t = Date.now();
@@ -168,13 +172,17 @@ async function worker(
             stats: { inflightBytes: 1n << 20n, queueDepthBatches: 2 },
           }),
       );
-      await sleep(Math.max(0, opts.heartbeatMs - (Date.now() - t)));
+      // 90–100 % of the interval, as lib/distributed/lease_source.ts.
+      await sleep(
+        Math.max(0, jitteredPeriodMs(opts.heartbeatMs) - (Date.now() - t)),
+      );
     }
   };
   const workLoop = async (nodeId: string) => {
     const client = clientOf.get(nodeId)!;
+    // First RequestLease staggered over one heartbeat interval, as LeaseSource.
     await sleep(
-      Math.max(0, startAt - Date.now()) + Math.random() * opts.progressMs,
+      Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
     );
     while (!stop()) {
       const grant = await timed(
@@ -184,7 +192,8 @@ async function worker(
       const lease = grant?.leases[0];
       if (!lease) {
         if (grant?.jobDrained) return;
-        await sleep(grant?.waitMs || opts.progressMs);
+        const waitMs = grant?.waitMs || opts.progressMs;
+        await sleep(waitMs + randomPhaseMs(waitMs / 10));
         continue;
       }
       let cursor = lease.range!.startId;

@@ -184,6 +184,8 @@ static double cpu_seconds(void) {
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+/* Uniform in [0, 1). */
+static double rand01(void) { return rand() / ((double)RAND_MAX + 1.0); }
 static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -426,8 +428,9 @@ static void on_done(call_t *c, int ok) {
     break;
   case M_HEARTBEAT:
     n->hb_busy = 0;
-    /* Next beat one interval after this one started. */
-    n->next_hb = c->t0_us + heartbeat_us;
+    /* Next beat 90-100 % of an interval after this one started, as
+     * lib/distributed/lease_source.ts (jitteredPeriodMs) does. */
+    n->next_hb = c->t0_us + (int64_t)(heartbeat_us * (1 - 0.1 * rand01()));
     if (n->next_hb < t) n->next_hb = t;
     break;
   case M_LEASE: {
@@ -441,7 +444,9 @@ static void on_done(call_t *c, int ok) {
       n->has_lease = 1;
       n->next_work = t + progress_us;
     } else {
-      n->next_work = t + (ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us);
+      /* Told to wait: up to 10 % later than asked, as LeaseSource does. */
+      int64_t wait = ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us;
+      n->next_work = t + wait + (int64_t)(wait / 10 * rand01());
     }
     break;
   }
@@ -605,11 +610,12 @@ int main(int argc, char **argv) {
     timeline_bins = (int)((window_end_us - window_start_us + timeline_us - 1) / timeline_us);
     timeline = calloc((size_t)timeline_bins, sizeof *timeline);
   }
-  /* Each node starts at a random phase within its interval, like the JS worker. */
+  /* As lib/distributed/lease_source.ts: each node's first heartbeat and
+   * first RequestLease at a random phase of one heartbeat interval. */
   srand((unsigned)getpid());
   for (i = 0; i < n_nodes; i++) {
-    nodes[i].next_hb = window_start_us + (int64_t)(rand() % (int)heartbeat_us);
-    nodes[i].next_work = window_start_us + (int64_t)(rand() % (int)progress_us);
+    nodes[i].next_hb = window_start_us + (int64_t)(heartbeat_us * rand01());
+    nodes[i].next_work = window_start_us + (int64_t)(heartbeat_us * rand01());
   }
   /* Wait for the window, then measure own CPU across it. */
   run(window_start_us);
