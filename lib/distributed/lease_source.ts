@@ -21,7 +21,7 @@ import type { Segment, SegmentSource, SourceInfo } from "../loader/segment.ts";
 import type { LoaderStats } from "../loader/stats.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import { fetchLeaseRows } from "./lease_rows.ts";
-import { jitteredPeriodMs, randomPhaseMs } from "./jitter.ts";
+import { jitteredPeriodMs, prefetchPoint, randomPhaseMs } from "./jitter.ts";
 
 /** One structured log event of the agent side. */
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
@@ -83,6 +83,10 @@ export class LeaseSource implements SegmentSource {
   #closed = false;
   #firstLease = true;
   #reports: Promise<void> = Promise.resolve();
+  /** The RequestLease for the lease after the current one, while in flight. */
+  #prefetch?: Promise<void>;
+  /** Manifest rows of prefetched leases, by lease id. */
+  #rowsAhead = new Map<string, Promise<ManifestRow[]>>();
   /** Leases started (segments handed to the loader). */
   leasesStarted = 0;
 
@@ -249,6 +253,7 @@ export class LeaseSource implements SegmentSource {
   /** @inheritdoc */
   async next(signal: AbortSignal): Promise<Segment | null> {
     const backoff = new Backoff(100, 2000);
+    await this.#prefetch;
     while (this.#queue.length === 0) {
       if (this.#closed) return null;
       if (!this.#registered) await this.#register(signal);
@@ -270,15 +275,7 @@ export class LeaseSource implements SegmentSource {
         }, { signal });
         backoff.reset();
         if (res.leases.length > 0) {
-          this.#queue.push(...res.leases);
-          for (const l of res.leases) {
-            this.#log("lease_granted", {
-              lease_id: l.leaseId,
-              start_id: Number(l.range?.startId),
-              end_id: Number(l.range?.endId),
-              cursor: Number(l.cursor),
-            });
-          }
+          this.#granted(res.leases, false);
           break;
         }
         if (res.jobDrained) {
@@ -317,18 +314,70 @@ export class LeaseSource implements SegmentSource {
     return await this.#segmentOf(lease, signal);
   }
 
-  async #segmentOf(lease: Lease, signal: AbortSignal): Promise<Segment> {
-    const start = Number(lease.cursor);
-    const end = Number(lease.range!.endId);
-    const rows = await this.#retrying(signal, () =>
+  #granted(leases: Lease[], prefetched: boolean): void {
+    this.#queue.push(...leases);
+    for (const l of leases) {
+      this.#log("lease_granted", {
+        lease_id: l.leaseId,
+        start_id: Number(l.range?.startId),
+        end_id: Number(l.range?.endId),
+        cursor: Number(l.cursor),
+        ...(prefetched ? { prefetched } : {}),
+      });
+    }
+  }
+
+  /**
+   * Asks for the lease after the current one (`want` + 1: the current one
+   * still counts) and streams its rows, while the current one is delivered.
+   * The request goes out in the progress reports' order: after the reports
+   * sent so far (so a lease completed earlier no longer counts against
+   * `want`), before the later ones (so the current lease is still live and
+   * we are granted `want` more, not `want` + 1). Failures are left to
+   * {@linkcode next}, which asks again.
+   */
+  #prefetchNext(signal: AbortSignal): void {
+    if (this.#prefetch || this.#queue.length > 0 || this.#closed) return;
+    const prefetch = this.#reports.then(async () => {
+      try {
+        const res = await this.#o.client.requestLease({
+          jobId: this.#o.jobId,
+          nodeId: this.#o.nodeId,
+          want: this.#o.want + 1,
+        }, { signal });
+        this.#granted(res.leases, true);
+        const next = res.leases[0];
+        if (next !== undefined) {
+          const rows = this.#rowsOf(next, signal);
+          rows.catch(() => {}); // awaited (and thrown) by #segmentOf
+          this.#rowsAhead.set(next.leaseId, rows);
+        }
+      } catch {
+        // next() asks again, and tells transient errors from fatal ones.
+      }
+    });
+    this.#reports = prefetch;
+    this.#prefetch = prefetch.finally(() => this.#prefetch = undefined);
+  }
+
+  #rowsOf(lease: Lease, signal: AbortSignal): Promise<ManifestRow[]> {
+    return this.#retrying(signal, () =>
       fetchLeaseRows(
         this.#o.client,
         this.#o.jobId,
         this.#info.manifestHash,
-        start,
-        end,
+        Number(lease.cursor),
+        Number(lease.range!.endId),
         signal,
       ));
+  }
+
+  async #segmentOf(lease: Lease, signal: AbortSignal): Promise<Segment> {
+    const start = Number(lease.cursor);
+    const end = Number(lease.range!.endId);
+    const ahead = this.#rowsAhead.get(lease.leaseId);
+    this.#rowsAhead.delete(lease.leaseId);
+    const rows = await (ahead ?? this.#rowsOf(lease, signal));
     const rowOf = (id: number): ManifestRow => rows[id - start];
     const batches: Float64Array[] = [];
     for (let i = start; i < end; i += this.#o.batchSize) {
@@ -341,6 +390,9 @@ export class LeaseSource implements SegmentSource {
     }
     this.leasesStarted++;
     let lost = false;
+    // Ask for the next lease once, at a random point of this one.
+    const prefetchAt = prefetchPoint(start, end);
+    let prefetched = false;
     return {
       batches,
       row: rowOf,
@@ -348,6 +400,10 @@ export class LeaseSource implements SegmentSource {
       done: (_index, ids, bytes) => {
         if (lost) return;
         const cursor = ids[ids.length - 1] + 1;
+        if (!prefetched && cursor >= prefetchAt && cursor < end) {
+          prefetched = true;
+          this.#prefetchNext(signal);
+        }
         // Reports go out in order so the cursor never moves backwards.
         this.#reports = this.#reports.then(async () => {
           try {
@@ -398,6 +454,8 @@ export class LeaseSource implements SegmentSource {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#heartbeat);
+    await this.#prefetch;
+    await Promise.allSettled(this.#rowsAhead.values());
     await this.#reports;
   }
 }

@@ -26,6 +26,7 @@ import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { createCoordinatorClient } from "../../lib/rpc/client.ts";
 import {
   jitteredPeriodMs,
+  prefetchPoint,
   randomPhaseMs,
 } from "../../lib/distributed/jitter.ts";
 
@@ -104,6 +105,7 @@ async function worker(
     progressMs: number;
     conns: number;
     client: string;
+    prefetch: boolean;
   },
 ): Promise<WorkerReport> {
   const report: WorkerReport = { hist: {}, calls: {}, errors: 0 };
@@ -184,12 +186,18 @@ async function worker(
     await sleep(
       Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
     );
-    while (!stop()) {
-      const grant = await timed(
+    const requestLease = (want: number) =>
+      timed(
         "request_lease",
-        () => client.requestLease({ jobId: JOB, nodeId, want: 1 }),
+        () => client.requestLease({ jobId: JOB, nodeId, want }),
       );
-      const lease = grant?.leases[0];
+    // The next lease, asked for inside the current one (as LeaseSource).
+    let prefetched: ReturnType<typeof requestLease> | undefined;
+    while (!stop()) {
+      const ahead = (await prefetched)?.leases[0];
+      prefetched = undefined;
+      const grant = ahead ? undefined : await requestLease(1);
+      const lease = ahead ?? grant?.leases[0];
       if (!lease) {
         if (grant?.jobDrained) return;
         const waitMs = grant?.waitMs || opts.progressMs;
@@ -198,6 +206,7 @@ async function worker(
       }
       let cursor = lease.range!.startId;
       const end = lease.range!.endId;
+      const prefetchAt = BigInt(prefetchPoint(Number(cursor), Number(end)));
       while (cursor < end && !stop()) {
         await sleep(opts.progressMs);
         const next = cursor + BigInt(STEP) < end ? cursor + BigInt(STEP) : end;
@@ -214,6 +223,12 @@ async function worker(
             }),
         );
         cursor = next;
+        if (
+          opts.prefetch && prefetched === undefined && cursor >= prefetchAt &&
+          cursor < end
+        ) {
+          prefetched = requestLease(2);
+        }
       }
     }
   };
@@ -254,6 +269,7 @@ const { values } = parseArgs({
     "progress-ms": { type: "string", default: "200" },
     conns: { type: "string", default: "0" },
     client: { type: "string", default: "connect" },
+    prefetch: { type: "string", default: "1" },
   },
 });
 const report = await worker(values.url!, values["node-ids"]!.split(","), {
@@ -262,6 +278,7 @@ const report = await worker(values.url!, values["node-ids"]!.split(","), {
   progressMs: Number(values["progress-ms"]),
   conns: Number(values.conns),
   client: values.client!,
+  prefetch: values.prefetch !== "0",
 });
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;

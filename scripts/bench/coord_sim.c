@@ -205,6 +205,7 @@ typedef struct {
   size_t body_n;
   int64_t t0_us;
   int in_window;
+  int prefetch; /* M_LEASE: a prefetch of the next lease */
 } call_t;
 
 struct node {
@@ -222,6 +223,13 @@ struct node {
   char lease_id[128];
   uint64_t cursor, end;
   int has_lease;
+  /* Prefetch of the next lease (as lib/distributed/lease_source.ts): once
+   * the cursor passes prefetch_at, a random point of the lease, request
+   * one more lease; at the end of this one, go on with it at once. */
+  uint64_t prefetch_at;
+  int prefetch_due, pf_busy, prefetched, has_next;
+  char next_id[128];
+  uint64_t next_start, next_end;
 };
 
 static node_t *nodes;
@@ -230,6 +238,7 @@ static int epfd;
 static int64_t window_start_us = INT64_MAX, window_end_us = INT64_MAX;
 static int64_t heartbeat_us = 200000, progress_us = 200000;
 static uint64_t step = 10;
+static int prefetch = 1;
 static uint64_t *hist;
 static uint64_t calls[M_COUNT];
 /* Timeline (--timeline-ms T > 0): per T ms bin of the window, RPCs started
@@ -327,7 +336,7 @@ static int close_cb(nghttp2_session *s, int32_t stream_id, uint32_t code,
   return 0;
 }
 
-static void submit(node_t *n, enum method m, buf_t *req) {
+static call_t *submit(node_t *n, enum method m, buf_t *req) {
   call_t *c = calloc(1, sizeof *c);
   c->node = n;
   c->m = m;
@@ -350,6 +359,7 @@ static void submit(node_t *n, enum method m, buf_t *req) {
   if (nghttp2_submit_request(n->session, NULL, nva, sizeof nva / sizeof nva[0],
                              &prd, c) < 0)
     fail("nghttp2_submit_request failed");
+  return c;
 }
 
 /* ------------------------------------------------------------ node loops */
@@ -371,13 +381,26 @@ static void send_heartbeat(node_t *n) {
   n->hb_busy = 1;
   submit(n, M_HEARTBEAT, &b);
 }
-static void send_lease(node_t *n) {
+/* want 1 (the node's lease), or 2 (prefetch: the one it holds + one). */
+static void send_lease(node_t *n, int is_prefetch) {
   buf_t b = {.n = 0};
   pb_str(&b, 1, JOB);
   pb_str(&b, 2, n->id);
-  pb_uint(&b, 3, 1);
-  n->work_busy = 1;
-  submit(n, M_LEASE, &b);
+  pb_uint(&b, 3, is_prefetch ? 2 : 1);
+  if (is_prefetch) n->pf_busy = 1;
+  else n->work_busy = 1;
+  submit(n, M_LEASE, &b)->prefetch = is_prefetch;
+}
+
+/* Starts a granted lease: cursor at its start, prefetch point drawn in
+ * [50 %, 90 %) of it (PREFETCH_FROM/TO of lib/distributed/jitter.ts). */
+static void start_lease(node_t *n, const char *id, uint64_t start, uint64_t end) {
+  snprintf(n->lease_id, sizeof n->lease_id, "%s", id);
+  n->cursor = start;
+  n->end = end;
+  n->has_lease = 1;
+  n->prefetched = 0;
+  n->prefetch_at = start + (uint64_t)((double)(end - start) * (0.5 + 0.4 * rand01()));
 }
 static void send_progress(node_t *n) {
   uint64_t next = n->cursor + step < n->end ? n->cursor + step : n->end;
@@ -391,6 +414,34 @@ static void send_progress(node_t *n) {
   n->cursor = next;
   n->work_busy = 1;
   submit(n, M_PROGRESS, &b);
+}
+
+static void on_lease(node_t *n, call_t *c, int ok, int64_t t) {
+  grant_t g;
+  if (ok) parse_grant(c->body, c->body_n, &g);
+  if (c->prefetch) {
+    n->pf_busy = 0;
+    if (ok && g.got) {
+      snprintf(n->next_id, sizeof n->next_id, "%s", g.lease_id);
+      n->next_start = g.start;
+      n->next_end = g.end;
+      n->has_next = 1;
+    }
+    return; /* nothing to prefetch: the lease's end asks again */
+  }
+  n->work_busy = 0;
+  if (ok && g.got) {
+    start_lease(n, g.lease_id, g.start, g.end);
+    n->next_work = t + progress_us;
+  } else if (n->has_next) { /* the prefetch answered first */
+    n->has_next = 0;
+    start_lease(n, n->next_id, n->next_start, n->next_end);
+    n->next_work = t + progress_us;
+  } else {
+    /* Told to wait: up to 10 % later than asked, as LeaseSource does. */
+    int64_t wait = ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us;
+    n->next_work = t + wait + (int64_t)(wait / 10 * rand01());
+  }
 }
 
 static void on_done(call_t *c, int ok) {
@@ -433,30 +484,26 @@ static void on_done(call_t *c, int ok) {
     n->next_hb = c->t0_us + (int64_t)(heartbeat_us * (1 - 0.1 * rand01()));
     if (n->next_hb < t) n->next_hb = t;
     break;
-  case M_LEASE: {
-    n->work_busy = 0;
-    grant_t g;
-    if (ok) parse_grant(c->body, c->body_n, &g);
-    if (ok && g.got) {
-      memcpy(n->lease_id, g.lease_id, sizeof n->lease_id);
-      n->cursor = g.start;
-      n->end = g.end;
-      n->has_lease = 1;
-      n->next_work = t + progress_us;
-    } else {
-      /* Told to wait: up to 10 % later than asked, as LeaseSource does. */
-      int64_t wait = ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us;
-      n->next_work = t + wait + (int64_t)(wait / 10 * rand01());
-    }
+  case M_LEASE:
+    on_lease(n, c, ok, t);
     break;
-  }
   case M_PROGRESS:
     n->work_busy = 0;
     if (n->cursor >= n->end) {
       n->has_lease = 0;
-      n->next_work = t; /* lease the next block at once */
+      if (n->has_next) { /* go on with the prefetched lease */
+        n->has_next = 0;
+        start_lease(n, n->next_id, n->next_start, n->next_end);
+        n->next_work = t + progress_us;
+      } else {
+        n->next_work = t; /* lease the next block at once */
+      }
     } else {
       n->next_work = t + progress_us;
+      if (prefetch && !n->prefetched && n->cursor >= n->prefetch_at) {
+        n->prefetched = 1;
+        n->prefetch_due = 1;
+      }
     }
     break;
   default:
@@ -530,10 +577,14 @@ static void run(int64_t until_us) {
           if (n->next_hb <= t) send_heartbeat(n);
           else if (n->next_hb < next) next = n->next_hb;
         }
+        if (n->prefetch_due && !n->pf_busy) {
+          n->prefetch_due = 0;
+          send_lease(n, 1);
+        }
         if (!n->work_busy) {
           if (n->next_work <= t) {
             if (n->has_lease) send_progress(n);
-            else send_lease(n);
+            else send_lease(n, 0);
           } else if (n->next_work < next) next = n->next_work;
         }
       }
@@ -571,6 +622,7 @@ int main(int argc, char **argv) {
   progress_us = (int64_t)(atof(arg(argc, argv, "--progress-ms", "200")) * 1000);
   step = strtoull(arg(argc, argv, "--step", "10"), NULL, 10);
   timeline_us = (int64_t)(atof(arg(argc, argv, "--timeline-ms", "0")) * 1000);
+  prefetch = atoi(arg(argc, argv, "--prefetch", "1"));
 
   char host[256];
   int port;

@@ -143,6 +143,12 @@ interface BenchOptions {
   sim: Simulator;
   /** Simulated nodes' client: `connect` (lib/rpc/client.ts) or `raw` (node:http2). */
   client: string;
+  /**
+   * Nodes prefetch their next lease at a random point of the current one,
+   * as LeaseSource does (`--lease-prefetch on`, the default); `off`: they
+   * request it when the current one completes, the old agents' way.
+   */
+  prefetch: boolean;
   /** Extra `deno run` flags for the coordinator process (e.g. `--cpu-prof`). */
   coordFlags: string[];
   /** Run the h2load latency probe during the window. */
@@ -346,6 +352,8 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
         String(o.conns),
         "--client",
         o.client,
+        "--prefetch",
+        o.prefetch ? "1" : "0",
       ],
       stdin: "piped",
       stdout: "piped",
@@ -562,6 +570,7 @@ async function main(): Promise<void> {
       "coord-flags": { type: "string", default: "" },
       "sim-flags": { type: "string", default: "" },
       client: { type: "string", default: "raw" },
+      "lease-prefetch": { type: "string", default: "on" },
       "sim-nice": { type: "string", default: "0" },
       "coord-log": { type: "string" },
       repeat: { type: "string", default: "3" },
@@ -578,6 +587,11 @@ async function main(): Promise<void> {
   const heartbeatMs = Number(values["heartbeat-ms"]);
   const progressMs = Number(values["progress-ms"]);
   const conns = Number(values.conns);
+  if (!["on", "off"].includes(values["lease-prefetch"]!)) {
+    throw new Error(
+      `--lease-prefetch must be on or off: ${values["lease-prefetch"]}`,
+    );
+  }
   if (values.client !== "raw" && values.client !== "connect") {
     throw new Error(`--client must be raw or connect: ${values.client}`);
   }
@@ -608,6 +622,7 @@ async function main(): Promise<void> {
             dir,
             sim,
             client: values.client!,
+            prefetch: values["lease-prefetch"] !== "off",
             coordFlags: values["coord-flags"]!.split(" ").filter((f) => f),
             probe: await probe,
             simNice: Number(values["sim-nice"]),
@@ -633,7 +648,9 @@ async function main(): Promise<void> {
         ? `${conns} shared h2c connections per process`
         : "one h2c connection per node"
     }, heartbeat every ${heartbeatMs} ms, progress every ${progressMs} ms ` +
-      `(${STEP} samples, leases of ${BLOCK}), ${seconds} s window, ${cores} cores\n`,
+      `(${STEP} samples, leases of ${BLOCK}), next lease prefetched: ${
+        values["lease-prefetch"]
+      }, ${seconds} s window, ${cores} cores, load average ${loadAverage()}\n`,
   );
   console.log(
     "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | CPU ms / RPC | clients CPU % | steal % | peak / mean 100 ms | errors | heartbeat / request_lease / report_progress |",
@@ -690,6 +707,16 @@ async function main(): Promise<void> {
           ? ""
           : ` — goal p99 < ${goal} ms: ${m.p99 < goal ? "met" : "NOT met"}`),
     );
+  }
+}
+
+/** The 1/5/15-minute load average (`/proc/loadavg`), or `?`. */
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3)
+      .join(" ");
+  } catch {
+    return "?";
   }
 }
 
