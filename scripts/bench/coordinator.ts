@@ -13,7 +13,15 @@
  * vCPUs) as a markdown table. Each node count runs `--repeat` times (default
  * 3, every run printed); the goal is judged on the median run's p99, since a
  * VM whose host steals CPU for tens of ms at a time adds those ms to the tail
- * of whichever run it hits. Goal: p99 < 20 ms at 512 nodes on a 2-core machine.
+ * of whichever run it hits. Goals on a 2-core machine: p99 < 15 ms at 512
+ * nodes (200 ms intervals), p99 < 20 ms at 2 048 nodes with the default 1 s
+ * intervals. The simulated nodes de-synchronize as `LeaseSource` does
+ * (random heartbeat phase, 90–100 % periods, staggered first lease, next
+ * lease prefetched at a random point of the current one; `--lease-prefetch
+ * off` requests it at the end instead). The native simulator's 100 ms
+ * timeline gives the `peak / mean` column and, with `--timeline FILE`, a TSV
+ * of the window; the last table is each node count's median run (CPU ms per
+ * RPC and latency as the node count grows).
  *
  * The simulated nodes share the machine with the coordinator, so their own
  * cost per RPC is taken from the coordinator's CPU. Two knobs keep that
@@ -33,6 +41,7 @@
  *   ["--coord-flags=--cpu-prof --cpu-prof-dir=DIR"] ["--sim-flags=…"]
  *   [--coord-log FILE (the coordinator's stdout, e.g. with --v8-flags=--trace-gc)]
  *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
+ *   [--lease-prefetch on|off] [--timeline FILE (FILE.N.RUN with several runs)]
  * ```
  *
  * Summarize a profile with `deno run -A scripts/bench/_coord_profsum.ts FILE`.
