@@ -63,6 +63,8 @@ const TIMELINE_MS = 100;
 
 interface Row {
   nodes: number;
+  /** Window length (s). */
+  seconds: number;
   rps: number;
   p50: number;
   p99: number;
@@ -72,8 +74,11 @@ interface Row {
   clientCpu: number;
   errors: number;
   calls: Record<string, number>;
-  /** Heartbeat latency seen by the native h2load probe (p50, p99 ms), if run. */
-  probe?: [number, number];
+  /**
+   * Heartbeats of the native h2load probe, if run: p50, p99 ms and how many
+   * were answered (the coordinator's CPU answered those too).
+   */
+  probe?: [number, number, number];
   /** Hypervisor steal over the window, % of all vCPUs' time. */
   steal: number;
   /**
@@ -436,6 +441,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   };
   return {
     nodes,
+    seconds: o.seconds,
     rps: total / o.seconds,
     p50: pct(0.5),
     p99: pct(0.99),
@@ -494,14 +500,15 @@ function mergeTimelines(
 /**
  * Runs `h2load` (nghttp2's native load generator: its own cost is negligible)
  * as one extra h2c connection sending heartbeats for an already registered
- * node at 50/s through the window, and returns its p50/p99 latency in ms:
- * the coordinator's latency without the simulators' JS event loops in it.
+ * node at 50/s through the window, and returns its p50/p99 latency in ms
+ * (the coordinator's latency without the simulators' JS event loops in it)
+ * and the number of answered heartbeats.
  */
 async function startProbe(
   url: string,
   nodeId: string,
   o: BenchOptions,
-): Promise<[number, number] | undefined> {
+): Promise<[number, number, number] | undefined> {
   const method = Coordinator.method.heartbeat;
   const body = `${o.dir}/probe-heartbeat.bin`;
   const log = `${o.dir}/probe-log.tsv`;
@@ -547,7 +554,7 @@ async function startProbe(
   if (us.length === 0) return undefined;
   const at = (p: number) =>
     us[Math.min(us.length - 1, Math.floor(p * us.length))] / 1000;
-  return [at(0.5), at(0.99)];
+  return [at(0.5), at(0.99), us.length];
 }
 
 async function* lines(
@@ -729,9 +736,10 @@ function loadAverage(): string {
   }
 }
 
-/** Coordinator CPU ms per RPC of a run. */
+/** Coordinator CPU ms per RPC of a run (the probe's RPCs included). */
 function cpuPerRpc(r: Row): number {
-  return (r.cpu / 100) * 1000 / r.rps;
+  const probeRps = (r.probe?.[2] ?? 0) / r.seconds;
+  return (r.cpu / 100) * 1000 / (r.rps + probeRps);
 }
 
 /**
