@@ -310,6 +310,9 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       String(BLOCK),
       "--lease-ttl-ms",
       "30000",
+      // What agents would be told to use (the simulators are told directly).
+      "--heartbeat-ms",
+      String(o.heartbeatMs),
     ],
     env: { MX8_AUTH_TOKEN: "" },
     stdout: "piped",
