@@ -22,6 +22,7 @@ import type { LoaderStats } from "../loader/stats.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import { fetchLeaseRows } from "./lease_rows.ts";
 import { jitteredPeriodMs, prefetchPoint, randomPhaseMs } from "./jitter.ts";
+import { renewalDue } from "./renewal.ts";
 
 /** One structured log event of the agent side. */
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
@@ -75,6 +76,9 @@ export class LeaseSource implements SegmentSource {
   #info: SourceInfo = { manifestHash: "", root: "", classes: [] };
   #registered = false;
   #heartbeatMs = 1000;
+  #leaseTtlMs = 10_000;
+  /** When each queued lease was granted or last renewed (`performance.now()`). */
+  #renewedAt = new Map<string, number>();
   #heartbeat?: ReturnType<typeof setTimeout>;
   /** Whether the first RequestLease is still to be staggered. */
   #stagger = true;
@@ -158,6 +162,7 @@ export class LeaseSource implements SegmentSource {
           classes: [...res.classes],
         };
         this.#heartbeatMs = res.heartbeatIntervalMs || 1000;
+        this.#leaseTtlMs = res.leaseTtlMs || 10_000;
         if (res.jobReady) {
           this.#registered = true;
           this.#log("registered", {
@@ -234,8 +239,12 @@ export class LeaseSource implements SegmentSource {
         unixTimeMs: BigInt(Date.now()),
         stats: nodeStats(this.#stats?.()),
       });
-      // Renew leases waiting in our queue (equal cursor is allowed).
+      // Renew leases waiting in our queue (equal cursor is allowed) before
+      // they are half a TTL old.
       for (const l of this.#queue) {
+        const age = performance.now() - (this.#renewedAt.get(l.leaseId) ?? 0);
+        if (!renewalDue(age, this.#leaseTtlMs, this.#heartbeatMs)) continue;
+        this.#renewedAt.set(l.leaseId, performance.now());
         await this.#o.client.reportProgress({
           jobId: this.#o.jobId,
           nodeId: this.#o.nodeId,
@@ -307,6 +316,7 @@ export class LeaseSource implements SegmentSource {
       }
     }
     const lease = this.#queue.shift()!;
+    this.#renewedAt.delete(lease.leaseId);
     if (this.#firstLease) {
       this.#firstLease = false;
       this.#o.onFirstLease?.(lease);
@@ -317,6 +327,7 @@ export class LeaseSource implements SegmentSource {
   #granted(leases: Lease[], prefetched: boolean): void {
     this.#queue.push(...leases);
     for (const l of leases) {
+      this.#renewedAt.set(l.leaseId, performance.now());
       this.#log("lease_granted", {
         lease_id: l.leaseId,
         start_id: Number(l.range?.startId),
