@@ -5,12 +5,20 @@
  * one connection per node, all in one epoll loop. Same contract with the
  * driver as _coord_worker.ts: argv
  *   --url http://HOST:PORT --node-ids a,b,... --seconds S
- *   --heartbeat-ms H --progress-ms P --step K
+ *   --heartbeat-ms H --progress-ms P --step K [--prefetch 1|0]
+ *   [--timeline-ms T]
  * prints "registered" once every node registered, reads the window start
  * (Unix ms) from stdin, and prints one JSON WorkerReport line at the end:
  * {"hist":{bucket:count},"calls":{method:count},"errors":N,"firstError":"…",
+ *  "timeline":{"binMs":T,"bins":[[hb,lease,progress,slow,max_ms],…]},
  *  "cpuSeconds":C,"runtime":"native (nghttp2 x.y.z)"}, C being its own CPU
  * time over the window. Latency buckets are 0.05 ms.
+ *
+ * Nodes behave as lib/distributed/lease_source.ts: first heartbeat and
+ * first RequestLease at a random phase of one heartbeat interval, heartbeat
+ * periods of 90-100 % of the interval, lease waits up to 10 % longer than
+ * asked, and (--prefetch 1, the default) the next lease requested (want 2)
+ * at a random point in [50 %, 90 %) of the current one.
  *
  * Why: a JS simulator costs the shared 2-core machine more CPU per RPC than
  * the coordinator itself, and its own event-loop delays land in the measured
