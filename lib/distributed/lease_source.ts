@@ -27,6 +27,8 @@ import {
   CoordinatorUnreachableError,
 } from "./errors.ts";
 import { fetchLeaseRows } from "./lease_rows.ts";
+import { jitteredPeriodMs, prefetchPoint, randomPhaseMs } from "./jitter.ts";
+import { renewalDue } from "./renewal.ts";
 
 /** One structured log event of the agent side. */
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
@@ -74,12 +76,21 @@ export class LeaseSource implements SegmentSource {
   #info: SourceInfo = { manifestHash: "", root: "", classes: [] };
   #registered = false;
   #heartbeatMs = 1000;
-  #heartbeat?: ReturnType<typeof setInterval>;
+  #leaseTtlMs = 10_000;
+  /** When each queued lease was granted or last renewed (`performance.now()`). */
+  #renewedAt = new Map<string, number>();
+  #heartbeat?: ReturnType<typeof setTimeout>;
+  /** Whether the first RequestLease is still to be staggered. */
+  #stagger = true;
   #queue: Lease[] = [];
   #stats?: () => LoaderStats;
   #closed = false;
   #firstLease = true;
   #reports: Promise<void> = Promise.resolve();
+  /** The RequestLease for the lease after the current one, while in flight. */
+  #prefetch?: Promise<void>;
+  /** Manifest rows of prefetched leases, by lease id. */
+  #rowsAhead = new Map<string, Promise<ManifestRow[]>>();
   /** Leases started (segments handed to the loader). */
   leasesStarted = 0;
 
@@ -188,6 +199,7 @@ export class LeaseSource implements SegmentSource {
           classes: [...res.classes],
         };
         this.#heartbeatMs = res.heartbeatIntervalMs || 1000;
+        this.#leaseTtlMs = res.leaseTtlMs || 10_000;
         if (res.jobReady) {
           this.#registered = true;
           this.#log("registered", {
@@ -253,9 +265,21 @@ export class LeaseSource implements SegmentSource {
     }
   }
 
+  /**
+   * Heartbeats at a random phase of the interval, then every 90–100 % of
+   * it: nodes that met the barrier together would otherwise beat together
+   * for the whole job (a herd the coordinator answers late).
+   */
   #startHeartbeat(): void {
-    clearInterval(this.#heartbeat);
-    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+    clearTimeout(this.#heartbeat);
+    const schedule = (ms: number) => {
+      this.#heartbeat = setTimeout(() => {
+        if (this.#closed) return;
+        schedule(jitteredPeriodMs(this.#heartbeatMs));
+        void this.#beat();
+      }, ms);
+    };
+    schedule(randomPhaseMs(this.#heartbeatMs));
   }
 
   async #beat(): Promise<void> {
@@ -267,8 +291,12 @@ export class LeaseSource implements SegmentSource {
         unixTimeMs: BigInt(Date.now()),
         stats: nodeStats(this.#stats?.()),
       });
-      // Renew leases waiting in our queue (equal cursor is allowed).
+      // Renew leases waiting in our queue (equal cursor is allowed) before
+      // they are half a TTL old.
       for (const l of this.#queue) {
+        const age = performance.now() - (this.#renewedAt.get(l.leaseId) ?? 0);
+        if (!renewalDue(age, this.#leaseTtlMs, this.#heartbeatMs)) continue;
+        this.#renewedAt.set(l.leaseId, performance.now());
         await this.#o.client.reportProgress({
           jobId: this.#o.jobId,
           nodeId: this.#o.nodeId,
@@ -286,12 +314,20 @@ export class LeaseSource implements SegmentSource {
   /** @inheritdoc */
   async next(signal: AbortSignal): Promise<Segment | null> {
     const backoff = new Backoff(100, 2000);
+    await this.#prefetch;
     while (this.#queue.length === 0) {
       if (this.#closed) return null;
       if (!this.#registered) await this.#register(signal);
       // Let the coordinator see our finished leases first, or it counts them
       // against `want` and answers "wait".
       await this.#reports;
+      if (this.#stagger) {
+        // Stagger the first grant over one heartbeat interval: every node
+        // meets the barrier at once, and leases granted together complete
+        // and are re-requested together.
+        this.#stagger = false;
+        await sleep(randomPhaseMs(this.#heartbeatMs), signal);
+      }
       try {
         const res = await this.#o.client.requestLease({
           jobId: this.#o.jobId,
@@ -300,15 +336,7 @@ export class LeaseSource implements SegmentSource {
         }, { signal });
         backoff.reset();
         if (res.leases.length > 0) {
-          this.#queue.push(...res.leases);
-          for (const l of res.leases) {
-            this.#log("lease_granted", {
-              lease_id: l.leaseId,
-              start_id: Number(l.range?.startId),
-              end_id: Number(l.range?.endId),
-              cursor: Number(l.cursor),
-            });
-          }
+          this.#granted(res.leases, false);
           break;
         }
         if (res.jobDrained) {
@@ -317,7 +345,10 @@ export class LeaseSource implements SegmentSource {
           return null;
         }
         this.#log("lease_wait", { wait_ms: res.waitMs });
-        await sleep(Math.max(10, res.waitMs || 200), signal);
+        // Up to 10 % later than asked, so the nodes told to wait together
+        // do not all ask again together.
+        const waitMs = Math.max(10, res.waitMs || 200);
+        await sleep(waitMs + randomPhaseMs(waitMs / 10), signal);
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         const ce = ConnectError.from(err);
@@ -340,6 +371,7 @@ export class LeaseSource implements SegmentSource {
       }
     }
     const lease = this.#queue.shift()!;
+    this.#renewedAt.delete(lease.leaseId);
     if (this.#firstLease) {
       this.#firstLease = false;
       this.#o.onFirstLease?.(lease);
@@ -347,18 +379,71 @@ export class LeaseSource implements SegmentSource {
     return await this.#segmentOf(lease, signal);
   }
 
-  async #segmentOf(lease: Lease, signal: AbortSignal): Promise<Segment> {
-    const start = Number(lease.cursor);
-    const end = Number(lease.range!.endId);
-    const rows = await this.#retrying(signal, () =>
+  #granted(leases: Lease[], prefetched: boolean): void {
+    this.#queue.push(...leases);
+    for (const l of leases) {
+      this.#renewedAt.set(l.leaseId, performance.now());
+      this.#log("lease_granted", {
+        lease_id: l.leaseId,
+        start_id: Number(l.range?.startId),
+        end_id: Number(l.range?.endId),
+        cursor: Number(l.cursor),
+        ...(prefetched ? { prefetched } : {}),
+      });
+    }
+  }
+
+  /**
+   * Asks for the lease after the current one (`want` + 1: the current one
+   * still counts) and streams its rows, while the current one is delivered.
+   * The request goes out in the progress reports' order: after the reports
+   * sent so far (so a lease completed earlier no longer counts against
+   * `want`), before the later ones (so the current lease is still live and
+   * we are granted `want` more, not `want` + 1). Failures are left to
+   * {@linkcode next}, which asks again.
+   */
+  #prefetchNext(signal: AbortSignal): void {
+    if (this.#prefetch || this.#queue.length > 0 || this.#closed) return;
+    const prefetch = this.#reports.then(async () => {
+      try {
+        const res = await this.#o.client.requestLease({
+          jobId: this.#o.jobId,
+          nodeId: this.#o.nodeId,
+          want: this.#o.want + 1,
+        }, { signal });
+        this.#granted(res.leases, true);
+        const next = res.leases[0];
+        if (next !== undefined) {
+          const rows = this.#rowsOf(next, signal);
+          rows.catch(() => {}); // awaited (and thrown) by #segmentOf
+          this.#rowsAhead.set(next.leaseId, rows);
+        }
+      } catch {
+        // next() asks again, and tells transient errors from fatal ones.
+      }
+    });
+    this.#reports = prefetch;
+    this.#prefetch = prefetch.finally(() => this.#prefetch = undefined);
+  }
+
+  #rowsOf(lease: Lease, signal: AbortSignal): Promise<ManifestRow[]> {
+    return this.#retrying(signal, () =>
       fetchLeaseRows(
         this.#o.client,
         this.#o.jobId,
         this.#info.manifestHash,
-        start,
-        end,
+        Number(lease.cursor),
+        Number(lease.range!.endId),
         signal,
       ));
+  }
+
+  async #segmentOf(lease: Lease, signal: AbortSignal): Promise<Segment> {
+    const start = Number(lease.cursor);
+    const end = Number(lease.range!.endId);
+    const ahead = this.#rowsAhead.get(lease.leaseId);
+    this.#rowsAhead.delete(lease.leaseId);
+    const rows = await (ahead ?? this.#rowsOf(lease, signal));
     const rowOf = (id: number): ManifestRow => rows[id - start];
     const batches: Float64Array[] = [];
     for (let i = start; i < end; i += this.#o.batchSize) {
@@ -371,6 +456,9 @@ export class LeaseSource implements SegmentSource {
     }
     this.leasesStarted++;
     let lost = false;
+    // Ask for the next lease once, at a random point of this one.
+    const prefetchAt = prefetchPoint(start, end);
+    let prefetched = false;
     return {
       batches,
       row: rowOf,
@@ -378,6 +466,10 @@ export class LeaseSource implements SegmentSource {
       done: (_index, ids, bytes) => {
         if (lost) return;
         const cursor = ids[ids.length - 1] + 1;
+        if (!prefetched && cursor >= prefetchAt && cursor < end) {
+          prefetched = true;
+          this.#prefetchNext(signal);
+        }
         // Reports go out in order so the cursor never moves backwards.
         this.#reports = this.#reports.then(async () => {
           try {
@@ -446,7 +538,9 @@ export class LeaseSource implements SegmentSource {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#heartbeat);
+    clearTimeout(this.#heartbeat);
+    await this.#prefetch;
+    await Promise.allSettled(this.#rowsAhead.values());
     await this.#reports;
   }
 }

@@ -16,6 +16,7 @@ import {
   requireTime,
 } from "./_checks.ts";
 import { assertLeaseInvariants } from "./_invariants.ts";
+import { LiveIndex } from "./live_index.ts";
 import type {
   JobSnapshot,
   Lease,
@@ -165,6 +166,8 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
   #queues: SampleRange[][] = [];
   #pool: SampleRange[] = [];
   #live = new Map<string, LiveLease>();
+  /** The live leases by start and per node (O(log n) grants). */
+  #index = new LiveIndex();
   #finished = new Map<string, FinishedLease>();
   #completed: RangeSet;
   #nextLease = 1;
@@ -371,10 +374,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     }
     node.lastHeartbeatUnixTimeMs = nowMs;
     this.#counters.request_lease_total++;
-    let held = 0;
-    for (const lease of this.#live.values()) {
-      if (lease.nodeId === nodeId) held++;
-    }
+    const held = this.#index.heldBy(nodeId);
     const queue = this.#queues[node.rank];
     const leases: Lease[] = [];
     while (held + leases.length < want) {
@@ -469,6 +469,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     const leaseCompleted = cursor === lease.endId;
     if (leaseCompleted) {
       this.#live.delete(leaseId);
+      this.#index.remove(lease);
       this.#finished.set(leaseId, {
         nodeId,
         endId: lease.endId,
@@ -519,6 +520,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     for (const lease of [...this.#live.values()]) {
       if (lease.expiresUnixTimeMs > nowMs) continue;
       this.#live.delete(lease.leaseId);
+      this.#index.remove(lease);
       this.#finished.set(lease.leaseId, {
         nodeId: lease.nodeId,
         endId: lease.endId,
@@ -648,6 +650,11 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
    * @throws {Error} If an invariant is broken (a bug in this module).
    */
   assertInvariants(): void {
+    if (this.#index.size !== this.#live.size) {
+      throw new Error(
+        `Lease invariant broken: ${this.#index.size} indexed of ${this.#live.size} live leases`,
+      );
+    }
     assertLeaseInvariants({
       totalSamples: this.totalSamples,
       live: this.#live.values(),
@@ -697,12 +704,11 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
   }
 
   #grant(nodeId: string, range: SampleRange, nowMs: number): Lease {
-    for (const other of this.#live.values()) {
-      if (other.startId < range.endId && range.startId < other.endId) {
-        throw new Error(
-          `Lease invariant broken: [${range.startId}, ${range.endId}) overlaps live lease "${other.leaseId}"`,
-        );
-      }
+    const other = this.#index.overlapping(range);
+    if (other !== undefined) {
+      throw new Error(
+        `Lease invariant broken: [${range.startId}, ${range.endId}) overlaps live lease "${other.leaseId}"`,
+      );
     }
     if (this.#completed.overlaps(range)) {
       throw new Error(
@@ -718,6 +724,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
       expiresUnixTimeMs: nowMs + this.leaseTtlMs,
     };
     this.#live.set(lease.leaseId, lease);
+    this.#index.add(lease);
     this.#counters.leases_granted_total++;
     return this.#toLease(lease);
   }

@@ -24,6 +24,12 @@ export interface WorkerReport {
   firstError?: string;
   /** CPU seconds the process itself used over the window, when it measures it. */
   cpuSeconds?: number;
+  /**
+   * Per-bin view of the window (native simulator, `--timeline-ms`): for each
+   * `binMs` bin by start time, `[heartbeats, request_leases, progress
+   * reports, RPCs slower than 5 ms, slowest ms]`.
+   */
+  timeline?: { binMs: number; bins: number[][] };
   /** Runtime that ran the simulator, e.g. `node v20.20.2`. */
   runtime?: string;
 }

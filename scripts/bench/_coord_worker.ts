@@ -24,6 +24,11 @@ import {
 } from "@bufbuild/protobuf";
 import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { createCoordinatorClient } from "../../lib/rpc/client.ts";
+import {
+  jitteredPeriodMs,
+  prefetchPoint,
+  randomPhaseMs,
+} from "../../lib/distributed/jitter.ts";
 
 import { BUCKET_MS, JOB, STEP, type WorkerReport } from "./_coord_common.ts";
 
@@ -100,6 +105,7 @@ async function worker(
     progressMs: number;
     conns: number;
     client: string;
+    prefetch: boolean;
   },
 ): Promise<WorkerReport> {
   const report: WorkerReport = { hist: {}, calls: {}, errors: 0 };
@@ -154,7 +160,7 @@ async function worker(
   const heartbeatLoop = async (nodeId: string) => {
     const client = clientOf.get(nodeId)!;
     await sleep(
-      Math.max(0, startAt - Date.now()) + Math.random() * opts.heartbeatMs,
+      Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
     );
     while (!stop()) {
       const t = Date.now();
@@ -168,27 +174,39 @@ async function worker(
             stats: { inflightBytes: 1n << 20n, queueDepthBatches: 2 },
           }),
       );
-      await sleep(Math.max(0, opts.heartbeatMs - (Date.now() - t)));
+      // 90–100 % of the interval, as lib/distributed/lease_source.ts.
+      await sleep(
+        Math.max(0, jitteredPeriodMs(opts.heartbeatMs) - (Date.now() - t)),
+      );
     }
   };
   const workLoop = async (nodeId: string) => {
     const client = clientOf.get(nodeId)!;
+    // First RequestLease staggered over one heartbeat interval, as LeaseSource.
     await sleep(
-      Math.max(0, startAt - Date.now()) + Math.random() * opts.progressMs,
+      Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
     );
-    while (!stop()) {
-      const grant = await timed(
+    const requestLease = (want: number) =>
+      timed(
         "request_lease",
-        () => client.requestLease({ jobId: JOB, nodeId, want: 1 }),
+        () => client.requestLease({ jobId: JOB, nodeId, want }),
       );
-      const lease = grant?.leases[0];
+    // The next lease, asked for inside the current one (as LeaseSource).
+    let prefetched: ReturnType<typeof requestLease> | undefined;
+    while (!stop()) {
+      const ahead = (await prefetched)?.leases[0];
+      prefetched = undefined;
+      const grant = ahead ? undefined : await requestLease(1);
+      const lease = ahead ?? grant?.leases[0];
       if (!lease) {
         if (grant?.jobDrained) return;
-        await sleep(grant?.waitMs || opts.progressMs);
+        const waitMs = grant?.waitMs || opts.progressMs;
+        await sleep(waitMs + randomPhaseMs(waitMs / 10));
         continue;
       }
       let cursor = lease.range!.startId;
       const end = lease.range!.endId;
+      const prefetchAt = BigInt(prefetchPoint(Number(cursor), Number(end)));
       while (cursor < end && !stop()) {
         await sleep(opts.progressMs);
         const next = cursor + BigInt(STEP) < end ? cursor + BigInt(STEP) : end;
@@ -205,6 +223,12 @@ async function worker(
             }),
         );
         cursor = next;
+        if (
+          opts.prefetch && prefetched === undefined && cursor >= prefetchAt &&
+          cursor < end
+        ) {
+          prefetched = requestLease(2);
+        }
       }
     }
   };
@@ -245,6 +269,7 @@ const { values } = parseArgs({
     "progress-ms": { type: "string", default: "200" },
     conns: { type: "string", default: "0" },
     client: { type: "string", default: "connect" },
+    prefetch: { type: "string", default: "1" },
   },
 });
 const report = await worker(values.url!, values["node-ids"]!.split(","), {
@@ -253,6 +278,7 @@ const report = await worker(values.url!, values["node-ids"]!.split(","), {
   progressMs: Number(values["progress-ms"]),
   conns: Number(values.conns),
   client: values.client!,
+  prefetch: values.prefetch !== "0",
 });
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;

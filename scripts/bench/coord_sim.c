@@ -5,12 +5,20 @@
  * one connection per node, all in one epoll loop. Same contract with the
  * driver as _coord_worker.ts: argv
  *   --url http://HOST:PORT --node-ids a,b,... --seconds S
- *   --heartbeat-ms H --progress-ms P --step K
+ *   --heartbeat-ms H --progress-ms P --step K [--prefetch 1|0]
+ *   [--timeline-ms T]
  * prints "registered" once every node registered, reads the window start
  * (Unix ms) from stdin, and prints one JSON WorkerReport line at the end:
  * {"hist":{bucket:count},"calls":{method:count},"errors":N,"firstError":"…",
+ *  "timeline":{"binMs":T,"bins":[[hb,lease,progress,slow,max_ms],…]},
  *  "cpuSeconds":C,"runtime":"native (nghttp2 x.y.z)"}, C being its own CPU
  * time over the window. Latency buckets are 0.05 ms.
+ *
+ * Nodes behave as lib/distributed/lease_source.ts: first heartbeat and
+ * first RequestLease at a random phase of one heartbeat interval, heartbeat
+ * periods of 90-100 % of the interval, lease waits up to 10 % longer than
+ * asked, and (--prefetch 1, the default) the next lease requested (want 2)
+ * at a random point in [50 %, 90 %) of the current one.
  *
  * Why: a JS simulator costs the shared 2-core machine more CPU per RPC than
  * the coordinator itself, and its own event-loop delays land in the measured
@@ -184,6 +192,8 @@ static double cpu_seconds(void) {
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+/* Uniform in [0, 1). */
+static double rand01(void) { return rand() / ((double)RAND_MAX + 1.0); }
 static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -203,6 +213,7 @@ typedef struct {
   size_t body_n;
   int64_t t0_us;
   int in_window;
+  int prefetch; /* M_LEASE: a prefetch of the next lease */
 } call_t;
 
 struct node {
@@ -220,6 +231,13 @@ struct node {
   char lease_id[128];
   uint64_t cursor, end;
   int has_lease;
+  /* Prefetch of the next lease (as lib/distributed/lease_source.ts): once
+   * the cursor passes prefetch_at, a random point of the lease, request
+   * one more lease; at the end of this one, go on with it at once. */
+  uint64_t prefetch_at;
+  int prefetch_due, pf_busy, prefetched, has_next;
+  char next_id[128];
+  uint64_t next_start, next_end;
 };
 
 static node_t *nodes;
@@ -228,8 +246,19 @@ static int epfd;
 static int64_t window_start_us = INT64_MAX, window_end_us = INT64_MAX;
 static int64_t heartbeat_us = 200000, progress_us = 200000;
 static uint64_t step = 10;
+static int prefetch = 1;
 static uint64_t *hist;
 static uint64_t calls[M_COUNT];
+/* Timeline (--timeline-ms T > 0): per T ms bin of the window, RPCs started
+ * per method, RPCs slower than 5 ms and the slowest (µs), by start time. */
+static int64_t timeline_us;
+static int timeline_bins;
+typedef struct {
+  uint64_t started[M_COUNT];
+  uint64_t slow;
+  int64_t max_us;
+} tbin_t;
+static tbin_t *timeline;
 static uint64_t errors;
 static char first_error[256];
 static int registered_count;
@@ -315,7 +344,7 @@ static int close_cb(nghttp2_session *s, int32_t stream_id, uint32_t code,
   return 0;
 }
 
-static void submit(node_t *n, enum method m, buf_t *req) {
+static call_t *submit(node_t *n, enum method m, buf_t *req) {
   call_t *c = calloc(1, sizeof *c);
   c->node = n;
   c->m = m;
@@ -338,6 +367,7 @@ static void submit(node_t *n, enum method m, buf_t *req) {
   if (nghttp2_submit_request(n->session, NULL, nva, sizeof nva / sizeof nva[0],
                              &prd, c) < 0)
     fail("nghttp2_submit_request failed");
+  return c;
 }
 
 /* ------------------------------------------------------------ node loops */
@@ -359,13 +389,26 @@ static void send_heartbeat(node_t *n) {
   n->hb_busy = 1;
   submit(n, M_HEARTBEAT, &b);
 }
-static void send_lease(node_t *n) {
+/* want 1 (the node's lease), or 2 (prefetch: the one it holds + one). */
+static void send_lease(node_t *n, int is_prefetch) {
   buf_t b = {.n = 0};
   pb_str(&b, 1, JOB);
   pb_str(&b, 2, n->id);
-  pb_uint(&b, 3, 1);
-  n->work_busy = 1;
-  submit(n, M_LEASE, &b);
+  pb_uint(&b, 3, is_prefetch ? 2 : 1);
+  if (is_prefetch) n->pf_busy = 1;
+  else n->work_busy = 1;
+  submit(n, M_LEASE, &b)->prefetch = is_prefetch;
+}
+
+/* Starts a granted lease: cursor at its start, prefetch point drawn in
+ * [50 %, 90 %) of it (PREFETCH_FROM/TO of lib/distributed/jitter.ts). */
+static void start_lease(node_t *n, const char *id, uint64_t start, uint64_t end) {
+  snprintf(n->lease_id, sizeof n->lease_id, "%s", id);
+  n->cursor = start;
+  n->end = end;
+  n->has_lease = 1;
+  n->prefetched = 0;
+  n->prefetch_at = start + (uint64_t)((double)(end - start) * (0.5 + 0.4 * rand01()));
 }
 static void send_progress(node_t *n) {
   uint64_t next = n->cursor + step < n->end ? n->cursor + step : n->end;
@@ -381,6 +424,34 @@ static void send_progress(node_t *n) {
   submit(n, M_PROGRESS, &b);
 }
 
+static void on_lease(node_t *n, call_t *c, int ok, int64_t t) {
+  grant_t g;
+  if (ok) parse_grant(c->body, c->body_n, &g);
+  if (c->prefetch) {
+    n->pf_busy = 0;
+    if (ok && g.got) {
+      snprintf(n->next_id, sizeof n->next_id, "%s", g.lease_id);
+      n->next_start = g.start;
+      n->next_end = g.end;
+      n->has_next = 1;
+    }
+    return; /* nothing to prefetch: the lease's end asks again */
+  }
+  n->work_busy = 0;
+  if (ok && g.got) {
+    start_lease(n, g.lease_id, g.start, g.end);
+    n->next_work = t + progress_us;
+  } else if (n->has_next) { /* the prefetch answered first */
+    n->has_next = 0;
+    start_lease(n, n->next_id, n->next_start, n->next_end);
+    n->next_work = t + progress_us;
+  } else {
+    /* Told to wait: up to 10 % later than asked, as LeaseSource does. */
+    int64_t wait = ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us;
+    n->next_work = t + wait + (int64_t)(wait / 10 * rand01());
+  }
+}
+
 static void on_done(call_t *c, int ok) {
   node_t *n = c->node;
   int64_t t = now_us();
@@ -389,6 +460,16 @@ static void on_done(call_t *c, int ok) {
     if (b >= MAX_BUCKETS) b = MAX_BUCKETS - 1;
     hist[b]++;
     calls[c->m]++;
+    if (timeline) {
+      int64_t k = (c->t0_us - window_start_us) / timeline_us;
+      if (k >= 0 && k < timeline_bins) {
+        tbin_t *tb = &timeline[k];
+        int64_t lat = t - c->t0_us;
+        tb->started[c->m]++;
+        if (lat > 5000) tb->slow++;
+        if (lat > tb->max_us) tb->max_us = lat;
+      }
+    }
     if (!ok) {
       errors++;
       if (!first_error[0]) {
@@ -406,32 +487,31 @@ static void on_done(call_t *c, int ok) {
     break;
   case M_HEARTBEAT:
     n->hb_busy = 0;
-    /* Next beat one interval after this one started. */
-    n->next_hb = c->t0_us + heartbeat_us;
+    /* Next beat 90-100 % of an interval after this one started, as
+     * lib/distributed/lease_source.ts (jitteredPeriodMs) does. */
+    n->next_hb = c->t0_us + (int64_t)(heartbeat_us * (1 - 0.1 * rand01()));
     if (n->next_hb < t) n->next_hb = t;
     break;
-  case M_LEASE: {
-    n->work_busy = 0;
-    grant_t g;
-    if (ok) parse_grant(c->body, c->body_n, &g);
-    if (ok && g.got) {
-      memcpy(n->lease_id, g.lease_id, sizeof n->lease_id);
-      n->cursor = g.start;
-      n->end = g.end;
-      n->has_lease = 1;
-      n->next_work = t + progress_us;
-    } else {
-      n->next_work = t + (ok && g.wait_ms ? (int64_t)g.wait_ms * 1000 : progress_us);
-    }
+  case M_LEASE:
+    on_lease(n, c, ok, t);
     break;
-  }
   case M_PROGRESS:
     n->work_busy = 0;
     if (n->cursor >= n->end) {
       n->has_lease = 0;
-      n->next_work = t; /* lease the next block at once */
+      if (n->has_next) { /* go on with the prefetched lease */
+        n->has_next = 0;
+        start_lease(n, n->next_id, n->next_start, n->next_end);
+        n->next_work = t + progress_us;
+      } else {
+        n->next_work = t; /* lease the next block at once */
+      }
     } else {
       n->next_work = t + progress_us;
+      if (prefetch && !n->prefetched && n->cursor >= n->prefetch_at) {
+        n->prefetched = 1;
+        n->prefetch_due = 1;
+      }
     }
     break;
   default:
@@ -505,10 +585,14 @@ static void run(int64_t until_us) {
           if (n->next_hb <= t) send_heartbeat(n);
           else if (n->next_hb < next) next = n->next_hb;
         }
+        if (n->prefetch_due && !n->pf_busy) {
+          n->prefetch_due = 0;
+          send_lease(n, 1);
+        }
         if (!n->work_busy) {
           if (n->next_work <= t) {
             if (n->has_lease) send_progress(n);
-            else send_lease(n);
+            else send_lease(n, 0);
           } else if (n->next_work < next) next = n->next_work;
         }
       }
@@ -545,6 +629,8 @@ int main(int argc, char **argv) {
   heartbeat_us = (int64_t)(atof(arg(argc, argv, "--heartbeat-ms", "200")) * 1000);
   progress_us = (int64_t)(atof(arg(argc, argv, "--progress-ms", "200")) * 1000);
   step = strtoull(arg(argc, argv, "--step", "10"), NULL, 10);
+  timeline_us = (int64_t)(atof(arg(argc, argv, "--timeline-ms", "0")) * 1000);
+  prefetch = atoi(arg(argc, argv, "--prefetch", "1"));
 
   char host[256];
   int port;
@@ -580,11 +666,16 @@ int main(int argc, char **argv) {
   int64_t delay_us = (start_wall - wall_ms()) * 1000;
   window_start_us = now_us() + (delay_us > 0 ? delay_us : 0);
   window_end_us = window_start_us + (int64_t)(seconds * 1e6);
-  /* Each node starts at a random phase within its interval, like the JS worker. */
+  if (timeline_us > 0) {
+    timeline_bins = (int)((window_end_us - window_start_us + timeline_us - 1) / timeline_us);
+    timeline = calloc((size_t)timeline_bins, sizeof *timeline);
+  }
+  /* As lib/distributed/lease_source.ts: each node's first heartbeat and
+   * first RequestLease at a random phase of one heartbeat interval. */
   srand((unsigned)getpid());
   for (i = 0; i < n_nodes; i++) {
-    nodes[i].next_hb = window_start_us + (int64_t)(rand() % (int)heartbeat_us);
-    nodes[i].next_work = window_start_us + (int64_t)(rand() % (int)progress_us);
+    nodes[i].next_hb = window_start_us + (int64_t)(heartbeat_us * rand01());
+    nodes[i].next_work = window_start_us + (int64_t)(heartbeat_us * rand01());
   }
   /* Wait for the window, then measure own CPU across it. */
   run(window_start_us);
@@ -614,6 +705,18 @@ int main(int argc, char **argv) {
       if ((unsigned char)*p >= 0x20) putchar(*p);
     }
     printf("\"");
+  }
+  if (timeline) {
+    printf(",\"timeline\":{\"binMs\":%.3f,\"bins\":[", timeline_us / 1000.0);
+    for (int b = 0; b < timeline_bins; b++) {
+      tbin_t *tb = &timeline[b];
+      printf("%s[%llu,%llu,%llu,%llu,%.2f]", b ? "," : "",
+             (unsigned long long)tb->started[M_HEARTBEAT],
+             (unsigned long long)tb->started[M_LEASE],
+             (unsigned long long)tb->started[M_PROGRESS],
+             (unsigned long long)tb->slow, tb->max_us / 1000.0);
+    }
+    printf("]}");
   }
   printf(",\"cpuSeconds\":%.4f", cpu);
   printf(",\"runtime\":\"native (nghttp2 %s)\"}\n", nghttp2_version(0)->version_str);
