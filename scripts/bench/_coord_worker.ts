@@ -106,6 +106,8 @@ async function worker(
     conns: number;
     client: string;
     prefetch: boolean;
+    /** Traffic starts this long before the measured window (not recorded). */
+    warmupMs: number;
   },
 ): Promise<WorkerReport> {
   const report: WorkerReport = { hist: {}, calls: {}, errors: 0 };
@@ -160,7 +162,8 @@ async function worker(
   const heartbeatLoop = async (nodeId: string) => {
     const client = clientOf.get(nodeId)!;
     await sleep(
-      Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
+      Math.max(0, startAt - opts.warmupMs - Date.now()) +
+        randomPhaseMs(opts.heartbeatMs),
     );
     while (!stop()) {
       const t = Date.now();
@@ -184,7 +187,8 @@ async function worker(
     const client = clientOf.get(nodeId)!;
     // First RequestLease staggered over one heartbeat interval, as LeaseSource.
     await sleep(
-      Math.max(0, startAt - Date.now()) + randomPhaseMs(opts.heartbeatMs),
+      Math.max(0, startAt - opts.warmupMs - Date.now()) +
+        randomPhaseMs(opts.heartbeatMs),
     );
     const requestLease = (want: number) =>
       timed(
@@ -270,6 +274,7 @@ const { values } = parseArgs({
     conns: { type: "string", default: "0" },
     client: { type: "string", default: "connect" },
     prefetch: { type: "string", default: "1" },
+    "warmup-ms": { type: "string", default: "0" },
   },
 });
 const report = await worker(values.url!, values["node-ids"]!.split(","), {
@@ -279,6 +284,7 @@ const report = await worker(values.url!, values["node-ids"]!.split(","), {
   conns: Number(values.conns),
   client: values.client!,
   prefetch: values.prefetch !== "0",
+  warmupMs: Number(values["warmup-ms"]),
 });
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;

@@ -6,7 +6,7 @@
  * driver as _coord_worker.ts: argv
  *   --url http://HOST:PORT --node-ids a,b,... --seconds S
  *   --heartbeat-ms H --progress-ms P --step K [--prefetch 1|0]
- *   [--timeline-ms T]
+ *   [--timeline-ms T] [--warmup-ms W]
  * prints "registered" once every node registered, reads the window start
  * (Unix ms) from stdin, and prints one JSON WorkerReport line at the end:
  * {"hist":{bucket:count},"calls":{method:count},"errors":N,"firstError":"…",
@@ -244,6 +244,7 @@ static node_t *nodes;
 static int n_nodes;
 static int epfd;
 static int64_t window_start_us = INT64_MAX, window_end_us = INT64_MAX;
+static int64_t warmup_us;
 static int64_t heartbeat_us = 200000, progress_us = 200000;
 static uint64_t step = 10;
 static int prefetch = 1;
@@ -630,6 +631,7 @@ int main(int argc, char **argv) {
   progress_us = (int64_t)(atof(arg(argc, argv, "--progress-ms", "200")) * 1000);
   step = strtoull(arg(argc, argv, "--step", "10"), NULL, 10);
   timeline_us = (int64_t)(atof(arg(argc, argv, "--timeline-ms", "0")) * 1000);
+  warmup_us = (int64_t)(atof(arg(argc, argv, "--warmup-ms", "0")) * 1000);
   prefetch = atoi(arg(argc, argv, "--prefetch", "1"));
 
   char host[256];
@@ -673,9 +675,12 @@ int main(int argc, char **argv) {
   /* As lib/distributed/lease_source.ts: each node's first heartbeat and
    * first RequestLease at a random phase of one heartbeat interval. */
   srand((unsigned)getpid());
+  /* Traffic starts --warmup-ms before the measured window (first grants,
+   * cold JIT): those calls are made but not recorded. */
+  int64_t traffic_start_us = window_start_us - warmup_us;
   for (i = 0; i < n_nodes; i++) {
-    nodes[i].next_hb = window_start_us + (int64_t)(heartbeat_us * rand01());
-    nodes[i].next_work = window_start_us + (int64_t)(heartbeat_us * rand01());
+    nodes[i].next_hb = traffic_start_us + (int64_t)(heartbeat_us * rand01());
+    nodes[i].next_work = traffic_start_us + (int64_t)(heartbeat_us * rand01());
   }
   /* Wait for the window, then measure own CPU across it. */
   run(window_start_us);

@@ -189,6 +189,11 @@ interface BenchOptions {
   simCpus?: string;
   /** Where to write the merged 100 ms timeline (TSV, `--timeline`). */
   timeline?: string;
+  /**
+   * Traffic runs this long before the measured window (`--warmup-ms`): every
+   * node's first lease grant and the coordinator's cold JIT fall in it.
+   */
+  warmupMs: number;
 }
 
 /** A way to run `_coord_worker.ts`. */
@@ -384,6 +389,8 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
         o.client,
         "--prefetch",
         o.prefetch ? "1" : "0",
+        "--warmup-ms",
+        String(o.warmupMs),
       ],
       stdin: "piped",
       stdout: "piped",
@@ -396,7 +403,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     if (line !== "registered") throw new Error(`worker said: ${line}`);
   }
   // Barrier met: every node registered.
-  const startAt = Date.now() + 1000;
+  const startAt = Date.now() + 1000 + o.warmupMs;
   for (const w of workers) {
     const writer = w.child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(`${startAt}\n`));
@@ -623,6 +630,7 @@ async function main(): Promise<void> {
       "coord-cpus": { type: "string" },
       "sim-cpus": { type: "string" },
       timeline: { type: "string" },
+      "warmup-ms": { type: "string", default: "2000" },
     },
   });
   const simKinds = ["auto", "native", "node", "deno"];
@@ -691,6 +699,7 @@ async function main(): Promise<void> {
             coordLog: values["coord-log"] && counts.length * repeat > 1
               ? `${values["coord-log"]}.${n}.${run}`
               : values["coord-log"],
+            warmupMs: Number(values["warmup-ms"]),
             timeline: values.timeline && counts.length * repeat > 1
               ? `${values.timeline}.${n}.${run}`
               : values.timeline,
@@ -710,7 +719,9 @@ async function main(): Promise<void> {
     }, heartbeat every ${heartbeatMs} ms, progress every ${progressMs} ms ` +
       `(${STEP} samples, leases of ${BLOCK}), next lease prefetched: ${
         values["lease-prefetch"]
-      }, ${seconds} s window, ${cores} cores, load average ${loadAverage()}\n`,
+      }, ${seconds} s window after a ${
+        values["warmup-ms"]
+      } ms warm-up (first grants, cold JIT; --warmup-ms 0 measures from the start), ${cores} cores, load average ${loadAverage()}\n`,
   );
   console.log(
     "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | CPU ms / RPC | clients CPU % | steal % | peak / mean 100 ms | errors | heartbeat / request_lease / report_progress |",
