@@ -46,7 +46,7 @@ Options:
   --prefetch-batches N         batches fetched ahead (default ${LOADER_DEFAULTS.prefetchBatches})
   --max-queue-batches N        ready batches bound (default ${LOADER_DEFAULTS.maxQueueBatches})
   --sink-sleep-ms N            sleep N ms per delivered sample (fault injection: slow sink)
-  --kill-after-ms N            exit abruptly (SIGKILL) N ms after the first lease (fault injection)
+  --kill-after-ms N            exit abruptly (SIGKILL) at the first batch delivered N ms after the first lease, mid-lease (fault injection)
   --connect-timeout-ms N       exit 1 after the coordinator was unreachable N ms
                                (default 0: keep retrying, e.g. across a restart)
   --barrier-timeout-ms N       exit 1 when the membership barrier is not met
@@ -163,12 +163,16 @@ export const agentCommand: Command = {
       });
     }
     const sink = await openSink(values.sink ?? "null", { nodeId, jobId });
+    // Fault injection dies right after delivering a batch: that batch's
+    // progress is reported only on release, so a lease is always live (cursor
+    // short of its end) when the agent dies, and the lease expires.
+    let killDue = false;
     const source = leaseSourceFor(options, options.batchSizeSamples, {
       log,
       onFirstLease: () => {
         if (killAfter === undefined) return;
         log("kill_scheduled", { node_id: nodeId, after_ms: killAfter });
-        setTimeout(() => Deno.kill(Deno.pid, "SIGKILL"), killAfter);
+        setTimeout(() => killDue = true, killAfter);
       },
     });
     const loader = new DataLoader(
@@ -183,6 +187,7 @@ export const agentCommand: Command = {
     try {
       for await (const batch of loader) {
         await sink.write(batch);
+        if (killDue) Deno.kill(Deno.pid, "SIGKILL");
         if (sleepMs > 0) {
           await new Promise((r) =>
             setTimeout(r, sleepMs * batch.sampleIds.length)
