@@ -246,3 +246,24 @@ export class NotLeaderError extends Mx8Error {
     this.reason = reason;
   }
 }
+
+/**
+ * A job's HA state in etcd is unreadable or belongs to another job
+ * configuration; names the key and what is wrong with it.
+ */
+export class HaStateError extends Mx8Error {
+  /** The etcd key at fault. */
+  readonly key: string;
+
+  /**
+   * Creates an HA state error.
+   *
+   * @param key The etcd key at fault.
+   * @param reason What is wrong and what to do.
+   */
+  constructor(key: string, reason: string) {
+    super(`etcd key ${key}: ${reason}`);
+    this.name = "HaStateError";
+    this.key = key;
+  }
+}
