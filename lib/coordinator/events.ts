@@ -21,7 +21,12 @@ export type CoordinatorEventName =
   | "lease_expired"
   | "range_requeued"
   | "job_drained"
-  | "lease_overlap";
+  | "lease_overlap"
+  | "leader_elected"
+  | "leader_ready"
+  | "leader_lost"
+  | "fenced_write_rejected"
+  | "ha_error";
 
 /** A JSON value an event field may hold. */
 export type EventValue = string | number | boolean | null | readonly string[];

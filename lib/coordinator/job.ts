@@ -14,6 +14,7 @@ import type {
   Lease,
   LeaseEvent,
   LeaseGrant,
+  LeaseStateImage,
   ProgressResult,
   RegisterResult,
 } from "../lease/types.ts";
@@ -63,6 +64,19 @@ export interface CoordinatorJobOptions {
 }
 
 /**
+ * What the service asks of an HA replica (lib/coordinator/ha.ts) around
+ * each RPC; absent without `--ha-etcd`.
+ */
+export interface HaGate {
+  /** Throws the RPC error when this replica may not serve a mutating call now. */
+  gateWrite(): void;
+  /** Called before a read a follower serves (refreshes its view of the state). */
+  beforeRead(): Promise<void>;
+  /** Makes the state's changes durable (fenced etcd txn) before the RPC answers. */
+  commit(): Promise<void>;
+}
+
+/**
  * A job the coordinator serves. Methods take plain values and throw
  * {@linkcode LeaseError} for refused calls; events go to `onEvent`.
  *
@@ -108,6 +122,10 @@ export class CoordinatorJob implements Disposable {
   /** When the job was created (server clock). */
   readonly startedAtMs: number;
 
+  /** The HA replica guarding this job, when the coordinator runs with `--ha-etcd`. */
+  ha: HaGate | undefined;
+
+  #options: CoordinatorJobOptions;
   #state: LeaseState<NodeCaps | undefined, NodeStats | undefined>;
   #resumed: RangeSet;
   #now: () => number;
@@ -152,6 +170,7 @@ export class CoordinatorJob implements Disposable {
       }).completed;
     }
     this.#resumed = new RangeSet(completed);
+    this.#options = options;
     this.#state = new LeaseState({
       jobId: options.jobId,
       totalSamples: options.totalSamples,
@@ -338,6 +357,56 @@ export class CoordinatorJob implements Disposable {
    */
   checkpoint(): string {
     return this.#state.checkpoint();
+  }
+
+  /**
+   * What must survive a failover (see {@linkcode LeaseStateImage}).
+   *
+   * @returns The lease state's image.
+   */
+  image(): LeaseStateImage<NodeCaps | undefined> {
+    return this.#state.image();
+  }
+
+  /**
+   * Replaces the lease state with one loaded from etcd (a replica that was
+   * elected leader): live leases get fresh deadlines on this clock; new
+   * lease ids get a prefix of their own.
+   *
+   * @param image The loaded state.
+   * @throws {Error} If the image breaks a lease invariant.
+   */
+  restore(image: LeaseStateImage<NodeCaps | undefined>): void {
+    const now = this.#now();
+    const o = this.#options;
+    this.#state = LeaseState.restore(
+      {
+        jobId: o.jobId,
+        totalSamples: o.totalSamples,
+        blockSize: o.blockSize,
+        worldSize: o.worldSize,
+        minWorldSize: o.minWorldSize,
+        leaseTtlMs: o.leaseTtlMs,
+        shuffle: o.shuffle,
+        seed: this.#state.seed,
+        epoch: this.#state.epoch,
+        manifestHash: o.manifestHash,
+        leaseIdPrefix: `lease-${now.toString(36)}-${
+          crypto.randomUUID().slice(0, 8)
+        }-`,
+        checkInvariants: o.checkInvariants,
+      },
+      image,
+      now,
+    );
+    this.#known = new Set(image.nodes.map((n) => n.nodeId));
+    this.#live = new Map(
+      image.live.map((
+        l,
+      ) => [l.leaseId, { startId: l.startId, endId: l.endId }]),
+    );
+    this.#ready = image.ready;
+    this.#drained = this.#state.jobDrained;
   }
 
   /**

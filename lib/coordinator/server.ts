@@ -125,6 +125,7 @@ function fastPath(
     let status = 200;
     let type = "application/proto";
     let body: Uint8Array;
+    let metadata: Headers | undefined;
     try {
       const bytes = await request.bytes();
       if (bytes.byteLength > READ_MAX_BYTES) {
@@ -159,11 +160,11 @@ function fastPath(
       status = codeToHttpStatus(error.code);
       type = "application/json";
       body = errorToJsonBytes(error, {});
+      metadata = error.metadata; // e.g. mx8-leader from an HA follower
     }
-    return new Response(body as Uint8Array<ArrayBuffer>, {
-      status,
-      headers: { "content-type": type },
-    });
+    const headers = new Headers(metadata);
+    headers.set("content-type", type);
+    return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
   };
   return (request, path) => {
     if (request.method !== "POST") return undefined;

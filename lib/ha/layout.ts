@@ -165,10 +165,29 @@ export function parseKey(prefix: string, key: string): ParsedKey {
   return { kind: "unknown" };
 }
 
+/** JSON with bigints kept (`{"$bigint":"123"}`): node caps are protobuf messages. */
+function bigintReplacer(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? { $bigint: v.toString() } : v;
+}
+
+function bigintReviver(_key: string, v: unknown): unknown {
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (
+      keys.length === 1 && typeof o.$bigint === "string" &&
+      /^-?\d+$/.test(o.$bigint)
+    ) {
+      return BigInt(o.$bigint);
+    }
+  }
+  return v;
+}
+
 function parseJson(key: string, text: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text, bigintReviver);
   } catch {
     throw new HaStateError(
       key,
@@ -307,7 +326,7 @@ export function encodeMember(m: MemberRecord): string {
     rank: m.rank,
     departed: m.departed,
     caps: m.caps ?? null,
-  });
+  }, bigintReplacer);
 }
 
 /**

@@ -42,7 +42,11 @@ Deno.test("layout: keys sort by id and parse back", () => {
 Deno.test("layout: records round-trip", () => {
   const { meta } = job({ completed: [{ startId: 0, endId: 5 }] });
   assert.deepEqual(decodeMeta("m", encodeMeta(meta)), meta);
-  const member = { rank: 2, departed: true, caps: { cpus: 4 } };
+  const member = {
+    rank: 2,
+    departed: true,
+    caps: { $typeName: "mx8.v1.NodeCaps", maxRamBytes: 2n ** 62n, cpus: 4 },
+  };
   assert.deepEqual(decodeMember("k", encodeMember(member)), member);
   const range = {
     state: "leased" as const,
