@@ -248,13 +248,16 @@ export class HaReplica implements HaGate, AsyncDisposable {
             0,
           ),
         });
+        // No own-clock check here: a leader paused past its TTL that wakes
+        // up tries its write, which the fenced commit refuses
+        // (fenced_write_rejected) and which makes it step down.
         tick = setInterval(() => {
-          if (!this.isLeader) return;
+          if (this.#store === undefined) return;
           this.#job.tick();
           this.commit().catch(() => {});
         }, this.#job.tickMs);
         flush = setInterval(() => {
-          if (this.isLeader) this.commit(true).catch(() => {});
+          if (this.#store !== undefined) this.commit(true).catch(() => {});
         }, this.#o.flushMs ?? 1000);
         await leadership.lost;
       } catch (err) {

@@ -201,6 +201,7 @@ function leaderFollowingClient(
   const owned = leaderTransport(
     checked,
     (u) => singleTransport(u, options),
+    options.timeoutMs,
   );
   let closed = false;
   const close = () => {

@@ -13,6 +13,12 @@ import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 /** Metadata key of the leader's URL on a follower's refusal. */
 const LEADER_METADATA = "mx8-leader";
 
+/**
+ * Deadline of a unary call that sets none: a replica that is paused (or
+ * cut off) must not hold a call forever while another one leads.
+ */
+export const DEFAULT_UNARY_TIMEOUT_MS = 3000;
+
 /** A transport and how to close its connections. */
 export interface OwnedTransport {
   /** The transport. */
@@ -37,6 +43,7 @@ export interface OwnedTransport {
 export function leaderTransport(
   urls: string[],
   make: (url: string) => OwnedTransport,
+  unaryTimeoutMs = DEFAULT_UNARY_TIMEOUT_MS,
 ): OwnedTransport & { current(): string } {
   const known = [...urls];
   const made = new Map<string, OwnedTransport>();
@@ -75,14 +82,19 @@ export function leaderTransport(
     return false;
   };
   const transport: Transport = {
-    async unary(...args) {
+    async unary(method, signal, timeoutMs, ...rest) {
       const tried = new Set<string>();
       for (;;) {
         tried.add(known[current]);
         try {
-          return await get(current).unary(...args);
+          return await get(current).unary(
+            method,
+            signal,
+            timeoutMs ?? unaryTimeoutMs,
+            ...rest,
+          );
         } catch (err) {
-          if (args[1]?.aborted || !redirect(err, tried)) throw err;
+          if (signal?.aborted || !redirect(err, tried)) throw err;
         }
       }
     },

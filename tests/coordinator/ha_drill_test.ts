@@ -4,7 +4,12 @@
  * following the leader through `--coord-url A,B,C`.
  */
 import assert from "node:assert/strict";
-import { packedDataset, readIds, startAgent } from "../agent/_agents.ts";
+import {
+  type AgentProcess,
+  packedDataset,
+  readIds,
+  startAgent,
+} from "../agent/_agents.ts";
 import { HAS_ETCD, startEtcd } from "../_helpers/etcd.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 import { type CoordinatorProcess, startCoordinator } from "./_process.ts";
@@ -62,6 +67,27 @@ async function leaderOf(
       replicas.map((r) => r.stderrLines().join("\n")).join("\n---\n")
     }`,
   );
+}
+
+/** Waits for the agents; kills them and fails (with their logs) after `ms`. */
+async function agentsDone(agents: AgentProcess[], ms = 120_000) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      for (const a of agents) a.kill("SIGKILL");
+      reject(new Error(`agents still running after ${ms} ms`));
+    }, ms);
+  });
+  try {
+    const results = await Promise.race([
+      Promise.all(agents.map((a) => a.done)),
+      timeout,
+    ]);
+    for (const r of results) assert.equal(r.code, 0, r.stderr.slice(-3000));
+    return results;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -142,8 +168,7 @@ Deno.test({
       Deno.kill(first.pid, "SIGKILL");
       const others = replicas.filter((r) => r !== first);
       const second = await leaderOf(others);
-      const results = await Promise.all(agents.map((a) => a.done));
-      for (const r of results) assert.equal(r.code, 0, r.stderr.slice(-3000));
+      await agentsDone(agents);
       const union = new Set<number>();
       for (const id of ["a", "b", "c", "d"]) {
         for (const x of await readIds(`${work.path}/ids-${id}.txt`)) {
@@ -164,6 +189,81 @@ Deno.test({
       assert.deepEqual(doubleOwners(logs, first.events()), []);
       assert.ok(!logs.flat().some((e) => e.event === "lease_overlap"));
     } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "HA drill: SIGSTOP the leader past its TTL; on SIGCONT its writes are refused and it steps down",
+  ignore,
+  async fn() {
+    const N = 600;
+    await using etcd = await startEtcd(1);
+    await using work = await tempDir();
+    const data = await packedDataset(work.path, N);
+    const replicas = await startReplicas(
+      2,
+      etcd.endpoints,
+      data,
+      `${work.path}/store`,
+    );
+    try {
+      const first = await leaderOf(replicas);
+      const urls = replicas.map((r) => r.url).join(",");
+      const agents = ["a", "b", "c", "d"].map((id) =>
+        startAgent(urls, id, [
+          "--sink",
+          `ids:${work.path}/ids-${id}.txt`,
+          "--batch-size",
+          "5",
+          "--sink-sleep-ms",
+          "8",
+        ])
+      );
+      await first.waitForEvent((e) => e.event === "lease_completed", 30_000);
+      Deno.kill(first.pid, "SIGSTOP");
+      const second = await leaderOf(replicas.filter((r) => r !== first));
+      await second.waitForEvent((e) => e.event === "lease_completed", 30_000);
+      Deno.kill(first.pid, "SIGCONT");
+      const rejected = await first.waitForEvent(
+        (e) => e.event === "fenced_write_rejected",
+        15_000,
+      );
+      const lost = await first.waitForEvent(
+        (e) => e.event === "leader_lost",
+        15_000,
+      );
+      assert.ok(Number(rejected.term) > 0);
+      assert.ok(
+        Number(lost.term) < Number(
+          second.events().find((e) => e.event === "leader_ready")!.term,
+        ),
+      );
+      await agentsDone(agents);
+      const union = new Set<number>();
+      for (const id of ["a", "b", "c", "d"]) {
+        for (const x of await readIds(`${work.path}/ids-${id}.txt`)) {
+          union.add(x);
+        }
+      }
+      assert.equal(union.size, N);
+      // The paused leader never granted after the new one took over.
+      const takeover = String(
+        second.events().find((e) => e.event === "leader_ready")!.ts,
+      );
+      const late = first.events().filter((e) =>
+        e.event === "lease_granted" && String(e.ts) > takeover
+      );
+      assert.deepEqual(late, []);
+      const logs = replicas.map((r) => r.events());
+      assert.deepEqual(doubleOwners(logs, first.events()), []);
+    } finally {
+      try {
+        Deno.kill(replicas[0].pid, "SIGCONT");
+        Deno.kill(replicas[1].pid, "SIGCONT");
+      } catch { /* gone */ }
       await Promise.all(replicas.map((r) => r.stop()));
     }
   },
