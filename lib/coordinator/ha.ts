@@ -171,14 +171,18 @@ export class HaReplica implements HaGate, AsyncDisposable {
     }
   }
 
-  /** Stops: a leader flushes progress and resigns so another takes over at once. */
+  /**
+   * Stops: a leader flushes progress and resigns so another takes over at
+   * once. Afterwards the replica refuses every write.
+   */
   async close(): Promise<void> {
     clearInterval(this.#poll);
     this.#abort.abort();
     if (this.#store !== undefined) await this.commit(true).catch(() => {});
     await this.#leadership?.resign();
     await this.#loop?.catch(() => {});
-    if (this.#job.ha === this) this.#job.ha = undefined;
+    // The gate stays: a closed replica refuses writes (it must never serve
+    // as a standalone coordinator while its server drains).
   }
 
   /** Same as {@linkcode close}. */
