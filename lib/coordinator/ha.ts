@@ -27,6 +27,7 @@ import {
 import { loadJob } from "../ha/load.ts";
 import { HaJobStore } from "../ha/store.ts";
 import type { EventSink } from "./events.ts";
+import type { HaMetrics } from "./metrics.ts";
 import type { CoordinatorJob, HaGate } from "./job.ts";
 
 /** Metadata key of the leader's URL on a follower's FAILED_PRECONDITION. */
@@ -67,6 +68,8 @@ export class HaReplica implements HaGate, AsyncDisposable {
   #refreshedAt = -Infinity;
   #loop: Promise<void> | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
+  #term = 0;
+  #counts = { elected: 0, lost: 0, fenced: 0, takeoverMs: 0 };
 
   /**
    * Creates the replica (nothing runs until `start`).
@@ -153,6 +156,18 @@ export class HaReplica implements HaGate, AsyncDisposable {
   }
 
   /** @inheritdoc */
+  metrics(): HaMetrics {
+    return {
+      ha_is_leader: this.isLeader ? 1 : 0,
+      ha_term: this.#term,
+      ha_leader_elected_total: this.#counts.elected,
+      ha_leader_lost_total: this.#counts.lost,
+      ha_fenced_writes_rejected_total: this.#counts.fenced,
+      ha_last_takeover_ms: this.#counts.takeoverMs,
+    };
+  }
+
+  /** @inheritdoc */
   async beforeRead(): Promise<void> {
     if (this.isLeader) return;
     const now = performance.now();
@@ -191,6 +206,13 @@ export class HaReplica implements HaGate, AsyncDisposable {
   }
 
   #emit(e: Record<string, string | number | boolean | null>): void {
+    if (e.event === "fenced_write_rejected") this.#counts.fenced++;
+    if (e.event === "leader_elected") this.#counts.elected++;
+    if (e.event === "leader_lost") this.#counts.lost++;
+    if (e.event === "leader_ready") {
+      this.#counts.takeoverMs = Number(e.takeover_ms);
+      this.#term = Number(e.term);
+    }
     this.#o.onEvent({ url: this.#o.advertiseUrl, ...e } as never);
   }
 
@@ -212,6 +234,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     try {
       const kv = await currentLeader(this.#client, this.#keys.leader);
       this.#leaderUrl = kv?.value;
+      if (kv !== undefined) this.#term = kv.createRevision;
       if (kv !== undefined && kv.value !== this.#o.advertiseUrl) {
         this.#leaderSeenAt = performance.now();
       }

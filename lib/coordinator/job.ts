@@ -20,6 +20,7 @@ import type {
 } from "../lease/types.ts";
 import type { NodeCaps, NodeStats } from "../gen/mx8/v1/coordinator_pb.ts";
 import { type EventSink, fromLeaseEvent } from "./events.ts";
+import type { HaMetrics } from "./metrics.ts";
 
 /** Options of {@linkcode CoordinatorJob}. */
 export interface CoordinatorJobOptions {
@@ -74,6 +75,8 @@ export interface HaGate {
   beforeRead(): Promise<void>;
   /** Makes the state's changes durable (fenced etcd txn) before the RPC answers. */
   commit(): Promise<void>;
+  /** Gauges and counters for `/metrics`. */
+  metrics(): HaMetrics;
 }
 
 /**
@@ -346,8 +349,11 @@ export class CoordinatorJob implements Disposable {
    *
    * @returns A snapshot sharing no mutable state with the job.
    */
-  snapshot(): JobSnapshot<NodeCaps | undefined, NodeStats | undefined> {
-    return this.#state.snapshot(this.#now());
+  snapshot(): JobSnapshot<NodeCaps | undefined, NodeStats | undefined> & {
+    ha?: HaMetrics;
+  } {
+    const snap = this.#state.snapshot(this.#now());
+    return this.ha === undefined ? snap : { ...snap, ha: this.ha.metrics() };
   }
 
   /**

@@ -81,6 +81,19 @@ Deno.test({
       "the follower to see the leader",
     );
 
+    // /metrics says who leads.
+    const metric = async (url: string, name: string) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    };
+    assert.equal(await metric(a.server.url, "ha_is_leader"), 1);
+    assert.equal(await metric(b.server.url, "ha_is_leader"), 0);
+    assert.ok(await metric(b.server.url, "ha_term") > 0);
+    assert.equal(
+      await metric(b.server.url, "ha_term"),
+      await metric(a.server.url, "ha_term"),
+    );
+
     // A follower refuses a write, naming the leader (fast path: binary Connect).
     using direct = createCoordinatorClient(b.server.url);
     const err = await direct.registerNode({ jobId: "j", nodeId: "n1" }).then(
@@ -127,6 +140,9 @@ Deno.test({
       cursor: lease.range!.endId,
     });
     assert.equal(b.job.snapshot().completedSamples, 10);
+    assert.equal(await metric(b.server.url, "ha_is_leader"), 1);
+    assert.equal(await metric(b.server.url, "ha_leader_elected_total"), 1);
+    assert.equal(await metric(a.server.url, "ha_leader_lost_total"), 1);
     const kinds = events.map((e) => e.event).filter((e) =>
       e.startsWith("leader")
     );
