@@ -190,3 +190,80 @@ export function pathError(err: unknown, path: string, action: string): Error {
     cause: err,
   });
 }
+
+/**
+ * etcd refused a request or could not be reached; names the endpoint, the
+ * gateway path and etcd's gRPC status code (14 UNAVAILABLE for network
+ * failures, 4 DEADLINE_EXCEEDED for timeouts).
+ */
+export class EtcdError extends Mx8Error {
+  /** gRPC status code etcd answered (or 14/4 for network failure/timeout). */
+  readonly code: number;
+  /** Gateway path, e.g. `/v3/kv/txn`. */
+  readonly path: string;
+  /** Endpoint(s) the request went to. */
+  readonly endpoint: string;
+
+  /**
+   * Creates an etcd error.
+   *
+   * @param init Code, path, endpoint and etcd's message.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(
+    init: { code: number; path: string; endpoint: string; message: string },
+    options?: ErrorOptions,
+  ) {
+    super(
+      `etcd ${init.endpoint}${init.path} failed (code ${init.code}): ${init.message}`,
+      options,
+    );
+    this.name = "EtcdError";
+    this.code = init.code;
+    this.path = init.path;
+    this.endpoint = init.endpoint;
+  }
+}
+
+/**
+ * A coordinator replica acted as leader but no longer is: its lease lapsed
+ * on its own clock, or etcd rejected a fenced write because another replica
+ * took over. The replica steps down; callers retry against the leader.
+ */
+export class NotLeaderError extends Mx8Error {
+  /** Why leadership ended: `expired`, `fenced`, `keepalive`, `resigned`. */
+  readonly reason: string;
+
+  /**
+   * Creates a not-leader error.
+   *
+   * @param reason Why leadership ended.
+   * @param message What happened, naming the election key.
+   */
+  constructor(reason: string, message: string) {
+    super(message);
+    this.name = "NotLeaderError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * A job's HA state in etcd is unreadable or belongs to another job
+ * configuration; names the key and what is wrong with it.
+ */
+export class HaStateError extends Mx8Error {
+  /** The etcd key at fault. */
+  readonly key: string;
+
+  /**
+   * Creates an HA state error.
+   *
+   * @param key The etcd key at fault.
+   * @param reason What is wrong and what to do.
+   */
+  constructor(key: string, reason: string) {
+    super(`etcd key ${key}: ${reason}`);
+    this.name = "HaStateError";
+    this.key = key;
+  }
+}

@@ -212,6 +212,9 @@ export const VIDEO_TOOLCHAIN: Prerequisite[] = [CARGO, CC, FFMPEG_DEV];
 /** nghttp2's load generator. */
 export const H2LOAD: Prerequisite = tool("h2load", "nghttp2-client");
 
+/** The etcd server (coordinator HA tests and `bench:ha`). */
+export const ETCD: Prerequisite = tool("etcd", "etcd-server");
+
 /** The nghttp2 C library's development files. */
 export const NGHTTP2_DEV: Prerequisite = {
   name: "libnghttp2-dev",

@@ -32,7 +32,8 @@ can cure (wrong token, a server that is not a coordinator, a blocked port, a
 frozen membership) exit 1 at once with one line saying what to fix.
 
 Options:
-  --coord-url URL              coordinator URL, e.g. http://127.0.0.1:50051 (required)
+  --coord-url URL[,URL...]     coordinator URL, e.g. http://127.0.0.1:50051 (required);
+                               several HA replicas (--ha-etcd): calls follow the leader
   --job-id J                   job id (required)
   --node-id ID                 node id (default: HOSTNAME-K, K = the lowest slot of
                                this job free on this host: the same command re-run

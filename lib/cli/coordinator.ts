@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { CoordinatorJob } from "../coordinator/job.ts";
 import { type CoordinatorEvent, jsonLinesSink } from "../coordinator/events.ts";
 import { serveCoordinator } from "../coordinator/server.ts";
+import { HaReplica } from "../coordinator/ha.ts";
 import { LeaseError } from "../lease/errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../lease/blocks.ts";
 import { openDatasetSummary } from "../loader/dataset.ts";
@@ -54,6 +55,11 @@ Options:
   --header-timeout-ms N    close a new connection that sends no request head within
                            N ms (default 10000)
   --body-timeout-ms N      a request body must arrive within N ms (default 30000)
+  --ha-etcd URL[,URL...]   run as one of several HA replicas on this etcd cluster
+                           (client URLs): the elected leader serves, followers answer
+                           mutating RPCs with FAILED_PRECONDITION + mx8-leader (docs/ha.md)
+  --ha-ttl-ms N            leader lease TTL with --ha-etcd (default 2000, min 2000)
+  --advertise-url URL      this replica's URL as agents reach it (default: its url=)
   -h, --help               show this help
 
 Output:
@@ -110,6 +116,12 @@ export interface CoordinatorArgs {
   headerTimeoutMs: number;
   /** Body timeout (ms). */
   bodyTimeoutMs: number;
+  /** etcd client URLs (HA mode), or undefined. */
+  haEtcd?: string[];
+  /** Leader lease TTL in HA mode (ms). */
+  haTtlMs: number;
+  /** URL this replica advertises to agents. */
+  advertiseUrl?: string;
 }
 
 function intFlag(name: string, text: string | undefined, min: number): number;
@@ -241,6 +253,9 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       "idle-timeout-ms": { type: "string" },
       "header-timeout-ms": { type: "string" },
       "body-timeout-ms": { type: "string" },
+      "ha-etcd": { type: "string" },
+      "ha-ttl-ms": { type: "string" },
+      "advertise-url": { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -275,6 +290,33 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
     );
   }
   const bind = parseBind(values.bind ?? "127.0.0.1:50051");
+  const haEtcd = values["ha-etcd"]?.split(",").map((u) => u.trim())
+    .filter((u) => u !== "");
+  for (const u of haEtcd ?? []) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(u)) {
+      throw new UsageError(
+        `--ha-etcd must be etcd client URLs like http://127.0.0.1:2379[,URL...]: "${u}"`,
+      );
+    }
+  }
+  if (haEtcd?.length === 0) {
+    throw new UsageError("--ha-etcd needs at least one URL");
+  }
+  if (haEtcd === undefined) {
+    for (const flag of ["ha-ttl-ms", "advertise-url"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`--${flag} needs --ha-etcd`);
+      }
+    }
+  }
+  const advertiseUrl = values["advertise-url"];
+  if (
+    advertiseUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(advertiseUrl)
+  ) {
+    throw new UsageError(
+      `--advertise-url must be http://HOST:PORT as agents reach this replica: "${advertiseUrl}"`,
+    );
+  }
   return {
     jobId,
     dataset,
@@ -318,6 +360,9 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       1,
       DEFAULT_LIMITS.bodyTimeoutMs,
     ),
+    haEtcd,
+    haTtlMs: intFlag("ha-ttl-ms", values["ha-ttl-ms"], 2000, 2000),
+    advertiseUrl: advertiseUrl?.replace(/\/$/, ""),
   };
 }
 
@@ -402,7 +447,25 @@ export const coordinatorCommand: Command = {
           "the default gRPC port (--bind's + 1) is in use; pass --grpc-bind PORT to insist on one",
       });
     }
-    job.start();
+    const replica = args.haEtcd === undefined ? undefined : new HaReplica(job, {
+      endpoints: args.haEtcd,
+      ttlMs: args.haTtlMs,
+      advertiseUrl: args.advertiseUrl ?? server.url,
+      meta: {
+        jobId: args.jobId,
+        manifestHash: snap.manifestHash,
+        totalSamples: snap.samples,
+        blockSize: args.blockSize,
+        seed: String(args.seed),
+        epoch: args.epoch,
+        shuffle: args.shuffle,
+        resumed: job.image().completed,
+        worldSize: args.worldSize,
+      },
+      onEvent,
+    });
+    if (replica === undefined) job.start();
+    else replica.start();
     onEvent({
       event: "coordinator_started",
       url: server.url,
@@ -420,6 +483,7 @@ export const coordinatorCommand: Command = {
     );
     const signal = await stopped;
     onEvent({ event: "coordinator_stopping", signal });
+    await replica?.close();
     return 0;
   },
 };

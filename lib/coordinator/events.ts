@@ -24,7 +24,12 @@ export type CoordinatorEventName =
   | "lease_overlap"
   | "connections_refused"
   | "accept_failed"
-  | "connection_limits_unavailable";
+  | "connection_limits_unavailable"
+  | "leader_elected"
+  | "leader_ready"
+  | "leader_lost"
+  | "fenced_write_rejected"
+  | "ha_error";
 
 /** A JSON value an event field may hold. */
 export type EventValue = string | number | boolean | null | readonly string[];

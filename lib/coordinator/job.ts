@@ -14,11 +14,13 @@ import type {
   Lease,
   LeaseEvent,
   LeaseGrant,
+  LeaseStateImage,
   ProgressResult,
   RegisterResult,
 } from "../lease/types.ts";
 import type { NodeCaps, NodeStats } from "../gen/mx8/v1/coordinator_pb.ts";
 import { type EventSink, fromLeaseEvent } from "./events.ts";
+import type { HaMetrics } from "./metrics.ts";
 
 /** Options of {@linkcode CoordinatorJob}. */
 export interface CoordinatorJobOptions {
@@ -60,6 +62,21 @@ export interface CoordinatorJobOptions {
   tickMs?: number;
   /** Check every lease invariant after each mutation (slow; tests). */
   checkInvariants?: boolean;
+}
+
+/**
+ * What the service asks of an HA replica (lib/coordinator/ha.ts) around
+ * each RPC; absent without `--ha-etcd`.
+ */
+export interface HaGate {
+  /** Throws the RPC error when this replica may not serve a mutating call now. */
+  gateWrite(): void;
+  /** Called before a read a follower serves (refreshes its view of the state). */
+  beforeRead(): Promise<void>;
+  /** Makes the state's changes durable (fenced etcd txn) before the RPC answers. */
+  commit(): Promise<void>;
+  /** Gauges and counters for `/metrics`. */
+  metrics(): HaMetrics;
 }
 
 /**
@@ -108,6 +125,10 @@ export class CoordinatorJob implements Disposable {
   /** When the job was created (server clock). */
   readonly startedAtMs: number;
 
+  /** The HA replica guarding this job, when the coordinator runs with `--ha-etcd`. */
+  ha: HaGate | undefined;
+
+  #options: CoordinatorJobOptions;
   #state: LeaseState<NodeCaps | undefined, NodeStats | undefined>;
   #resumed: RangeSet;
   #now: () => number;
@@ -152,6 +173,7 @@ export class CoordinatorJob implements Disposable {
       }).completed;
     }
     this.#resumed = new RangeSet(completed);
+    this.#options = options;
     this.#state = new LeaseState({
       jobId: options.jobId,
       totalSamples: options.totalSamples,
@@ -327,8 +349,11 @@ export class CoordinatorJob implements Disposable {
    *
    * @returns A snapshot sharing no mutable state with the job.
    */
-  snapshot(): JobSnapshot<NodeCaps | undefined, NodeStats | undefined> {
-    return this.#state.snapshot(this.#now());
+  snapshot(): JobSnapshot<NodeCaps | undefined, NodeStats | undefined> & {
+    ha?: HaMetrics;
+  } {
+    const snap = this.#state.snapshot(this.#now());
+    return this.ha === undefined ? snap : { ...snap, ha: this.ha.metrics() };
   }
 
   /**
@@ -338,6 +363,56 @@ export class CoordinatorJob implements Disposable {
    */
   checkpoint(): string {
     return this.#state.checkpoint();
+  }
+
+  /**
+   * What must survive a failover (see {@linkcode LeaseStateImage}).
+   *
+   * @returns The lease state's image.
+   */
+  image(): LeaseStateImage<NodeCaps | undefined> {
+    return this.#state.image();
+  }
+
+  /**
+   * Replaces the lease state with one loaded from etcd (a replica that was
+   * elected leader): live leases get fresh deadlines on this clock; new
+   * lease ids get a prefix of their own.
+   *
+   * @param image The loaded state.
+   * @throws {Error} If the image breaks a lease invariant.
+   */
+  restore(image: LeaseStateImage<NodeCaps | undefined>): void {
+    const now = this.#now();
+    const o = this.#options;
+    this.#state = LeaseState.restore(
+      {
+        jobId: o.jobId,
+        totalSamples: o.totalSamples,
+        blockSize: o.blockSize,
+        worldSize: o.worldSize,
+        minWorldSize: o.minWorldSize,
+        leaseTtlMs: o.leaseTtlMs,
+        shuffle: o.shuffle,
+        seed: this.#state.seed,
+        epoch: this.#state.epoch,
+        manifestHash: o.manifestHash,
+        leaseIdPrefix: `lease-${now.toString(36)}-${
+          crypto.randomUUID().slice(0, 8)
+        }-`,
+        checkInvariants: o.checkInvariants,
+      },
+      image,
+      now,
+    );
+    this.#known = new Set(image.nodes.map((n) => n.nodeId));
+    this.#live = new Map(
+      image.live.map((
+        l,
+      ) => [l.leaseId, { startId: l.startId, endId: l.endId }]),
+    );
+    this.#ready = image.ready;
+    this.#drained = this.#state.jobDrained;
   }
 
   /**

@@ -21,7 +21,57 @@ export interface MetricsInput {
   totalSamples: number;
   /** Configured world size before the barrier; frozen member count after. */
   worldSize: number;
+  /** HA gauges and counters, with `--ha-etcd` only. */
+  ha?: HaMetrics;
 }
+
+/** What an HA replica reports (`--ha-etcd`). */
+export interface HaMetrics {
+  /** 1 while this replica leads and may act. */
+  ha_is_leader: number;
+  /** Term (fencing token) of the leader this replica last saw, 0 if none. */
+  ha_term: number;
+  /** Times this replica was elected. */
+  ha_leader_elected_total: number;
+  /** Times this replica stopped leading. */
+  ha_leader_lost_total: number;
+  /** Writes of this replica refused by its clock or by etcd's token compare. */
+  ha_fenced_writes_rejected_total: number;
+  /** ms from the previous leader's key vanishing to this replica serving, at its last takeover. */
+  ha_last_takeover_ms: number;
+}
+
+/** The HA metrics, in output order (rendered only with `--ha-etcd`). */
+export const HA_METRICS: readonly MetricInfo[] = [
+  { name: "ha_is_leader", type: "gauge", help: "1 while this replica leads." },
+  {
+    name: "ha_term",
+    type: "gauge",
+    help: "Term (fencing token) of the current leader as last seen.",
+  },
+  {
+    name: "ha_leader_elected_total",
+    type: "counter",
+    help: "Times this replica was elected leader.",
+  },
+  {
+    name: "ha_leader_lost_total",
+    type: "counter",
+    help: "Times this replica stopped leading.",
+  },
+  {
+    name: "ha_fenced_writes_rejected_total",
+    type: "counter",
+    help:
+      "Writes of this replica refused by its own clock or by etcd's fencing compare.",
+  },
+  {
+    name: "ha_last_takeover_ms",
+    type: "gauge",
+    help:
+      "At this replica's last takeover: ms from the previous leader's key vanishing to serving.",
+  },
+];
 
 /** One metric of {@linkcode METRICS}. */
 export interface MetricInfo {
@@ -103,10 +153,11 @@ export function renderMetrics(input: MetricsInput): string {
     world_size: input.worldSize,
   };
   const lines: string[] = [];
-  for (const { name, type, help } of METRICS) {
+  const ha = input.ha as Record<string, number> | undefined;
+  for (const { name, type, help } of [...METRICS, ...(ha ? HA_METRICS : [])]) {
     lines.push(`# HELP ${name} ${help}`);
     lines.push(`# TYPE ${name} ${type}`);
-    lines.push(`${name} ${values[name]}`);
+    lines.push(`${name} ${values[name] ?? ha?.[name]}`);
   }
   return `${lines.join("\n")}\n`;
 }

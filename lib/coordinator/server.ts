@@ -168,6 +168,7 @@ function fastPath(
     let type = "application/proto";
     let body: Uint8Array;
     let bodyRead = false;
+    let metadata: Headers | undefined;
     try {
       const bytes = await readBodyLimited(request, bodyLimits);
       bodyRead = true;
@@ -197,16 +198,15 @@ function fastPath(
       status = codeToHttpStatus(error.code);
       type = "application/json";
       body = errorToJsonBytes(error, {});
+      metadata = error.metadata; // e.g. mx8-leader from an HA follower
       if (!bodyRead) closeConnectionAfter(request);
     }
-    return new Response(body as Uint8Array<ArrayBuffer>, {
-      status,
-      // A body refused before or while it streamed in is not drained: the
-      // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
-      headers: bodyRead
-        ? { "content-type": type }
-        : { "content-type": type, connection: "close" },
-    });
+    const headers = new Headers(metadata);
+    headers.set("content-type", type);
+    // A body refused before or while it streamed in is not drained: the
+    // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
+    if (!bodyRead) headers.set("connection", "close");
+    return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
   };
   return (request, path) => {
     if (request.method !== "POST") return undefined;

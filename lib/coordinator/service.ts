@@ -24,6 +24,38 @@ function guard<T>(fn: () => T): T {
 }
 
 /**
+ * Runs a mutating call. Without HA: as before. With HA: only the leader
+ * serves it (followers answer FailedPrecondition naming the leader), and
+ * the change is committed to etcd before the answer.
+ */
+function write<T>(job: CoordinatorJob, fn: () => T): T | Promise<T> {
+  const ha = job.ha;
+  if (ha === undefined) return guard(fn);
+  return (async () => {
+    guard(() => ha.gateWrite());
+    let result: T;
+    try {
+      result = guard(fn);
+    } finally {
+      // Even a refused call may have changed state (heartbeat clock, rejoin).
+      await ha.commit().catch((err) => {
+        throw toConnectError(err);
+      });
+    }
+    return result;
+  })();
+}
+
+/** Runs a read; a follower first refreshes its state from etcd. */
+function read<T>(job: CoordinatorJob, fn: () => T): T | Promise<T> {
+  const ha = job.ha;
+  if (ha === undefined) return guard(fn);
+  return ha.beforeRead().then(() => guard(fn), (err) => {
+    throw toConnectError(err);
+  });
+}
+
+/**
  * Creates the service implementation for one job.
  *
  * Errors: `InvalidArgument` for an empty job id, node id or lease id, `want`
@@ -82,7 +114,7 @@ export function createCoordinatorService(
   };
   return {
     registerNode: (req) =>
-      guard(() => {
+      write(job, () => {
         checkJob(req.jobId);
         const r = job.register(
           req.nodeId,
@@ -103,13 +135,13 @@ export function createCoordinatorService(
         };
       }),
     heartbeat: (req) =>
-      guard(() => {
+      write(job, () => {
         checkJob(req.jobId);
         job.heartbeat(req.nodeId, req.stats);
         return {};
       }),
     requestLease: (req) =>
-      guard(() => {
+      write(job, () => {
         checkJob(req.jobId);
         const grant = job.requestLease(req.nodeId, req.want);
         return {
@@ -119,7 +151,7 @@ export function createCoordinatorService(
         };
       }),
     reportProgress: (req) =>
-      guard(() => {
+      write(job, () => {
         checkJob(req.jobId);
         job.reportProgress(
           req.nodeId,
@@ -145,12 +177,12 @@ export function createCoordinatorService(
       }
     },
     getJobSnapshot: (req) =>
-      guard(() => {
+      read(job, () => {
         checkJob(req.jobId);
         return toSnapshotMessage(job.snapshot());
       }),
     getResumeCheckpoint: (req) =>
-      guard(() => {
+      read(job, () => {
         checkJob(req.jobId);
         return {
           checkpoint: job.checkpoint(),

@@ -23,6 +23,7 @@ import type {
   LeaseCounters,
   LeaseEvent,
   LeaseGrant,
+  LeaseStateImage,
   NodeInfo,
   ProgressResult,
   RegisterResult,
@@ -639,6 +640,89 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
       totalSamples: this.totalSamples,
       completed: this.#completed.ranges(),
     });
+  }
+
+  /**
+   * What must survive a coordinator failover: membership, live leases,
+   * pool, queues and completed samples (see {@linkcode LeaseStateImage}).
+   *
+   * @returns A copy that shares no mutable state with the machine.
+   */
+  image(): LeaseStateImage<Caps> {
+    return {
+      ready: this.#ready,
+      worldSize: this.#worldSize,
+      nodes: [...this.#nodes.values()].map((n) => ({
+        nodeId: n.nodeId,
+        rank: n.rank,
+        departed: n.departed,
+        caps: n.caps,
+      })),
+      live: [...this.#live.values()].map((l) => ({
+        leaseId: l.leaseId,
+        nodeId: l.nodeId,
+        startId: l.startId,
+        endId: l.endId,
+        cursor: l.cursor,
+      })),
+      pool: this.#pool.map((r) => ({ ...r })),
+      queues: this.#queues.map((q) => q.map((r) => ({ ...r }))),
+      completed: this.#completed.ranges(),
+    };
+  }
+
+  /**
+   * Rebuilds a job's state from an image (a new leader after failover):
+   * every live lease gets a fresh deadline `nowMs + leaseTtlMs` and every
+   * node counts as heard from at `nowMs`, on this process's clock.
+   *
+   * @param options The job's configuration (its `completed` is ignored).
+   * @param image The state to restore.
+   * @param nowMs Server clock.
+   * @returns The restored state; its invariants are checked.
+   * @throws {Error} If the image breaks an invariant (overlapping leases,
+   *   samples lost or counted twice).
+   */
+  static restore<C, S>(
+    options: LeaseStateOptions,
+    image: LeaseStateImage<C>,
+    nowMs: number,
+  ): LeaseState<C, S> {
+    requireTime(nowMs);
+    const state = new LeaseState<C, S>({ ...options, completed: [] });
+    state.#ready = image.ready;
+    state.#worldSize = image.worldSize;
+    for (const n of image.nodes) {
+      state.#nodes.set(n.nodeId, {
+        nodeId: n.nodeId,
+        rank: n.rank,
+        lastHeartbeatUnixTimeMs: nowMs,
+        caps: n.caps,
+        stats: undefined,
+        departed: n.departed,
+        deliveredSamples: 0,
+        deliveredBytes: 0,
+      });
+    }
+    for (const l of image.live) {
+      // Never hand out a restored lease's id again.
+      if (l.leaseId.startsWith(state.#leaseIdPrefix)) {
+        const n = Number(l.leaseId.slice(state.#leaseIdPrefix.length));
+        if (Number.isSafeInteger(n) && n >= state.#nextLease) {
+          state.#nextLease = n + 1;
+        }
+      }
+      state.#live.set(l.leaseId, {
+        ...l,
+        expiresUnixTimeMs: nowMs + state.leaseTtlMs,
+      });
+    }
+    state.#pool = image.pool.map((r) => ({ ...r }));
+    state.#queues = image.queues.map((q) => q.map((r) => ({ ...r })));
+    state.#completed = new RangeSet(image.completed);
+    state.#drainReported = state.jobDrained;
+    state.assertInvariants();
+    return state;
   }
 
   /**

@@ -204,3 +204,32 @@ export interface JobSnapshot<Caps = unknown, Stats = unknown> {
   /** The `nowMs` the snapshot was taken at. */
   serverTimeUnixMs: number;
 }
+
+/**
+ * Everything a {@linkcode LeaseState} must keep across a coordinator
+ * failover (spec §12): membership, where each range is, completed samples.
+ * Clocks are not part of it: a restored state gives leases and nodes fresh
+ * deadlines on the new leader's clock.
+ */
+export interface LeaseStateImage<Caps = unknown> {
+  /** Whether the barrier was met. */
+  ready: boolean;
+  /** Configured world size before the barrier; frozen member count after. */
+  worldSize: number;
+  /** Known nodes (rank `-1` before the barrier). */
+  nodes: { nodeId: string; rank: number; departed: boolean; caps: Caps }[];
+  /** Live leases: `[startId, cursor)` delivered, `[cursor, endId)` to go. */
+  live: {
+    leaseId: string;
+    nodeId: string;
+    startId: number;
+    endId: number;
+    cursor: number;
+  }[];
+  /** Requeue pool, front first. */
+  pool: { startId: number; endId: number }[];
+  /** Unissued rank queues, by rank. */
+  queues: { startId: number; endId: number }[][];
+  /** Completed samples, sorted and merged. */
+  completed: { startId: number; endId: number }[];
+}

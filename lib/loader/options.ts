@@ -44,7 +44,7 @@ export interface LoaderOptions {
   fetchConcurrency?: number;
   /** Samples per shuffle block (default 65536). */
   shuffleBlockSize?: number;
-  /** Distributed mode: the coordinator URL (the coordinator pins the dataset). */
+  /** Distributed mode: the coordinator URL, or HA replicas as `URL,URL,…` (calls follow the leader). */
   coordUrl?: string;
   /** Distributed mode: the job id. */
   jobId?: string;

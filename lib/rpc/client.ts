@@ -22,6 +22,7 @@ import { Mx8Error } from "../errors.ts";
 import { Coordinator } from "../gen/mx8/v1/coordinator_pb.ts";
 import { sendBearerToken } from "./auth.ts";
 import { createFetchTransport } from "./fetch_transport.ts";
+import { leaderTransport } from "./leader_transport.ts";
 
 /** Wire protocol of a client. */
 export type RpcProtocol = "connect" | "grpc" | "grpc-web";
@@ -140,7 +141,22 @@ export function createCoordinatorClient(
   url: string,
   options: CoordinatorClientOptions = {},
 ): CoordinatorClient {
+  const urls = url.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (urls.length > 1) return leaderFollowingClient(urls, options);
   const baseUrl = checkUrl(url);
+  const owned = singleTransport(baseUrl, options);
+  return Object.assign(createClient(Coordinator, owned.transport), {
+    url: baseUrl,
+    close: owned.close,
+    [Symbol.dispose]: owned.close,
+  });
+}
+
+/** The transport of one coordinator URL; `close` is idempotent. */
+function singleTransport(
+  baseUrl: string,
+  options: CoordinatorClientOptions,
+): OwnedTransport {
   const protocol = options.protocol ?? "connect";
   if (!["connect", "grpc", "grpc-web"].includes(protocol)) {
     throw new TypeError(`Unknown RPC protocol: "${protocol}"`);
@@ -170,8 +186,31 @@ export function createCoordinatorClient(
     unary.close();
     if (stream !== unary) stream.close();
   };
-  return Object.assign(createClient(Coordinator, transport), {
-    url: baseUrl,
+  return { transport, close };
+}
+
+/**
+ * A client of several HA replicas (`URL,URL,…`): calls follow the leader
+ * (see lib/rpc/leader_transport.ts).
+ */
+function leaderFollowingClient(
+  urls: string[],
+  options: CoordinatorClientOptions,
+): CoordinatorClient {
+  const checked = urls.map(checkUrl);
+  const owned = leaderTransport(
+    checked,
+    (u) => singleTransport(u, options),
+    options.timeoutMs,
+  );
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    owned.close();
+  };
+  return Object.assign(createClient(Coordinator, owned.transport), {
+    url: checked.join(","),
     close,
     [Symbol.dispose]: close,
   });

@@ -22,6 +22,7 @@ import {
 
 export {
   CC,
+  ETCD,
   GNU_TAR,
   GNU_TIME,
   H2LOAD,

@@ -1,0 +1,307 @@
+/**
+ * A coordinator replica under `--ha-etcd` (spec §12): campaigns for its
+ * job's leadership on etcd; as leader it loads the job's state in one read,
+ * gives live leases fresh deadlines, serves, and commits every durable
+ * change in a fenced txn before the RPC answers (cursor progress is flushed
+ * periodically). As follower it answers mutating RPCs with
+ * FAILED_PRECONDITION and the leader's URL in `mx8-leader` metadata, and
+ * serves reads from state it re-reads from etcd.
+ *
+ * @module
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { NotLeaderError } from "../errors.ts";
+import { EtcdClient } from "../etcd/client.ts";
+import {
+  campaign,
+  currentLeader,
+  type ElectionEvent,
+  type Leadership,
+} from "../etcd/election.ts";
+import {
+  type JobKeys,
+  jobKeys,
+  LAYOUT_VERSION,
+  type MetaRecord,
+} from "../ha/layout.ts";
+import { loadJob } from "../ha/load.ts";
+import { HaJobStore } from "../ha/store.ts";
+import type { EventSink } from "./events.ts";
+import type { HaMetrics } from "./metrics.ts";
+import type { CoordinatorJob, HaGate } from "./job.ts";
+
+/** Metadata key of the leader's URL on a follower's FAILED_PRECONDITION. */
+export const LEADER_METADATA = "mx8-leader";
+
+/** Options of {@linkcode HaReplica}. */
+export interface HaReplicaOptions {
+  /** etcd client URLs. */
+  endpoints: string[];
+  /** Election lease TTL in ms (≥ 2000). */
+  ttlMs: number;
+  /** This replica's URL as clients reach it (stored as the leader value). */
+  advertiseUrl: string;
+  /** The job's configuration as stored in `meta`. */
+  meta: Omit<MetaRecord, "v" | "ready">;
+  /** Where events go. */
+  onEvent: EventSink;
+  /** Cursor progress flush period in ms (default 1000). */
+  flushMs?: number;
+}
+
+/**
+ * One HA replica of a job's coordinator: plug it into the job
+ * (`job.ha = replica`) and {@linkcode HaReplica.prototype.start} it.
+ */
+export class HaReplica implements HaGate, AsyncDisposable {
+  readonly #job: CoordinatorJob;
+  readonly #o: HaReplicaOptions;
+  readonly #client: EtcdClient;
+  readonly #keys: JobKeys;
+  readonly #meta: MetaRecord;
+  readonly #abort = new AbortController();
+  #leadership: Leadership | undefined;
+  #store: HaJobStore | undefined;
+  #leaderUrl: string | undefined;
+  #leaderSeenAt = performance.now();
+  #chain: Promise<unknown> = Promise.resolve();
+  #refreshedAt = -Infinity;
+  #loop: Promise<void> | undefined;
+  #poll: ReturnType<typeof setInterval> | undefined;
+  #term = 0;
+  #counts = { elected: 0, lost: 0, fenced: 0, takeoverMs: 0 };
+
+  /**
+   * Creates the replica (nothing runs until `start`).
+   *
+   * @param job The job it guards.
+   * @param options etcd, TTL, URL, events.
+   */
+  constructor(job: CoordinatorJob, options: HaReplicaOptions) {
+    this.#job = job;
+    this.#o = options;
+    this.#client = new EtcdClient(options.endpoints, {
+      timeoutMs: Math.max(500, Math.floor(options.ttlMs / 3)),
+    });
+    this.#keys = jobKeys(job.jobId);
+    this.#meta = { ...options.meta, v: LAYOUT_VERSION, ready: false };
+  }
+
+  /** Whether this replica leads and may act now. */
+  get isLeader(): boolean {
+    return this.#store !== undefined &&
+      this.#leadership?.stillLeader() === true;
+  }
+
+  /** The leader's URL as last seen, if any. */
+  get leaderUrl(): string | undefined {
+    return this.#leaderUrl;
+  }
+
+  /** Starts campaigning and watching the leader; idempotent. */
+  start(): void {
+    this.#job.ha = this;
+    this.#loop ??= this.#run();
+    this.#poll ??= setInterval(() => this.#pollLeader(), 250);
+  }
+
+  /** @inheritdoc */
+  gateWrite(): void {
+    if (this.isLeader) return;
+    const l = this.#leadership;
+    if (l !== undefined && this.#store !== undefined) {
+      // Leading on paper, but past last keepalive + TTL − margin.
+      this.#emit({
+        event: "fenced_write_rejected",
+        term: l.token,
+        by: "clock",
+      });
+    }
+    const url = this.#leaderUrl;
+    if (url !== undefined && url !== this.#o.advertiseUrl) {
+      throw new ConnectError(
+        `Not the leader: ${this.#o.advertiseUrl} is a follower for job "${this.#job.jobId}"; the leader is ${url}`,
+        Code.FailedPrecondition,
+        { [LEADER_METADATA]: url },
+      );
+    }
+    throw new ConnectError(
+      `No leader for job "${this.#job.jobId}" yet (election or failover under way): retry shortly`,
+      Code.Unavailable,
+    );
+  }
+
+  /** @inheritdoc */
+  commit(flush = false): Promise<void> {
+    const store = this.#store;
+    if (store === undefined) {
+      return Promise.reject(
+        new ConnectError(
+          `Leadership of job "${this.#job.jobId}" was lost: retry at the new leader`,
+          Code.Unavailable,
+        ),
+      );
+    }
+    const run = this.#chain.then(() => store.commit(this.#job.image(), flush));
+    this.#chain = run.catch(() => {});
+    return run.then(() => {}, (err) => {
+      if (err instanceof NotLeaderError) {
+        throw new ConnectError(
+          `Leadership of job "${this.#job.jobId}" was lost (${err.reason}): retry at the new leader`,
+          Code.Unavailable,
+        );
+      }
+      throw err;
+    });
+  }
+
+  /** @inheritdoc */
+  metrics(): HaMetrics {
+    return {
+      ha_is_leader: this.isLeader ? 1 : 0,
+      ha_term: this.#term,
+      ha_leader_elected_total: this.#counts.elected,
+      ha_leader_lost_total: this.#counts.lost,
+      ha_fenced_writes_rejected_total: this.#counts.fenced,
+      ha_last_takeover_ms: this.#counts.takeoverMs,
+    };
+  }
+
+  /** @inheritdoc */
+  async beforeRead(): Promise<void> {
+    if (this.isLeader) return;
+    const now = performance.now();
+    if (now - this.#refreshedAt < 500) return;
+    this.#refreshedAt = now;
+    try {
+      const read = await this.#client.range(this.#keys.prefix, {
+        prefix: true,
+      });
+      const loaded = loadJob(read.kvs, this.#keys);
+      if (loaded.meta !== undefined && !this.isLeader) {
+        this.#job.restore(loaded.image as never);
+      }
+    } catch {
+      // etcd unreachable: serve what this replica last saw.
+    }
+  }
+
+  /**
+   * Stops: a leader flushes progress and resigns so another takes over at
+   * once. Afterwards the replica refuses every write.
+   */
+  async close(): Promise<void> {
+    clearInterval(this.#poll);
+    this.#abort.abort();
+    if (this.#store !== undefined) await this.commit(true).catch(() => {});
+    await this.#leadership?.resign();
+    await this.#loop?.catch(() => {});
+    // The gate stays: a closed replica refuses writes (it must never serve
+    // as a standalone coordinator while its server drains).
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #emit(e: Record<string, string | number | boolean | null>): void {
+    if (e.event === "fenced_write_rejected") this.#counts.fenced++;
+    if (e.event === "leader_elected") this.#counts.elected++;
+    if (e.event === "leader_lost") this.#counts.lost++;
+    if (e.event === "leader_ready") {
+      this.#counts.takeoverMs = Number(e.takeover_ms);
+      this.#term = Number(e.term);
+    }
+    this.#o.onEvent({ url: this.#o.advertiseUrl, ...e } as never);
+  }
+
+  #onElection(e: ElectionEvent): void {
+    if (e.type === "leader_elected") {
+      this.#emit({
+        event: "leader_elected",
+        term: e.term,
+        waited_ms: e.waitedMs,
+      });
+    } else if (e.type === "leader_lost") {
+      this.#emit({ event: "leader_lost", term: e.term, reason: e.reason });
+    } else {
+      this.#emit({ event: "fenced_write_rejected", term: e.term, by: e.by });
+    }
+  }
+
+  async #pollLeader(): Promise<void> {
+    try {
+      const kv = await currentLeader(this.#client, this.#keys.leader);
+      this.#leaderUrl = kv?.value;
+      if (kv !== undefined) this.#term = kv.createRevision;
+      if (kv !== undefined && kv.value !== this.#o.advertiseUrl) {
+        this.#leaderSeenAt = performance.now();
+      }
+    } catch {
+      // etcd unreachable: keep the last known leader.
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      let tick: ReturnType<typeof setInterval> | undefined;
+      let flush: ReturnType<typeof setInterval> | undefined;
+      try {
+        const leadership = await campaign(
+          this.#client,
+          this.#keys.leader,
+          this.#o.advertiseUrl,
+          { ttlMs: this.#o.ttlMs, signal, onEvent: (e) => this.#onElection(e) },
+        );
+        this.#leadership = leadership;
+        this.#leaderUrl = this.#o.advertiseUrl;
+        const { store, loaded } = await HaJobStore.open(
+          this.#client,
+          this.#keys,
+          leadership,
+          this.#meta,
+        );
+        this.#job.restore(loaded.image as never);
+        this.#store = store;
+        this.#emit({
+          event: "leader_ready",
+          term: leadership.token,
+          takeover_ms: Math.round(performance.now() - this.#leaderSeenAt),
+          live_leases: loaded.image.live.length,
+          completed_samples: loaded.image.completed.reduce(
+            (n, r) => n + r.endId - r.startId,
+            0,
+          ),
+        });
+        // No own-clock check here: a leader paused past its TTL that wakes
+        // up tries its write, which the fenced commit refuses
+        // (fenced_write_rejected) and which makes it step down.
+        tick = setInterval(() => {
+          if (this.#store === undefined) return;
+          this.#job.tick();
+          this.commit().catch(() => {});
+        }, this.#job.tickMs);
+        flush = setInterval(() => {
+          if (this.#store !== undefined) this.commit(true).catch(() => {});
+        }, this.#o.flushMs ?? 1000);
+        await leadership.lost;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.#emit({
+          event: "ha_error",
+          detail: err instanceof Error ? err.message : String(err),
+        });
+        await this.#leadership?.stepDown("error");
+        await new Promise((r) => setTimeout(r, 200));
+      } finally {
+        clearInterval(tick);
+        clearInterval(flush);
+        this.#store = undefined;
+        this.#leadership = undefined;
+        this.#refreshedAt = -Infinity;
+      }
+    }
+  }
+}

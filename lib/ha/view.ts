@@ -1,0 +1,170 @@
+/**
+ * The persisted view of a job's lease state: what its etcd keys must hold
+ * for a given {@linkcode LeaseStateImage}, and the difference between two
+ * views — the writes one mutation needs. Pure.
+ *
+ * @module
+ */
+import type { LeaseStateImage } from "../lease/types.ts";
+import {
+  encodeMember,
+  encodeMeta,
+  encodeRange,
+  encodeSummary,
+  type IdRange,
+  type JobKeys,
+  type MetaRecord,
+  type RangeRecord,
+  SUMMARY_BLOCKS,
+} from "./layout.ts";
+
+/** One key of a view. */
+export interface ViewEntry {
+  /** The encoded value. */
+  text: string;
+  /** The decoded range record, for `ranges/` keys. */
+  range?: RangeRecord;
+}
+
+/** Every key a job's state needs, with its value. */
+export type View = Map<string, ViewEntry>;
+
+/** The writes that take one view to the next. */
+export interface ViewDiff {
+  /** Keys to write, with values. */
+  puts: Map<string, string>;
+  /** Keys to delete. */
+  deletes: string[];
+  /**
+   * Whether the change must be durable before the RPC answers: anything
+   * but cursor progress (a range's cursor, summary chunks) is.
+   */
+  durable: boolean;
+}
+
+/**
+ * Splits completed ranges into summary chunks of `SUMMARY_BLOCKS * blockSize`
+ * ids each (a range never crosses one: blocks start at multiples of the
+ * block size).
+ *
+ * @param completed Completed ranges, sorted and merged.
+ * @param blockSize Samples per block.
+ * @returns Chunk index → its ranges.
+ */
+export function summaryChunks(
+  completed: readonly IdRange[],
+  blockSize: number,
+): Map<number, IdRange[]> {
+  const span = SUMMARY_BLOCKS * blockSize;
+  const chunks = new Map<number, IdRange[]>();
+  for (const r of completed) {
+    let start = r.startId;
+    while (start < r.endId) {
+      const chunk = Math.floor(start / span);
+      const end = Math.min(r.endId, (chunk + 1) * span);
+      let list = chunks.get(chunk);
+      if (list === undefined) chunks.set(chunk, list = []);
+      list.push({ startId: start, endId: end });
+      start = end;
+    }
+  }
+  return chunks;
+}
+
+/**
+ * The view of a state: `meta`, one key per member, one per leased or pooled
+ * range, summary chunks. A range's epoch carries over from `previous` and
+ * is bumped when its lease ends without it finishing (requeue or re-grant).
+ *
+ * @param image The lease state's image.
+ * @param meta The job's `meta` (its `ready`/`worldSize` are taken from the image).
+ * @param keys The job's keys.
+ * @param previous The view last committed (for epochs).
+ * @returns The view.
+ */
+export function toView(
+  image: LeaseStateImage,
+  meta: MetaRecord,
+  keys: JobKeys,
+  previous: View,
+): View {
+  const view: View = new Map();
+  view.set(keys.meta, {
+    text: encodeMeta({
+      ...meta,
+      ready: image.ready,
+      worldSize: image.worldSize,
+    }),
+  });
+  for (const n of image.nodes) {
+    view.set(keys.member(n.nodeId), {
+      text: encodeMember({ rank: n.rank, departed: n.departed, caps: n.caps }),
+    });
+  }
+  const addRange = (endId: number, r: Omit<RangeRecord, "epoch">) => {
+    const key = keys.range(endId);
+    const prev = previous.get(key)?.range;
+    const bumped = prev !== undefined && prev.lease !== "" &&
+      prev.lease !== r.lease;
+    const range: RangeRecord = {
+      ...r,
+      epoch: (prev?.epoch ?? 0) + (bumped ? 1 : 0),
+    };
+    view.set(key, { text: encodeRange(range), range });
+  };
+  for (const l of image.live) {
+    addRange(l.endId, {
+      state: "leased",
+      owner: l.nodeId,
+      lease: l.leaseId,
+      start: l.startId,
+      cursor: l.cursor,
+    });
+  }
+  for (const p of image.pool) {
+    addRange(p.endId, {
+      state: "pooled",
+      owner: "",
+      lease: "",
+      start: p.startId,
+      cursor: p.startId,
+    });
+  }
+  for (const [chunk, list] of summaryChunks(image.completed, meta.blockSize)) {
+    view.set(keys.summary(chunk), { text: encodeSummary(list) });
+  }
+  return view;
+}
+
+/**
+ * The writes from `prev` to `next`, and whether they must be durable now.
+ *
+ * @param prev The committed view.
+ * @param next The view after a mutation.
+ * @returns Puts, deletes, durability.
+ */
+export function diffView(prev: View, next: View): ViewDiff {
+  const puts = new Map<string, string>();
+  const deletes: string[] = [];
+  let durable = false;
+  for (const [key, entry] of next) {
+    const old = prev.get(key);
+    if (old?.text === entry.text) continue;
+    puts.set(key, entry.text);
+    if (key.includes("/summary/")) continue; // progress: batched
+    if (old?.range !== undefined && entry.range !== undefined) {
+      const { cursor: _a, ...a } = entry.range;
+      const { cursor: _b, ...b } = old.range;
+      if (JSON.stringify(a) !== JSON.stringify(b)) durable = true;
+    } else {
+      durable = true;
+    }
+  }
+  for (const key of prev.keys()) {
+    if (!next.has(key)) {
+      deletes.push(key);
+      if (!key.includes("/summary/")) durable = true;
+    }
+  }
+  return { puts, deletes, durable };
+}
