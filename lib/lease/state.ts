@@ -712,10 +712,9 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
           state.#nextLease = n + 1;
         }
       }
-      state.#live.set(l.leaseId, {
-        ...l,
-        expiresUnixTimeMs: nowMs + state.leaseTtlMs,
-      });
+      const lease = { ...l, expiresUnixTimeMs: nowMs + state.leaseTtlMs };
+      state.#live.set(l.leaseId, lease);
+      state.#index.add(lease);
     }
     state.#pool = image.pool.map((r) => ({ ...r }));
     state.#queues = image.queues.map((q) => q.map((r) => ({ ...r })));
