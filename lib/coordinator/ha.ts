@@ -69,7 +69,14 @@ export class HaReplica implements HaGate, AsyncDisposable {
   #loop: Promise<void> | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #term = 0;
-  #counts = { elected: 0, lost: 0, fenced: 0, takeoverMs: 0 };
+  #counts = {
+    elected: 0,
+    lost: 0,
+    fenced: 0,
+    takeoverMs: 0,
+    txns: 0,
+    keys: 0,
+  };
 
   /**
    * Creates the replica (nothing runs until `start`).
@@ -144,7 +151,10 @@ export class HaReplica implements HaGate, AsyncDisposable {
     }
     const run = this.#chain.then(() => store.commit(this.#job.image(), flush));
     this.#chain = run.catch(() => {});
-    return run.then(() => {}, (err) => {
+    return run.then((done) => {
+      this.#counts.txns += done.txns;
+      this.#counts.keys += done.keys;
+    }, (err) => {
       if (err instanceof NotLeaderError) {
         throw new ConnectError(
           `Leadership of job "${this.#job.jobId}" was lost (${err.reason}): retry at the new leader`,
@@ -164,6 +174,8 @@ export class HaReplica implements HaGate, AsyncDisposable {
       ha_leader_lost_total: this.#counts.lost,
       ha_fenced_writes_rejected_total: this.#counts.fenced,
       ha_last_takeover_ms: this.#counts.takeoverMs,
+      ha_etcd_txns_total: this.#counts.txns,
+      ha_etcd_keys_written_total: this.#counts.keys,
     };
   }
 

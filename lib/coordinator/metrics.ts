@@ -39,6 +39,10 @@ export interface HaMetrics {
   ha_fenced_writes_rejected_total: number;
   /** ms from the previous leader's key vanishing to this replica serving, at its last takeover. */
   ha_last_takeover_ms: number;
+  /** Fenced state txns this replica committed to etcd as leader. */
+  ha_etcd_txns_total: number;
+  /** Keys those txns wrote or deleted. */
+  ha_etcd_keys_written_total: number;
 }
 
 /** The HA metrics, in output order (rendered only with `--ha-etcd`). */
@@ -70,6 +74,16 @@ export const HA_METRICS: readonly MetricInfo[] = [
     type: "gauge",
     help:
       "At this replica's last takeover: ms from the previous leader's key vanishing to serving.",
+  },
+  {
+    name: "ha_etcd_txns_total",
+    type: "counter",
+    help: "Fenced state txns this replica committed to etcd as leader.",
+  },
+  {
+    name: "ha_etcd_keys_written_total",
+    type: "counter",
+    help: "Keys written or deleted by those txns.",
   },
 ];
 

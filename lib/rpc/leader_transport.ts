@@ -98,14 +98,31 @@ export function leaderTransport(
         }
       }
     },
-    async stream(...args) {
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      // An attempt consumes the request stream: a retry at another replica
+      // must send the same messages, so a server stream's one request is
+      // read once and replayed. Client and bidi streams (the coordinator
+      // has none) are not retried: their input cannot be replayed.
+      const replayable = method.methodKind === "server_streaming";
+      const messages: typeof input extends AsyncIterable<infer M> ? M[]
+        : never = [];
+      if (replayable) { for await (const m of input) messages.push(m); }
       const tried = new Set<string>();
       for (;;) {
         tried.add(known[current]);
         try {
-          return await get(current).stream(...args);
+          return await get(current).stream(
+            method,
+            signal,
+            timeoutMs,
+            header,
+            replayable ? replay(messages) : input,
+            contextValues,
+          );
         } catch (err) {
-          if (args[1]?.aborted || !redirect(err, tried)) throw err;
+          if (!replayable || signal?.aborted || !redirect(err, tried)) {
+            throw err;
+          }
         }
       }
     },
@@ -117,4 +134,9 @@ export function leaderTransport(
     },
     current: () => known[current],
   };
+}
+
+/** The buffered request messages of a server stream, as a fresh iterable. */
+async function* replay<M>(messages: M[]): AsyncIterable<M> {
+  yield* messages;
 }

@@ -74,7 +74,8 @@ const BLOCK = 100;
 /** Bin of the native simulator's timeline (ms). */
 const TIMELINE_MS = 100;
 
-interface Row {
+/** One measured run of {@linkcode runOne}. */
+export interface Row {
   nodes: number;
   /** Window length (s). */
   seconds: number;
@@ -99,6 +100,8 @@ interface Row {
    * only): 1.0 = a flat load, 1.5 = bursts half again above it.
    */
   peak?: number;
+  /** Increase of {@linkcode BenchOptions.counter} over the window. */
+  counterDelta?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -159,7 +162,7 @@ async function makeDataset(
 }
 
 /** Settings of one benchmark run. */
-interface BenchOptions {
+export interface BenchOptions {
   seconds: number;
   clients: number;
   heartbeatMs: number;
@@ -194,10 +197,22 @@ interface BenchOptions {
    * node's first lease grant and the coordinator's cold JIT fall in it.
    */
   warmupMs: number;
+  /** Extra coordinator flags (bench:ha: `--ha-etcd URL`). */
+  coordArgs?: string[];
+  /**
+   * Awaited once the coordinator printed its ready line, before any node
+   * registers (bench:ha: until the replica leads).
+   */
+  whenReady?: (url: string) => Promise<void>;
+  /**
+   * Read at the window's start and end; the difference is
+   * {@linkcode Row.counterDelta} (bench:ha: the etcd writes the leader made).
+   */
+  counter?: (url: string) => Promise<number>;
 }
 
 /** A way to run `_coord_worker.ts`. */
-interface Simulator {
+export interface Simulator {
   /** Executable. */
   command: string;
   /** Arguments before the worker's own. */
@@ -241,7 +256,7 @@ function buildNativeSim(dir: string): { path?: string; why?: string } {
  * than Deno's `node:http2` compat. `deno`: the worker run by Deno. `auto`:
  * node when `node` (>= 18) is on PATH and the bundle builds, else deno.
  */
-function pickSimulator(
+export function pickSimulator(
   kind: string,
   dir: string,
   simFlags: string[],
@@ -292,7 +307,15 @@ function pickSimulator(
   return deno;
 }
 
-async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
+/**
+ * One run: a coordinator process with world size `nodes`, the simulated
+ * nodes against it, the measured window.
+ *
+ * @param nodes Simulated nodes.
+ * @param o Settings.
+ * @returns The measured row.
+ */
+export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   // Enough work that nobody drains inside the window.
   const samples = Math.ceil(
     nodes * (o.seconds + 5) * (1000 / o.progressMs) * STEP * 1.2,
@@ -331,6 +354,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       // What agents would be told to use (the simulators are told directly).
       "--heartbeat-ms",
       String(o.heartbeatMs),
+      ...(o.coordArgs ?? []),
     ],
     env: { MX8_AUTH_TOKEN: "" },
     stdout: "piped",
@@ -355,6 +379,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     for await (const line of coordOut) if (o.coordLog) kept.push(line);
     if (o.coordLog) await Deno.writeTextFile(o.coordLog, kept.join("\n"));
   })();
+  await o.whenReady?.(url);
   const ids = Array.from(
     { length: nodes },
     (_, i) => `node-${String(i).padStart(4, "0")}`,
@@ -415,8 +440,10 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   const cpu0 = cpuTicks(coord.pid);
   const steal0 = stealTicks();
   const client0 = workers.reduce((n, w) => n + cpuTicks(w.child.pid), 0);
+  const counter0 = await o.counter?.(url);
   const t0 = performance.now();
   await sleep(o.seconds * 1000);
+  const counter1 = await o.counter?.(url);
   const cpu1 = cpuTicks(coord.pid);
   const steal1 = stealTicks();
   const client1 = workers.reduce((n, w) => n + cpuTicks(w.child.pid), 0);
@@ -481,6 +508,9 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     calls,
     probe: probed,
     peak: timeline?.peak,
+    counterDelta: counter0 === undefined || counter1 === undefined
+      ? undefined
+      : counter1 - counter0,
   };
 }
 
@@ -600,7 +630,10 @@ async function* lines(
  * build `coord_sim.c` (`--sim native`, and `auto`, whose figures are the
  * documented ones); Node.js for `--sim node`; taskset for CPU pinning.
  */
-function prerequisites(sim: string, pinned: boolean): Prerequisite[] {
+export function prerequisites(
+  sim: string,
+  pinned: boolean,
+): Prerequisite[] {
   return [
     H2LOAD,
     ...(sim === "native" || sim === "auto" ? [CC, NGHTTP2_DEV] : []),
@@ -792,7 +825,7 @@ function loadAverage(): string {
 }
 
 /** Coordinator CPU ms per RPC of a run (the probe's RPCs included). */
-function cpuPerRpc(r: Row): number {
+export function cpuPerRpc(r: Row): number {
   const probeRps = (r.probe?.[2] ?? 0) / r.seconds;
   return (r.cpu / 100) * 1000 / (r.rps + probeRps);
 }

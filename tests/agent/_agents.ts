@@ -72,16 +72,21 @@ export function startAgent(
  *
  * @param root Work directory.
  * @param n Samples.
+ * @param shardMb Shard size limit in MiB (default 0.002: many small shards).
  * @returns The packed dataset directory.
  */
-export async function packedDataset(root: string, n: number): Promise<string> {
+export async function packedDataset(
+  root: string,
+  n: number,
+  shardMb = 0.002,
+): Promise<string> {
   const files: Record<string, string> = {};
   for (let i = 0; i < n; i++) {
     files[`${i % 2 ? "dog" : "cat"}/${String(i).padStart(5, "0")}.bin`] =
       `payload-${i}-`.repeat(3);
   }
   await writeTree(`${root}/raw`, files);
-  await pack(`${root}/raw`, { out: `${root}/packed`, shardMb: 0.002 });
+  await pack(`${root}/raw`, { out: `${root}/packed`, shardMb });
   return `${root}/packed`;
 }
 
