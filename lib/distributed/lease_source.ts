@@ -70,6 +70,13 @@ export { CoordinatorRefusedError };
 /** Log `waiting_for_barrier` at least this often while the count does not change. */
 const BARRIER_LOG_EVERY_MS = 10_000;
 
+/**
+ * Longest time a progress report is resent while the coordinator is
+ * unreachable (a failover takes about the HA TTL): past it, the lease is
+ * given up (`lease_lost`) and its rest is requeued when it expires.
+ */
+export const REPORT_RETRY_MS = 15_000;
+
 /** Leases from a coordinator, as loader segments. */
 export class LeaseSource implements SegmentSource {
   #o: LeaseSourceOptions;
@@ -473,14 +480,15 @@ export class LeaseSource implements SegmentSource {
         // Reports go out in order so the cursor never moves backwards.
         this.#reports = this.#reports.then(async () => {
           try {
-            await this.#o.client.reportProgress({
-              jobId: this.#o.jobId,
-              nodeId: this.#o.nodeId,
-              leaseId: lease.leaseId,
-              cursor: BigInt(cursor),
-              deliveredSamples: BigInt(ids.length),
-              deliveredBytes: BigInt(bytes),
-            });
+            await this.#reporting(signal, () =>
+              this.#o.client.reportProgress({
+                jobId: this.#o.jobId,
+                nodeId: this.#o.nodeId,
+                leaseId: lease.leaseId,
+                cursor: BigInt(cursor),
+                deliveredSamples: BigInt(ids.length),
+                deliveredBytes: BigInt(bytes),
+              }));
             if (cursor >= end) {
               this.#log("lease_completed", { lease_id: lease.leaseId });
             }
@@ -523,6 +531,37 @@ export class LeaseSource implements SegmentSource {
             c.reason,
             { cause: err },
           );
+        }
+        await sleep(backoff.nextDelayMs(), signal);
+      }
+    }
+  }
+
+  /**
+   * Sends a progress report, resending it while the failure is transient
+   * (the coordinator restarting, an HA failover under way) for at most
+   * {@linkcode REPORT_RETRY_MS} (or `connectTimeoutMs` when shorter): the
+   * lease survives a failover, and a final report the old leader committed
+   * is answered OK by the new one (completions are idempotent per lease).
+   * Other failures (the lease expired, another node holds it) go to the
+   * caller at once.
+   */
+  async #reporting<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff(100, 1000);
+    const limit = Math.min(
+      REPORT_RETRY_MS,
+      this.#o.connectTimeoutMs || REPORT_RETRY_MS,
+    );
+    const first = Date.now();
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (
+          signal.aborted || !classifyRpcError(err).transient ||
+          Date.now() - first >= limit
+        ) {
+          throw err;
         }
         await sleep(backoff.nextDelayMs(), signal);
       }

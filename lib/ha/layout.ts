@@ -65,6 +65,12 @@ export interface MemberRecord {
   departed: boolean;
   /** Caps the node declared (JSON). */
   caps: unknown;
+  /**
+   * The node's last completed leases, oldest first (stored as
+   * `[[leaseId, endId], …]`, absent when none): a final report resent to a
+   * new leader is answered OK.
+   */
+  done?: { leaseId: string; endId: number }[];
 }
 
 /** `ranges/<endId>`. */
@@ -326,6 +332,9 @@ export function encodeMember(m: MemberRecord): string {
     rank: m.rank,
     departed: m.departed,
     caps: m.caps ?? null,
+    ...(m.done !== undefined && m.done.length > 0
+      ? { done: m.done.map((d) => [d.leaseId, d.endId]) }
+      : {}),
   }, bigintReplacer);
 }
 
@@ -339,11 +348,38 @@ export function encodeMember(m: MemberRecord): string {
  */
 export function decodeMember(key: string, text: string): MemberRecord {
   const o = parseJson(key, text);
-  return {
+  const member: MemberRecord = {
     rank: int(key, o, "rank", -1),
     departed: bool(key, o, "departed"),
     caps: o.caps,
   };
+  if (o.done !== undefined) member.done = doneLeases(key, o.done);
+  return member;
+}
+
+/** Reads a member's `done`: `[[leaseId, endId], …]`. */
+function doneLeases(
+  key: string,
+  v: unknown,
+): { leaseId: string; endId: number }[] {
+  const bad = () =>
+    new HaStateError(
+      key,
+      `field "done" must be an array of [leaseId, endId] pairs, got ${
+        JSON.stringify(v)?.slice(0, 80)
+      }`,
+    );
+  if (!Array.isArray(v)) throw bad();
+  return v.map((pair) => {
+    if (
+      !Array.isArray(pair) || pair.length !== 2 ||
+      typeof pair[0] !== "string" || pair[0] === "" ||
+      !Number.isSafeInteger(pair[1]) || pair[1] <= 0
+    ) {
+      throw bad();
+    }
+    return { leaseId: pair[0], endId: pair[1] };
+  });
 }
 
 /** Encodes `ranges/<endId>`. */

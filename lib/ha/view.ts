@@ -98,7 +98,12 @@ export function toView(
   });
   for (const n of image.nodes) {
     view.set(keys.member(n.nodeId), {
-      text: encodeMember({ rank: n.rank, departed: n.departed, caps: n.caps }),
+      text: encodeMember({
+        rank: n.rank,
+        departed: n.departed,
+        caps: n.caps,
+        done: n.done,
+      }),
     });
   }
   const addRange = (endId: number, r: Omit<RangeRecord, "epoch">) => {

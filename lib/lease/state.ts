@@ -17,16 +17,18 @@ import {
 } from "./_checks.ts";
 import { assertLeaseInvariants } from "./_invariants.ts";
 import { LiveIndex } from "./live_index.ts";
-import type {
-  JobSnapshot,
-  Lease,
-  LeaseCounters,
-  LeaseEvent,
-  LeaseGrant,
-  LeaseStateImage,
-  NodeInfo,
-  ProgressResult,
-  RegisterResult,
+import {
+  type CompletedLease,
+  type JobSnapshot,
+  type Lease,
+  type LeaseCounters,
+  type LeaseEvent,
+  type LeaseGrant,
+  type LeaseStateImage,
+  type NodeInfo,
+  type ProgressResult,
+  RECENT_COMPLETIONS,
+  type RegisterResult,
 } from "./types.ts";
 
 /** Default `waitMs` answered when a lease request gets nothing. */
@@ -77,6 +79,8 @@ interface NodeRecord<Caps, Stats> {
   departed: boolean;
   deliveredSamples: number;
   deliveredBytes: number;
+  /** Last completed leases, oldest first (kept across a failover). */
+  done: CompletedLease[];
 }
 
 interface LiveLease {
@@ -308,6 +312,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
         departed: false,
         deliveredSamples: 0,
         deliveredBytes: 0,
+        done: [],
       };
       this.#nodes.set(nodeId, node);
     }
@@ -471,6 +476,8 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     if (leaseCompleted) {
       this.#live.delete(leaseId);
       this.#index.remove(lease);
+      node.done.push({ leaseId, endId: lease.endId });
+      if (node.done.length > RECENT_COMPLETIONS) node.done.shift();
       this.#finished.set(leaseId, {
         nodeId,
         endId: lease.endId,
@@ -585,7 +592,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
   snapshot(nowMs: number): JobSnapshot<Caps, Stats> {
     const nodes: NodeInfo<Caps, Stats>[] = [...this.#nodes.values()]
       .sort((a, b) => compareIds(a.nodeId, b.nodeId))
-      .map((node) => ({ ...node }));
+      .map(({ done: _done, ...node }) => ({ ...node }));
     const queued = this.#queues.reduce((n, q) => n + q.length, 0);
     const counters = this.counters;
     return {
@@ -657,6 +664,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
         rank: n.rank,
         departed: n.departed,
         caps: n.caps,
+        ...(n.done.length > 0 ? { done: n.done.map((d) => ({ ...d })) } : {}),
       })),
       live: [...this.#live.values()].map((l) => ({
         leaseId: l.leaseId,
@@ -702,7 +710,16 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
         departed: n.departed,
         deliveredSamples: 0,
         deliveredBytes: 0,
+        done: (n.done ?? []).map((d) => ({ ...d })),
       });
+      // A final report of these, resent after the failover, answers OK.
+      for (const d of n.done ?? []) {
+        state.#finished.set(d.leaseId, {
+          nodeId: n.nodeId,
+          endId: d.endId,
+          outcome: "completed",
+        });
+      }
     }
     for (const l of image.live) {
       // Never hand out a restored lease's id again.

@@ -205,6 +205,17 @@ export interface JobSnapshot<Caps = unknown, Stats = unknown> {
   serverTimeUnixMs: number;
 }
 
+/** A completed lease as remembered for resent final reports. */
+export interface CompletedLease {
+  /** Lease id (one grant of one range: a requeue grants a new id). */
+  leaseId: string;
+  /** One past its last id (the final report's cursor). */
+  endId: number;
+}
+
+/** Completed leases remembered per node (see {@linkcode LeaseStateImage}). */
+export const RECENT_COMPLETIONS = 8;
+
 /**
  * Everything a {@linkcode LeaseState} must keep across a coordinator
  * failover (spec §12): membership, where each range is, completed samples.
@@ -216,8 +227,20 @@ export interface LeaseStateImage<Caps = unknown> {
   ready: boolean;
   /** Configured world size before the barrier; frozen member count after. */
   worldSize: number;
-  /** Known nodes (rank `-1` before the barrier). */
-  nodes: { nodeId: string; rank: number; departed: boolean; caps: Caps }[];
+  /**
+   * Known nodes (rank `-1` before the barrier). `done`: the node's last
+   * completed leases (at most {@linkcode RECENT_COMPLETIONS}, oldest
+   * first; absent when none), so a final report resent after a failover is
+   * answered OK by the new leader (completions are idempotent per lease,
+   * i.e. per range and epoch).
+   */
+  nodes: {
+    nodeId: string;
+    rank: number;
+    departed: boolean;
+    caps: Caps;
+    done?: CompletedLease[];
+  }[];
   /** Live leases: `[startId, cursor)` delivered, `[cursor, endId)` to go. */
   live: {
     leaseId: string;

@@ -155,3 +155,54 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name:
+    "HA service: a final report resent after a failover is answered OK for a range the old leader completed (idempotent per lease)",
+  ignore,
+  async fn() {
+    await using etcd = await startEtcd(1);
+    const events: CoordinatorEvent[] = [];
+    await using a = await replica(etcd.endpoints, events);
+    await until(() => a.ha.isLeader, "the first replica to lead");
+    await using b = await replica(etcd.endpoints, events);
+    await until(
+      () => b.ha.leaderUrl === a.server.url,
+      "the follower to see the leader",
+    );
+    using client = createCoordinatorClient(`${a.server.url},${b.server.url}`);
+    await client.registerNode({ jobId: "j", nodeId: "n1" });
+    await client.registerNode({ jobId: "j", nodeId: "n2" });
+    const [done] =
+      (await client.requestLease({ jobId: "j", nodeId: "n1", want: 1 }))
+        .leases;
+    const [other] =
+      (await client.requestLease({ jobId: "j", nodeId: "n2", want: 1 }))
+        .leases;
+    const final = {
+      jobId: "j",
+      nodeId: "n1",
+      leaseId: done.leaseId,
+      cursor: done.range!.endId,
+    };
+    // The old leader commits the completion (its answer may be lost).
+    await client.reportProgress(final);
+    await a.ha.close();
+    await until(() => b.ha.isLeader, "the follower to take over");
+    // The agent resends the final report to the new leader: OK, no change.
+    await client.reportProgress(final);
+    assert.equal(b.job.snapshot().completedSamples, 10);
+    // Another node resending it, or a cursor short of the end, is refused.
+    const refused = await client.reportProgress({ ...final, nodeId: "n2" })
+      .then(() => undefined, (e) => ConnectError.from(e));
+    assert.equal(refused?.code, Code.NotFound, refused?.rawMessage);
+    // The live lease of the other node goes on as before.
+    await client.reportProgress({
+      jobId: "j",
+      nodeId: "n2",
+      leaseId: other.leaseId,
+      cursor: other.range!.endId,
+    });
+    assert.equal(b.job.snapshot().completedSamples, 20);
+  },
+});

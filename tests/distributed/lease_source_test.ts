@@ -168,3 +168,54 @@ Deno.test("a coordinator down longer than a few retries (manifest rows refused 6
   assert.deepEqual(ids.toSorted((a, b) => a - b), [...Array(12).keys()]);
   assert.equal(job.snapshot().jobDrained, true);
 });
+
+Deno.test("a progress report refused while the coordinator fails over is resent: the lease is kept, nothing is lost or delivered twice", async () => {
+  const { dir, ds } = await dataset(20);
+  await using _ = dir;
+  using job = jobFor(ds, 1, 3_000);
+  job.start();
+  const real = createClient(
+    Coordinator,
+    createRouterTransport(coordinatorRoutes(job)),
+  );
+  let refused = 0;
+  // Every report is refused three times, as by replicas that have no
+  // leader yet; the final ones reach the coordinator only on a resend.
+  const client = new Proxy(real, {
+    get(target, key, recv) {
+      if (key === "reportProgress") {
+        return (req: unknown) => {
+          if (refused++ % 4 < 3) {
+            throw new ConnectError(
+              `No leader for job "j1" yet (election or failover under way): retry shortly`,
+              Code.Unavailable,
+            );
+          }
+          return target.reportProgress(req as never);
+        };
+      }
+      return Reflect.get(target, key, recv);
+    },
+  });
+  const events: string[] = [];
+  const source = new LeaseSource({
+    client,
+    jobId: "j1",
+    nodeId: "node-f",
+    want: 1,
+    batchSize: 5,
+    caps: { maxInflightBytes: 1 << 20, maxRamBytes: 1 << 30 },
+    log: (e) => events.push(e),
+  });
+  await using loader = new DataLoader(
+    "",
+    { batchSizeSamples: 5, [SEGMENT_SOURCE]: source } as never,
+  );
+  const ids: number[] = [];
+  for await (const b of loader) ids.push(...Array.from(b.sampleIds, Number));
+  assert.ok(refused >= 12, `only ${refused} reports refused`);
+  assert.deepEqual(events.filter((e) => e === "lease_lost"), []);
+  assert.deepEqual(ids.toSorted((a, b) => a - b), [...Array(20).keys()]);
+  assert.equal(job.snapshot().jobDrained, true);
+  assert.equal(job.snapshot().counters.leases_expired_total, 0);
+});

@@ -48,6 +48,8 @@ Deno.test("layout: records round-trip", () => {
     caps: { $typeName: "mx8.v1.NodeCaps", maxRamBytes: 2n ** 62n, cpus: 4 },
   };
   assert.deepEqual(decodeMember("k", encodeMember(member)), member);
+  const withDone = { ...member, done: [{ leaseId: "lease-x-1", endId: 40 }] };
+  assert.deepEqual(decodeMember("k", encodeMember(withDone)), withDone);
   const range = {
     state: "leased" as const,
     owner: "n",
@@ -82,6 +84,10 @@ Deno.test("layout: malformed records are HaStateErrors naming the key and field"
     /"totalSamples"/,
   );
   bad(() => decodeMember("K", '{"rank":-2,"departed":false}'), /"rank"/);
+  bad(
+    () => decodeMember("K", '{"rank":0,"departed":false,"done":[["x",0]]}'),
+    /"done" must be an array of \[leaseId, endId\] pairs/,
+  );
   bad(
     () =>
       decodeRange(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LeaseState } from "../../lib/lease/state.ts";
-import { makeState } from "./_helpers.ts";
+import { RECENT_COMPLETIONS } from "../../lib/lease/types.ts";
+import { assertLeaseError, makeState } from "./_helpers.ts";
 
 Deno.test("restore: fresh deadlines on the new clock, same leases, ids not reused", () => {
   const a = makeState({ leaseIdPrefix: "r1-" });
@@ -47,4 +48,65 @@ Deno.test("restore: an image that loses samples is refused", () => {
     () => LeaseState.restore({ ...a, jobId: "job", worldSize: 2 }, image, 0),
     /does not partition the job/,
   );
+});
+
+Deno.test("restore: a resent final report is OK per lease (range and epoch), not for a requeued one", () => {
+  const a = makeState({ leaseIdPrefix: "r1-", leaseTtlMs: 100 });
+  a.register("x", {}, 0);
+  a.register("y", {}, 0);
+  const [done] = a.requestLease("x", 1, 10).leases;
+  a.reportProgress("x", done.leaseId, done.endId, 10, 0, 20);
+  // y's lease expires: its range is requeued (a new epoch) and granted to x.
+  const [lost] = a.requestLease("y", 1, 20).leases;
+  a.heartbeat("x", {}, 100);
+  a.heartbeat("y", {}, 100);
+  a.tick(125);
+  const [again] = a.requestLease("x", 1, 130).leases;
+  assert.equal(again.startId, lost.startId);
+  a.reportProgress("x", again.leaseId, again.endId, 10, 0, 140);
+  const image = a.image();
+  assert.deepEqual(image.nodes.find((n) => n.nodeId === "x")?.done, [
+    { leaseId: done.leaseId, endId: done.endId },
+    { leaseId: again.leaseId, endId: again.endId },
+  ]);
+  const b = LeaseState.restore(
+    { ...a, jobId: "job", worldSize: 2, leaseIdPrefix: "r2-" },
+    image,
+    5_000,
+  );
+  // Same lease (range, epoch) and holder: OK, nothing changes.
+  const before = b.completedRanges();
+  assert.deepEqual(
+    b.reportProgress("x", done.leaseId, done.endId, 0, 0, 5_001),
+    { leaseCompleted: true, jobDrained: false },
+  );
+  assert.deepEqual(b.completedRanges(), before);
+  // The expired grant of the same range (an older epoch): not found.
+  assertLeaseError(
+    () => b.reportProgress("y", lost.leaseId, lost.endId, 0, 0, 5_002),
+    "not_found",
+  );
+  // Another node, or a cursor short of the end: not found.
+  assertLeaseError(
+    () => b.reportProgress("y", done.leaseId, done.endId, 0, 0, 5_003),
+    "not_found",
+  );
+  assertLeaseError(
+    () => b.reportProgress("x", done.leaseId, done.endId - 1, 0, 0, 5_004),
+    "not_found",
+  );
+});
+
+Deno.test("restore: a node remembers its last RECENT_COMPLETIONS leases", () => {
+  const a = makeState({ totalSamples: 400, worldSize: 1 });
+  a.register("x", {}, 0);
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const [l] = a.requestLease("x", 1, i).leases;
+    a.reportProgress("x", l.leaseId, l.endId, 10, 0, i);
+    ids.push(l.leaseId);
+  }
+  const done = a.image().nodes[0].done!;
+  assert.equal(done.length, RECENT_COMPLETIONS);
+  assert.deepEqual(done.map((d) => d.leaseId), ids.slice(-RECENT_COMPLETIONS));
 });
