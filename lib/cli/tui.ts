@@ -33,7 +33,9 @@ Health (worst first): stalled (active leases, no progress for
 cap) > warming (membership barrier not met) > drained > healthy.
 
 Options:
-  --coord-url URL            coordinator URL (required), e.g. http://127.0.0.1:50051
+  --coord-url URL[,URL...]   coordinator URL (required), e.g. http://127.0.0.1:50051;
+                             several HA replicas (--ha-etcd): reads follow the
+                             leader, the overview shows leader, term, failovers
   --job-id J                 job id (required)
   --poll-ms N                time between snapshot polls (default 1000)
   --headless-polls N         headless mode: poll N times, print status lines
@@ -89,16 +91,18 @@ export const tuiCommand: Command = {
     const jobId = values["job-id"];
     if (!coordUrl) throw new UsageError("missing --coord-url URL");
     if (!jobId) throw new UsageError("missing --job-id J");
-    let protocol = "";
-    try {
-      protocol = new URL(coordUrl).protocol;
-    } catch {
-      // not a URL: reported below
-    }
-    if (protocol !== "http:" && protocol !== "https:") {
-      throw new UsageError(
-        `--coord-url must be an http(s) URL, got "${coordUrl}"`,
-      );
+    for (const url of coordUrl.split(",")) {
+      let protocol = "";
+      try {
+        protocol = new URL(url).protocol;
+      } catch {
+        // not a URL: reported below
+      }
+      if (protocol !== "http:" && protocol !== "https:") {
+        throw new UsageError(
+          `--coord-url must be an http(s) URL (or several, comma-separated), got "${url}"`,
+        );
+      }
     }
     const pollMs = intFlag("--poll-ms", values["poll-ms"], 1000, 10);
     const health = {

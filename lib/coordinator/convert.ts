@@ -14,6 +14,7 @@ import {
   type NodeStats,
 } from "../gen/mx8/v1/coordinator_pb.ts";
 import type { JobSnapshot, Lease } from "../lease/types.ts";
+import type { HaMetrics } from "./metrics.ts";
 
 /**
  * Converts a wire `uint64` to a safe integer.
@@ -102,10 +103,18 @@ export function toLeaseMessage(lease: Lease): LeaseMessage {
  * ```
  */
 export function toSnapshotMessage(
-  snap: JobSnapshot<NodeCaps | undefined, NodeStats | undefined>,
+  snap: JobSnapshot<NodeCaps | undefined, NodeStats | undefined> & {
+    ha?: HaMetrics;
+    haLeaderUrl?: string;
+  },
 ): MessageInitShape<typeof GetJobSnapshotResponseSchema> {
   const c = snap.counters;
   return {
+    ...(snap.ha === undefined ? {} : {
+      haLeaderUrl: snap.haLeaderUrl ?? "",
+      haTerm: BigInt(snap.ha.ha_term),
+      haFailovers: snap.ha.ha_failovers,
+    }),
     jobId: snap.jobId,
     manifestHash: snap.manifestHash,
     worldSize: snap.worldSize,

@@ -76,6 +76,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     takeoverMs: 0,
     txns: 0,
     keys: 0,
+    failovers: 0,
   };
 
   /**
@@ -176,6 +177,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
       ha_last_takeover_ms: this.#counts.takeoverMs,
       ha_etcd_txns_total: this.#counts.txns,
       ha_etcd_keys_written_total: this.#counts.keys,
+      ha_failovers: this.#counts.failovers,
     };
   }
 
@@ -192,6 +194,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
       const loaded = loadJob(read.kvs, this.#keys);
       if (loaded.meta !== undefined && !this.isLeader) {
         this.#job.restore(loaded.image as never);
+        this.#counts.failovers = loaded.meta.failovers ?? 0;
       }
     } catch {
       // etcd unreachable: serve what this replica last saw.
@@ -277,6 +280,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
         );
         this.#job.restore(loaded.image as never);
         this.#store = store;
+        this.#counts.failovers = store.meta.failovers ?? 0;
         this.#emit({
           event: "leader_ready",
           term: leadership.token,

@@ -77,6 +77,8 @@ export interface HaGate {
   commit(): Promise<void>;
   /** Gauges and counters for `/metrics`. */
   metrics(): HaMetrics;
+  /** The leader's URL as last seen, if any. */
+  readonly leaderUrl: string | undefined;
 }
 
 /**
@@ -351,9 +353,14 @@ export class CoordinatorJob implements Disposable {
    */
   snapshot(): JobSnapshot<NodeCaps | undefined, NodeStats | undefined> & {
     ha?: HaMetrics;
+    haLeaderUrl?: string;
   } {
     const snap = this.#state.snapshot(this.#now());
-    return this.ha === undefined ? snap : { ...snap, ha: this.ha.metrics() };
+    return this.ha === undefined ? snap : {
+      ...snap,
+      ha: this.ha.metrics(),
+      haLeaderUrl: this.ha.leaderUrl ?? "",
+    };
   }
 
   /**

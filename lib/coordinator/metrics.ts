@@ -43,6 +43,8 @@ export interface HaMetrics {
   ha_etcd_txns_total: number;
   /** Keys those txns wrote or deleted. */
   ha_etcd_keys_written_total: number;
+  /** Takeovers by a new leader since the job started (stored in etcd). */
+  ha_failovers: number;
 }
 
 /** The HA metrics, in output order (rendered only with `--ha-etcd`). */
@@ -84,6 +86,12 @@ export const HA_METRICS: readonly MetricInfo[] = [
     name: "ha_etcd_keys_written_total",
     type: "counter",
     help: "Keys written or deleted by those txns.",
+  },
+  {
+    name: "ha_failovers",
+    type: "gauge",
+    help:
+      "Takeovers by a new leader since the job started (stored in etcd, as last read).",
   },
 ];
 

@@ -55,6 +55,10 @@ export interface MetaRecord {
   ready: boolean;
   /** Configured world size before the barrier; frozen member count after. */
   worldSize: number;
+  /** Term (fencing token) of the leader that last took the job over. */
+  term?: number;
+  /** Takeovers by a new leader since the job started (leader changes). */
+  failovers?: number;
 }
 
 /** `members/<node>`. */
@@ -323,6 +327,10 @@ export function decodeMeta(key: string, text: string): MetaRecord {
     resumed: ranges(key, o.resumed, "resumed"),
     ready: bool(key, o, "ready"),
     worldSize: int(key, o, "worldSize", 1),
+    ...(o.term === undefined ? {} : { term: int(key, o, "term") }),
+    ...(o.failovers === undefined
+      ? {}
+      : { failovers: int(key, o, "failovers") }),
   };
 }
 

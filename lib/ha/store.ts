@@ -100,11 +100,21 @@ export class HaJobStore {
           );
         }
       }
-      return {
-        store: new HaJobStore(keys, leadership, loaded.meta, loaded),
-        loaded,
+      // A takeover: the new term (and one more failover when another term
+      // led before) is durable before this leader serves.
+      const prev = loaded.meta;
+      const taken: MetaRecord = {
+        ...prev,
+        term: leadership.token,
+        failovers: (prev.failovers ?? 0) +
+          (prev.term !== undefined && prev.term !== leadership.token ? 1 : 0),
       };
+      const store = new HaJobStore(keys, leadership, taken, loaded);
+      await store.commit(loaded.image);
+      loaded.meta = taken;
+      return { store, loaded };
     }
+    meta = { ...meta, term: leadership.token, failovers: 0 };
     const text = encodeMeta(meta);
     const result = await leadership.fencedTxn(
       [{ key: keys.meta, target: "create", op: "=", value: 0 }],
@@ -115,6 +125,11 @@ export class HaJobStore {
     loaded.meta = meta;
     loaded.image.worldSize = meta.worldSize;
     return { store: new HaJobStore(keys, leadership, meta, loaded), loaded };
+  }
+
+  /** The job's `meta` as this leader stores it (term, failovers). */
+  get meta(): MetaRecord {
+    return this.#meta;
   }
 
   /**

@@ -188,6 +188,11 @@ export interface JobView {
   serverTimeMs: number;
   /** The thresholds used. */
   thresholds: Required<HealthOptions>;
+  /**
+   * HA (`--ha-etcd`), when the coordinator runs it: the leader's URL (""
+   * while none is known), its term and the job's failovers so far.
+   */
+  ha?: { leaderUrl: string; term: number; failovers: number };
 }
 
 function nodeView(
@@ -318,6 +323,15 @@ export function buildView(
     hasSnapshot: snap !== undefined,
     jobId: snap?.jobId ?? "",
     manifestHash: snap?.manifestHash ?? "",
+    ...(snap !== undefined && snap.haTerm > 0n
+      ? {
+        ha: {
+          leaderUrl: snap.haLeaderUrl,
+          term: Number(snap.haTerm),
+          failovers: snap.haFailovers,
+        },
+      }
+      : {}),
     ready: snap?.jobReady ?? false,
     drained,
     registeredNodes: snap?.registeredNodes ?? 0,

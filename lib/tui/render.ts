@@ -203,7 +203,24 @@ function overviewGroups(v: JobView): Item[][] {
     }
     leases.push(it);
   }
-  return [state, liveness, counters, leases];
+  const groups = [state, liveness, counters, leases];
+  if (v.ha !== undefined) {
+    groups.splice(1, 0, [
+      [{ text: " ha:", style: "dim" }],
+      kv(
+        "leader",
+        v.ha.leaderUrl || "none",
+        v.ha.leaderUrl ? "green" : "redBold",
+      ),
+      kv("term", v.ha.term),
+      kv(
+        "failovers",
+        v.ha.failovers,
+        v.ha.failovers > 0 ? "yellow" : undefined,
+      ),
+    ]);
+  }
+  return groups;
 }
 
 /**

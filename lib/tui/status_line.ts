@@ -26,7 +26,8 @@ import type { JobView } from "./model.ts";
  * @param v The view after that poll.
  * @returns e.g. `poll=1 health=healthy ready=true drained=false nodes=3/3
  * active_leases=2 pool=5 completed=1200/5000 stale=0 max_hb_age_ms=120
- * leases_expired=0 ranges_requeued=0 err=-`.
+ * leases_expired=0 ranges_requeued=0 err=-`; with HA (`--ha-etcd`)
+ * `leader=URL term=N failovers=N` come before `err=`.
  */
 export function statusLine(poll: number, v: JobView): string {
   const err = v.connected || v.lastError === undefined
@@ -48,6 +49,11 @@ export function statusLine(poll: number, v: JobView): string {
     `max_hb_age_ms=${v.maxHbAgeMs}`,
     `leases_expired=${v.counters?.leasesExpired ?? "-"}`,
     `ranges_requeued=${v.counters?.rangesRequeued ?? "-"}`,
+    ...(v.ha === undefined ? [] : [
+      `leader=${v.ha.leaderUrl || "none"}`,
+      `term=${v.ha.term}`,
+      `failovers=${v.ha.failovers}`,
+    ]),
     `err=${err}`,
   ].join(" ");
 }

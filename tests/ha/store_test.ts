@@ -29,7 +29,7 @@ Deno.test({
       onEvent: (e) => eventsA.push(e),
     });
     const { store: storeA, loaded } = await HaJobStore.open(c, keys, a, meta);
-    assert.equal(loaded.meta, meta);
+    assert.deepEqual(loaded.meta, { ...meta, term: a.token, failovers: 0 });
     const state = LeaseState.restore(options, loaded.image, 0);
     state.register("n0", { cpus: 1 }, 0);
     assert.deepEqual(await storeA.commit(state.image()), {
@@ -60,6 +60,9 @@ Deno.test({
       b,
       meta,
     );
+    // The takeover is counted in meta before B serves.
+    assert.equal(atB.meta?.term, b.token);
+    assert.equal(atB.meta?.failovers, 1);
     const restored = LeaseState.restore(options, atB.image, 1_000_000);
     const live = restored.liveLeases().map((
       l,
@@ -92,6 +95,7 @@ Deno.test({
     // What B wrote stands.
     const { loaded: after } = await HaJobStore.open(c, keys, b, meta);
     assert.deepEqual(after.image.completed, restored.completedRanges());
+    assert.equal(after.meta?.failovers, 1); // same term: no new failover
     await b.resign();
   },
 });
