@@ -176,6 +176,7 @@ export class EtcdClient {
    * @param compares Conditions.
    * @param success Ops when all hold.
    * @param failure Ops otherwise.
+   * @param options `timeoutMs`: this call's timeout instead of the client's.
    * @returns Which branch ran and its answers.
    * @throws {EtcdError} When etcd refuses (e.g. more than 128 ops, code 3).
    */
@@ -183,12 +184,13 @@ export class EtcdClient {
     compares: Compare[],
     success: Op[],
     failure: Op[] = [],
+    options: { timeoutMs?: number } = {},
   ): Promise<TxnResult> {
     const body = await this.#call("/v3/kv/txn", {
       compare: compares.map(encodeCompare),
       success: success.map(encodeOp),
       failure: failure.map(encodeOp),
-    }, { idempotent: false });
+    }, { idempotent: false, timeoutMs: options.timeoutMs });
     return readTxn(body);
   }
 
@@ -212,12 +214,17 @@ export class EtcdClient {
    * Renews a lease once.
    *
    * @param id Lease id.
+   * @param options `timeoutMs`: this call's timeout instead of the client's.
    * @returns The remaining TTL in seconds; 0 when the lease is gone.
    * @throws {EtcdError} When etcd cannot be reached.
    */
-  async leaseKeepAlive(id: string): Promise<number> {
+  async leaseKeepAlive(
+    id: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<number> {
     const body = await this.#call("/v3/lease/keepalive", { ID: id }, {
       idempotent: true,
+      timeoutMs: options.timeoutMs,
     });
     const result = (body.result ?? body) as Json;
     return readInt(result.TTL, "TTL");
@@ -298,7 +305,10 @@ export class EtcdClient {
   async #call(
     path: string,
     request: unknown,
-    { idempotent }: { idempotent: boolean },
+    { idempotent, timeoutMs = this.#timeoutMs }: {
+      idempotent: boolean;
+      timeoutMs?: number;
+    },
   ): Promise<Json> {
     let last: EtcdError | undefined;
     for (let tries = 0; tries < this.#endpoints.length; tries++) {
@@ -309,7 +319,7 @@ export class EtcdClient {
         response = await fetch(endpoint + path, {
           method: "POST",
           body: JSON.stringify(request),
-          signal: AbortSignal.timeout(this.#timeoutMs),
+          signal: AbortSignal.timeout(timeoutMs),
         });
         text = await response.text();
       } catch (err) {
@@ -321,7 +331,7 @@ export class EtcdClient {
           path,
           endpoint,
           message: timedOut
-            ? `no answer within ${this.#timeoutMs} ms: check that etcd is running and has quorum`
+            ? `no answer within ${timeoutMs} ms: check that etcd is running and has quorum`
             : `cannot reach etcd (${(err as Error).message}): check --ha-etcd`,
         }, { cause: err });
         if (timedOut && !idempotent) throw last;

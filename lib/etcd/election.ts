@@ -296,6 +296,8 @@ export class Leadership {
     }
     let result: TxnResult;
     try {
+      // A slow etcd (or a starved process) gets until leadership ends on
+      // this replica's own clock: past it the write would be refused anyway.
       result = await this.#client.txn(
         [
           { key: this.key, target: "create", op: "=", value: this.token },
@@ -303,6 +305,7 @@ export class Leadership {
         ],
         ops,
         [{ range: { key: this.key } }],
+        { timeoutMs: this.#leftMs() },
       );
     } catch (err) {
       this.stepDown("error");
@@ -392,7 +395,10 @@ export class Leadership {
     if (this.#reason !== undefined) return;
     const sentAt = performance.now();
     try {
-      const ttl = await this.#client.leaseKeepAlive(this.leaseId);
+      // Waits as long as leadership lasts (at least a third of the TTL).
+      const ttl = await this.#client.leaseKeepAlive(this.leaseId, {
+        timeoutMs: Math.max(this.ttlMs / 3, this.#leftMs()),
+      });
       if (this.#reason !== undefined) return;
       if (ttl <= 0) {
         await this.stepDown("keepalive", false);
@@ -404,6 +410,16 @@ export class Leadership {
       // etcd unreachable: keep trying; the deadline ends leadership in time.
     }
     if (this.#reason === undefined) this.#scheduleKeepalive();
+  }
+
+  /** ms until leadership ends on this replica's clock (at least 1). */
+  #leftMs(): number {
+    return Math.max(
+      1,
+      Math.floor(
+        this.#lastKeepalive + this.ttlMs - this.#marginMs - performance.now(),
+      ),
+    );
   }
 
   #armDeadline(): void {

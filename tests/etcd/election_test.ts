@@ -217,3 +217,34 @@ Deno.test({
     assert.equal(await currentLeader(c, PREFIX), undefined);
   },
 });
+
+Deno.test({
+  name:
+    "election: a fenced write waits out an etcd stall shorter than the leadership left (no step-down on the client timeout)",
+  ignore,
+  async fn() {
+    await using etcd = await startEtcd(1);
+    // The client's own timeout is short; leadership lasts TTL − margin.
+    const client = new EtcdClient(etcd.endpoints, { timeoutMs: 300 });
+    const events: ElectionEvent[] = [];
+    const lead = await campaign(client, PREFIX, "http://a", {
+      ttlMs: 4000,
+      onEvent: (e) => events.push(e),
+    });
+    const member = etcd.members[0].process;
+    member.kill("SIGSTOP");
+    const resume = setTimeout(() => member.kill("SIGCONT"), 800);
+    try {
+      const result = await lead.fencedTxn([], [
+        { put: { key: "/mx8/jobs/t/meta", value: "{}" } },
+      ]);
+      assert.ok(result.revision > lead.token);
+      assert.ok(lead.stillLeader());
+      assert.deepEqual(events.map((e) => e.type), ["leader_elected"]);
+    } finally {
+      clearTimeout(resume);
+      member.kill("SIGCONT");
+      await lead.resign();
+    }
+  },
+});
