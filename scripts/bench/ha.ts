@@ -12,7 +12,8 @@
  * every sample delivered, no range with two live owners, no acknowledged
  * completion granted again, no overlap, the job drained. Prints p50/p95/max
  * failover next to the goal: p95 ≤ TTL + 1.5 s. `--soak` is drill 4: 20
- * kills during one job of 400 000 samples with 8 agents.
+ * kills during one job of 400 000 samples with 8 agents, spread over the
+ * job (kill k once the leader counts k/21 of the samples completed).
  *
  * **RPC cost** (`--rpc-nodes`, `--write-nodes`): the simulated nodes of
  * `deno task bench:coordinator` (scripts/bench/coordinator.ts `runOne`)
@@ -79,6 +80,7 @@ const preset = values.soak
     batchSize: 50,
     blockSize: 500,
     pauseMs: 1000,
+    spread: true,
   }
   : {
     kills: 20,
@@ -88,6 +90,7 @@ const preset = values.soak
     batchSize: 5,
     blockSize: 20,
     pauseMs: 500,
+    spread: false,
   };
 const num = (v: string | undefined, fallback: number, name: string) => {
   const n = v === undefined ? fallback : Number(v);
@@ -108,6 +111,8 @@ const SINK_SLEEP = num(
 const BATCH = num(values["batch-size"], preset.batchSize, "batch-size");
 const BLOCK = num(values["block-size"], preset.blockSize, "block-size");
 const PAUSE = num(values["pause-ms"], preset.pauseMs, "pause-ms");
+/** Spread the kills over the job (`--soak`): kill k waits for k/(kills+1) of the samples. */
+const SPREAD = preset.spread;
 const RPC_NODES = num(values["rpc-nodes"], 128, "rpc-nodes");
 const WRITE_NODES = num(values["write-nodes"], 512, "write-nodes");
 const SECONDS = num(values.seconds, 10, "seconds");
@@ -216,8 +221,20 @@ async function failover(): Promise<boolean> {
       replicas.some((r) =>
         r.stderrLines().some((l) => l.includes('"event":"job_drained"'))
       );
+    // Kills are spread over the job: each waits until the leader completed
+    // another share of the samples (and at least PAUSE ms).
+    const share = Math.floor(N / (KILLS + 1));
+    const completed = async (url: string) => {
+      const text = await (await fetch(`${url}/metrics`)).text().catch(() => "");
+      return Number(/^completed_samples (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
     for (let k = 0; k < KILLS && !drained(); k++) {
       await new Promise((res) => setTimeout(res, PAUSE)); // the leader works a bit
+      if (SPREAD) {
+        while (!drained() && await completed(leader.url) < share * (k + 1)) {
+          await new Promise((res) => setTimeout(res, 200));
+        }
+      }
       if (drained()) break;
       const killedAt = Date.now();
       Deno.kill(leader.pid, "SIGKILL");
