@@ -60,6 +60,8 @@ Options:
                            mutating RPCs with FAILED_PRECONDITION + mx8-leader (docs/ha.md)
   --ha-ttl-ms N            leader lease TTL with --ha-etcd (default 2000, min 2000)
   --advertise-url URL      this replica's URL as agents reach it (default: its url=)
+  --ha-etcd-user USER      etcd user when etcd has auth enabled; the password is read
+                           from $MX8_ETCD_PASSWORD
   -h, --help               show this help
 
 Output:
@@ -122,6 +124,8 @@ export interface CoordinatorArgs {
   haTtlMs: number;
   /** URL this replica advertises to agents. */
   advertiseUrl?: string;
+  /** etcd user and password (`--ha-etcd-user`, `MX8_ETCD_PASSWORD`). */
+  haEtcdAuth?: { user: string; password: string };
 }
 
 function intFlag(name: string, text: string | undefined, min: number): number;
@@ -255,6 +259,7 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       "body-timeout-ms": { type: "string" },
       "ha-etcd": { type: "string" },
       "ha-ttl-ms": { type: "string" },
+      "ha-etcd-user": { type: "string" },
       "advertise-url": { type: "string" },
     },
     allowPositionals: true,
@@ -303,11 +308,20 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
     throw new UsageError("--ha-etcd needs at least one URL");
   }
   if (haEtcd === undefined) {
-    for (const flag of ["ha-ttl-ms", "advertise-url"] as const) {
+    for (
+      const flag of ["ha-ttl-ms", "advertise-url", "ha-etcd-user"] as const
+    ) {
       if (values[flag] !== undefined) {
         throw new UsageError(`--${flag} needs --ha-etcd`);
       }
     }
+  }
+  const user = values["ha-etcd-user"];
+  const password = Deno.env.get("MX8_ETCD_PASSWORD");
+  if (user !== undefined && !password) {
+    throw new UsageError(
+      `--ha-etcd-user ${user} needs the password in MX8_ETCD_PASSWORD`,
+    );
   }
   const advertiseUrl = values["advertise-url"];
   if (
@@ -363,6 +377,9 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
     haEtcd,
     haTtlMs: intFlag("ha-ttl-ms", values["ha-ttl-ms"], 2000, 2000),
     advertiseUrl: advertiseUrl?.replace(/\/$/, ""),
+    ...(user === undefined
+      ? {}
+      : { haEtcdAuth: { user, password: password! } }),
   };
 }
 
@@ -449,6 +466,7 @@ export const coordinatorCommand: Command = {
     }
     const replica = args.haEtcd === undefined ? undefined : new HaReplica(job, {
       endpoints: args.haEtcd,
+      auth: args.haEtcdAuth,
       ttlMs: args.haTtlMs,
       advertiseUrl: args.advertiseUrl ?? server.url,
       meta: {

@@ -37,6 +37,8 @@ export const LEADER_METADATA = "mx8-leader";
 export interface HaReplicaOptions {
   /** etcd client URLs. */
   endpoints: string[];
+  /** etcd user and password, when etcd has auth enabled. */
+  auth?: { user: string; password: string };
   /** Election lease TTL in ms (≥ 2000). */
   ttlMs: number;
   /** This replica's URL as clients reach it (stored as the leader value). */
@@ -89,6 +91,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     this.#job = job;
     this.#o = options;
     this.#client = new EtcdClient(options.endpoints, {
+      auth: options.auth,
       timeoutMs: Math.max(500, Math.floor(options.ttlMs / 3)),
     });
     this.#keys = jobKeys(job.jobId);

@@ -14,6 +14,7 @@ import type { Json } from "./_wire.ts";
  * @param endpoint Member URL.
  * @param request The WatchRequest (`create_request`).
  * @param signal Ends the stream.
+ * @param headers Extra headers (the auth token).
  * @returns The messages.
  * @throws {EtcdError} When etcd cancels the watch or the stream breaks.
  */
@@ -21,6 +22,7 @@ export async function* watchStream(
   endpoint: string,
   request: Json,
   signal?: AbortSignal,
+  headers: Record<string, string> = {},
 ): AsyncGenerator<Json> {
   const path = "/v3/watch";
   const abort = new AbortController();
@@ -31,6 +33,7 @@ export async function* watchStream(
     try {
       response = await fetch(endpoint + path, {
         method: "POST",
+        headers,
         body: JSON.stringify(request),
         signal: abort.signal,
       });

@@ -35,6 +35,12 @@ export const DEFAULT_ETCD_TIMEOUT_MS = 2000;
 export interface EtcdClientOptions {
   /** Per-request timeout in ms (default {@linkcode DEFAULT_ETCD_TIMEOUT_MS}). */
   timeoutMs?: number;
+  /**
+   * etcd user and password (etcd with auth enabled): the client gets a
+   * token from `/v3/auth/authenticate` and sends it with every request,
+   * authenticating again when etcd says it expired.
+   */
+  auth?: { user: string; password: string };
 }
 
 /** One batch of watch events. */
@@ -74,6 +80,8 @@ export interface WatchOptions {
 export class EtcdClient {
   readonly #endpoints: string[];
   readonly #timeoutMs: number;
+  readonly #auth: { user: string; password: string } | undefined;
+  #token: Promise<string> | undefined;
   #current = 0;
 
   /**
@@ -106,6 +114,25 @@ export class EtcdClient {
       return url.origin;
     });
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
+    this.#auth = options.auth;
+  }
+
+  /**
+   * The `Authorization` header of a request (empty without auth): a token
+   * from `/v3/auth/authenticate`, fetched once and again after `stale`.
+   */
+  async #headers(stale?: string): Promise<Record<string, string>> {
+    const auth = this.#auth;
+    if (auth === undefined) return {};
+    if (this.#token === undefined || (await this.#token) === stale) {
+      const body = { name: auth.user, password: auth.password };
+      this.#token = this.#call("/v3/auth/authenticate", body, {
+        idempotent: true,
+        anonymous: true,
+      }).then((r) => String(r.token ?? ""));
+      this.#token.catch(() => this.#token = undefined);
+    }
+    return { Authorization: await this.#token };
   }
 
   /** The endpoints, in failover order. */
@@ -285,7 +312,10 @@ export class EtcdClient {
     };
     const endpoint = this.#endpoints[this.#current];
     try {
-      for await (const msg of watchStream(endpoint, request, options.signal)) {
+      const headers = await this.#headers();
+      for await (
+        const msg of watchStream(endpoint, request, options.signal, headers)
+      ) {
         const events = ((msg.events ?? []) as Json[]).map((e): WatchEvent => ({
           type: e.type === "DELETE" ? "delete" : "put",
           kv: decodeKv(e.kv as Json),
@@ -305,19 +335,24 @@ export class EtcdClient {
   async #call(
     path: string,
     request: unknown,
-    { idempotent, timeoutMs = this.#timeoutMs }: {
+    { idempotent, timeoutMs = this.#timeoutMs, anonymous = false }: {
       idempotent: boolean;
       timeoutMs?: number;
+      /** Sent without a token (the authenticate call itself). */
+      anonymous?: boolean;
     },
   ): Promise<Json> {
     let last: EtcdError | undefined;
+    let reauthenticated = false;
     for (let tries = 0; tries < this.#endpoints.length; tries++) {
       const endpoint = this.#endpoints[this.#current];
       let response: Response;
       let text: string;
+      const headers = anonymous ? {} : await this.#headers();
       try {
         response = await fetch(endpoint + path, {
           method: "POST",
+          headers,
           body: JSON.stringify(request),
           signal: AbortSignal.timeout(timeoutMs),
         });
@@ -358,7 +393,24 @@ export class EtcdClient {
         const detail = typeof error === "string" ? body : error;
         const code = readInt(detail.code, "code");
         const message = String(detail.message ?? detail.error ?? error);
-        last = new EtcdError({ code, path, endpoint, message });
+        // An expired or revoked token (16 UNAUTHENTICATED): one new token.
+        if (
+          code === 16 && this.#auth !== undefined && !anonymous &&
+          !reauthenticated
+        ) {
+          reauthenticated = true;
+          await this.#headers(headers.Authorization);
+          tries--;
+          continue;
+        }
+        last = new EtcdError({
+          code,
+          path,
+          endpoint,
+          message: code === 16 || /auth|permission|user name/i.test(message)
+            ? `${message}: etcd has auth enabled — pass --ha-etcd-user USER with the password in MX8_ETCD_PASSWORD (and check the user's role)`
+            : message,
+        });
         // 14 UNAVAILABLE (e.g. "no leader") on one member: another may serve.
         if (code === 14 && idempotent) {
           this.#current = (this.#current + 1) % this.#endpoints.length;

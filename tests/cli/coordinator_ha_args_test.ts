@@ -50,3 +50,33 @@ Deno.test("coordinator args: bad HA flags are usage errors naming the flag", () 
     /--advertise-url must be http/,
   );
 });
+
+Deno.test("coordinator args: --ha-etcd-user takes the password from MX8_ETCD_PASSWORD", () => {
+  const args = [...base, "--ha-etcd", "http://e:2379", "--ha-etcd-user", "mx8"];
+  const saved = Deno.env.get("MX8_ETCD_PASSWORD");
+  try {
+    Deno.env.delete("MX8_ETCD_PASSWORD");
+    assert.throws(
+      () => parseCoordinatorArgs(args),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /--ha-etcd-user mx8 needs the password in MX8_ETCD_PASSWORD/.test(
+          e.message,
+        ),
+    );
+    Deno.env.set("MX8_ETCD_PASSWORD", "pw");
+    assert.deepEqual(parseCoordinatorArgs(args).haEtcdAuth, {
+      user: "mx8",
+      password: "pw",
+    });
+    assert.throws(
+      () => parseCoordinatorArgs([...base, "--ha-etcd-user", "mx8"]),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /--ha-etcd-user needs --ha-etcd/.test(e.message),
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("MX8_ETCD_PASSWORD");
+    else Deno.env.set("MX8_ETCD_PASSWORD", saved);
+  }
+});
