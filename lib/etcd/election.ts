@@ -120,6 +120,10 @@ export async function campaign(
   });
   const abort = () => leadership.stepDown("resigned", true);
   options.signal?.addEventListener("abort", abort, { once: true });
+  // Aborted while the lease and key were being created: the event has
+  // fired already, so it would never reach the listener (a replica closing
+  // then waited forever on a leadership it won after its close).
+  if (options.signal?.aborted) abort();
   leadership.lost.then(() =>
     options.signal?.removeEventListener("abort", abort)
   );

@@ -248,3 +248,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "election: a campaign aborted while its lease is being granted does not win (a closing replica never leads)",
+  ignore,
+  async fn() {
+    await using etcd = await startEtcd(1);
+    const client = new EtcdClient(etcd.endpoints);
+    const ac = new AbortController();
+    // The abort lands while the campaign awaits etcd (lease grant, key).
+    const started = campaign(client, PREFIX, "http://a", {
+      ttlMs: 2000,
+      signal: ac.signal,
+    });
+    ac.abort();
+    await assert.rejects(
+      started,
+      (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+    );
+    assert.equal(await currentLeader(client, PREFIX), undefined);
+  },
+});
