@@ -71,6 +71,8 @@ export class HaReplica implements HaGate, AsyncDisposable {
   #loop: Promise<void> | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #term = 0;
+  /** The job's durable version this leader's etcd state reflects. */
+  #committed = -1;
   #counts = {
     elected: 0,
     lost: 0,
@@ -153,7 +155,17 @@ export class HaReplica implements HaGate, AsyncDisposable {
         ),
       );
     }
-    const run = this.#chain.then(() => store.commit(this.#job.image(), flush));
+    if (!flush && this.#job.durableVersion === this.#committed) {
+      // Nothing durable changed (a heartbeat, cursor progress): no view to
+      // build, only wait for a commit still on its way to etcd.
+      return this.#chain.then(() => {});
+    }
+    const run = this.#chain.then(async () => {
+      const version = this.#job.durableVersion;
+      const done = await store.commit(this.#job.image(), flush);
+      if (!done.deferred) this.#committed = Math.max(this.#committed, version);
+      return done;
+    });
     this.#chain = run.catch(() => {});
     return run.then((done) => {
       this.#counts.txns += done.txns;
@@ -282,6 +294,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
           this.#meta,
         );
         this.#job.restore(loaded.image as never);
+        this.#committed = this.#job.durableVersion;
         this.#store = store;
         this.#counts.failovers = store.meta.failovers ?? 0;
         this.#emit({

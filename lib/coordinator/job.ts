@@ -132,6 +132,7 @@ export class CoordinatorJob implements Disposable {
 
   #options: CoordinatorJobOptions;
   #state: LeaseState<NodeCaps | undefined, NodeStats | undefined>;
+  #versionBase = 0;
   #resumed: RangeSet;
   #now: () => number;
   #emit: EventSink;
@@ -191,6 +192,15 @@ export class CoordinatorJob implements Disposable {
       leaseIdPrefix: `lease-${this.startedAtMs.toString(36)}-`,
       checkInvariants: options.checkInvariants,
     });
+  }
+
+  /**
+   * Moves with every change a failover must not lose (see
+   * `LeaseState.durableVersion`), across restores too; heartbeats and
+   * cursor progress leave it alone.
+   */
+  get durableVersion(): number {
+    return this.#versionBase + this.#state.durableVersion;
   }
 
   /** The server clock (Unix ms). */
@@ -392,6 +402,7 @@ export class CoordinatorJob implements Disposable {
   restore(image: LeaseStateImage<NodeCaps | undefined>): void {
     const now = this.#now();
     const o = this.#options;
+    this.#versionBase += this.#state.durableVersion + 1;
     this.#state = LeaseState.restore(
       {
         jobId: o.jobId,

@@ -174,6 +174,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
   /** The live leases by start and per node (O(log n) grants). */
   #index = new LiveIndex();
   #finished = new Map<string, FinishedLease>();
+  #durableVersion = 0;
   #completed: RangeSet;
   #nextLease = 1;
   #drainReported = false;
@@ -253,6 +254,16 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     return this.#ready;
   }
 
+  /**
+   * Counts the changes a failover must not lose — membership, caps,
+   * barrier, grants, completions, expiries and departures — but not
+   * heartbeats or cursor progress inside a lease. An HA leader commits to
+   * etcd before answering only when it moved (lib/coordinator/ha.ts).
+   */
+  get durableVersion(): number {
+    return this.#durableVersion;
+  }
+
   /** Whether every sample of `[0, totalSamples)` is completed. */
   get jobDrained(): boolean {
     return this.#completed.size === this.totalSamples;
@@ -323,6 +334,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
       this.#pending.push({ type: "node_rejoined", nodeId, rank: node.rank });
     }
     this.#counters.register_total++;
+    this.#durableVersion++;
     if (!this.#ready && this.#nodes.size >= this.#barrier) this.#freeze();
     this.#afterMutation();
     return {
@@ -474,6 +486,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     lease.expiresUnixTimeMs = nowMs + this.leaseTtlMs;
     const leaseCompleted = cursor === lease.endId;
     if (leaseCompleted) {
+      this.#durableVersion++;
       this.#live.delete(leaseId);
       this.#index.remove(lease);
       node.done.push({ leaseId, endId: lease.endId });
@@ -520,6 +533,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
             requeuedRanges: 0,
             requeuedSamples: 0,
           });
+          this.#durableVersion++;
         }
       }
       return events;
@@ -571,6 +585,11 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
         requeuedRanges: queue.length,
         requeuedSamples: queue.reduce((n, r) => n + r.endId - r.startId, 0),
       });
+    }
+    if (
+      remainders.length > 0 || events.some((e) => e.type === "node_departed")
+    ) {
+      this.#durableVersion++;
     }
     if (!this.#drainReported && this.jobDrained) {
       this.#drainReported = true;
@@ -826,6 +845,7 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
     this.#live.set(lease.leaseId, lease);
     this.#index.add(lease);
     this.#counters.leases_granted_total++;
+    this.#durableVersion++;
     return this.#toLease(lease);
   }
 

@@ -110,3 +110,36 @@ Deno.test("restore: a node remembers its last RECENT_COMPLETIONS leases", () => 
   assert.equal(done.length, RECENT_COMPLETIONS);
   assert.deepEqual(done.map((d) => d.leaseId), ids.slice(-RECENT_COMPLETIONS));
 });
+
+Deno.test("durableVersion moves with what a failover must keep, not with heartbeats or cursor progress", () => {
+  const a = makeState({ leaseTtlMs: 100 });
+  const v = () => a.durableVersion;
+  let last = v();
+  const moved = (what: string, expected: boolean) => {
+    assert.equal(v() !== last, expected, what);
+    last = v();
+  };
+  a.register("x", {}, 0);
+  moved("register", true);
+  a.register("y", {}, 0);
+  moved("register and barrier", true);
+  a.heartbeat("x", {}, 10);
+  moved("heartbeat", false);
+  const [l] = a.requestLease("x", 1, 10).leases;
+  moved("grant", true);
+  assert.equal(a.requestLease("x", 1, 11).leases.length, 0);
+  moved("request granting nothing", false);
+  a.reportProgress("x", l.leaseId, l.startId + 3, 3, 0, 20);
+  moved("cursor progress", false);
+  a.reportProgress("x", l.leaseId, l.endId, 7, 0, 30);
+  moved("completion", true);
+  a.tick(40);
+  moved("quiet tick", false);
+  const [m] = a.requestLease("y", 1, 50).leases;
+  moved("grant", true);
+  a.heartbeat("x", {}, 140);
+  a.heartbeat("y", {}, 140);
+  a.tick(160);
+  moved("expiry", true);
+  assert.ok(m);
+});
