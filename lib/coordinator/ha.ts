@@ -156,9 +156,11 @@ export class HaReplica implements HaGate, AsyncDisposable {
       );
     }
     if (!flush && this.#job.durableVersion === this.#committed) {
-      // Nothing durable changed (a heartbeat, cursor progress): no view to
-      // build, only wait for a commit still on its way to etcd.
-      return this.#chain.then(() => {});
+      // Nothing durable changed (a heartbeat, cursor progress, a request
+      // that got no lease): no view to build and nothing to wait for — its
+      // answer reveals no change a failover could lose (a completion still
+      // on its way to etcd is resent by its holder to the next leader).
+      return Promise.resolve();
     }
     const run = this.#chain.then(async () => {
       const version = this.#job.durableVersion;
