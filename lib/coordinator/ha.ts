@@ -162,7 +162,12 @@ export class HaReplica implements HaGate, AsyncDisposable {
       // on its way to etcd is resent by its holder to the next leader).
       return Promise.resolve();
     }
+    const mine = this.#job.durableVersion;
     const run = this.#chain.then(async () => {
+      // Group commit: a commit queued earlier already wrote this change.
+      if (!flush && this.#committed >= mine) {
+        return { keys: 0, txns: 0, deferred: false };
+      }
       const version = this.#job.durableVersion;
       const done = await store.commit(this.#job.image(), flush);
       if (!done.deferred) this.#committed = Math.max(this.#committed, version);
