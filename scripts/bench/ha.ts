@@ -294,6 +294,26 @@ async function failover(): Promise<boolean> {
         p95 <= goal ? "(met)" : "(NOT met)"
       }`,
     );
+    // Leader changes beyond the kills, and why leaders stepped down.
+    const events = all.flatMap((r) => r.events());
+    const reasons = new Map<string, number>();
+    for (const e of events) {
+      if (e.event === "leader_lost") {
+        const k = String(e.reason);
+        reasons.set(k, (reasons.get(k) ?? 0) + 1);
+      }
+    }
+    const elected = events.filter((e) => e.event === "leader_elected").length;
+    const errors = events.filter((e) => e.event === "ha_error");
+    console.log(
+      `leader elections ${elected} (kills ${failovers.length}); leader_lost by reason: ${
+        [...reasons].map(([k, n]) => `${k} ${n}`).join(", ") || "none"
+      }; ha_error ${errors.length}${
+        errors.length > 0
+          ? ` (first: ${String(errors[0].detail).slice(0, 200)})`
+          : ""
+      }`,
+    );
     for (const p of report.problems) console.error(`bench:ha: ${p}`);
     if (failovers.length < KILLS) {
       console.error(
