@@ -261,7 +261,12 @@ export class HaReplica implements HaGate, AsyncDisposable {
         waited_ms: e.waitedMs,
       });
     } else if (e.type === "leader_lost") {
-      this.#emit({ event: "leader_lost", term: e.term, reason: e.reason });
+      this.#emit({
+        event: "leader_lost",
+        term: e.term,
+        reason: e.reason,
+        ...(e.detail === undefined ? {} : { detail: e.detail }),
+      });
     } else {
       this.#emit({ event: "fenced_write_rejected", term: e.term, by: e.by });
     }

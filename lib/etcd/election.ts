@@ -37,6 +37,8 @@ export type ElectionEvent =
     term: number;
     /** `expired` (own clock), `keepalive` (lease gone), `fenced`, `conflict`, `error`, `resigned`. */
     reason: string;
+    /** What failed, for `error` (the etcd error of the write). */
+    detail?: string;
   }
   | {
     /** A write of this (former) leader was refused. */
@@ -312,7 +314,7 @@ export class Leadership {
         { timeoutMs: this.#leftMs() },
       );
     } catch (err) {
-      this.stepDown("error");
+      this.stepDown("error", true, (err as Error).message);
       throw new NotLeaderError(
         "error",
         `Leader ${this.key} stepped down: a fenced write had an unknown outcome (${
@@ -355,8 +357,13 @@ export class Leadership {
    *
    * @param reason Why.
    * @param revoke Whether to revoke the lease (best effort).
+   * @param detail What failed (logged with `leader_lost`).
    */
-  async stepDown(reason: string, revoke = true): Promise<void> {
+  async stepDown(
+    reason: string,
+    revoke = true,
+    detail?: string,
+  ): Promise<void> {
     if (this.#reason === undefined) {
       this.#reason = reason;
       clearTimeout(this.#timer);
@@ -368,6 +375,7 @@ export class Leadership {
           key: this.key,
           term: this.token,
           reason,
+          ...(detail === undefined ? {} : { detail }),
         });
       }
       this.#resolveLost(reason);

@@ -304,11 +304,13 @@ async function failover(): Promise<boolean> {
       }
     }
     const elected = events.filter((e) => e.event === "leader_elected").length;
-    const errors = events.filter((e) => e.event === "ha_error");
+    const errors = events.filter((e) =>
+      e.event === "ha_error" || (e.event === "leader_lost" && e.detail)
+    );
     console.log(
       `leader elections ${elected} (kills ${failovers.length}); leader_lost by reason: ${
         [...reasons].map(([k, n]) => `${k} ${n}`).join(", ") || "none"
-      }; ha_error ${errors.length}${
+      }; errors ${errors.length}${
         errors.length > 0
           ? ` (first: ${String(errors[0].detail).slice(0, 200)})`
           : ""
