@@ -110,6 +110,12 @@ class Mix(Loader):
         """Each source's pinned manifest hash, by source name (opens every source)."""
         return dict(self._opened()["manifest_hash"])
 
+    def _unknown_length(self) -> Optional[str]:
+        return (
+            "a mix ends when its sources run out under its weights and on_source_exhausted policy "
+            "(or never, with 'cycle'), which is only known while it runs; iterate until it stops"
+        )
+
     def stats(self) -> Dict[str, Any]:
         """The mix's statistics (snake_case), ``mix_sources`` one dict per source."""
         out = super().stats()
