@@ -82,7 +82,8 @@ class Loader:
     from a coordinator with ``coord=`` and ``job=``. Keyword arguments are
     the runtime's loader options in snake_case (see docs/python.md); plus
     ``tensors`` (``"auto"``: torch when importable, ``"torch"``, ``"numpy"``),
-    ``pin_memory`` (copy image tensors to pinned memory) and
+    ``pin_memory`` (copy image tensors to pinned memory when a CUDA device
+    is available; else warns and keeps the zero-copy views) and
     ``manifest_store`` (directory or ``s3://`` prefix).
     """
 
@@ -94,7 +95,7 @@ class Loader:
             raise TypeError(f"{self._caller}() link must be a str, got {type(link).__name__}")
         options, python = split_options(self._caller, kwargs, self._image)
         self._torch = _tensors.want_torch(python.get("tensors", "auto"))
-        self._pin = bool(python.get("pin_memory", False)) and self._torch
+        self._pin = _tensors.want_pin(python.get("pin_memory", False), self._torch)
         env = {}
         store = python.get("manifest_store")
         if store is not None:

@@ -87,7 +87,7 @@ class Mix(Loader):
         for _, loader in items:
             loader.close()
         self._torch = _tensors.want_torch(python.get("tensors", "auto"))
-        self._pin = bool(python.get("pin_memory", False)) and self._torch
+        self._pin = _tensors.want_pin(python.get("pin_memory", False), self._torch)
         self.link = ""
         self.names = [name for name, _ in items]
         self._options = options

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -37,6 +38,32 @@ def want_torch(tensors: str) -> bool:
     if tensors == "auto":
         return torch_module() is not None
     raise ValueError(f'tensors must be "auto", "torch" or "numpy", got {tensors!r}')
+
+
+def want_pin(pin: Any, torch: bool) -> bool:
+    """Whether to copy image batches into pinned memory for ``pin_memory=pin``.
+
+    Only torch tensors can be pinned, and only with a CUDA device: otherwise
+    ``pin_memory=True`` warns and is ignored, as ``torch.utils.data.DataLoader``
+    does (the batches stay zero-copy views of shared memory).
+    """
+    if not pin:
+        return False
+    if not torch:
+        warnings.warn(
+            "pin_memory=True is ignored: batches are numpy arrays (pinned memory is for torch tensors; "
+            'install torch or pass tensors="torch")',
+            stacklevel=3,
+        )
+        return False
+    if not torch_module().cuda.is_available():
+        warnings.warn(
+            "pin_memory=True is ignored: no CUDA device is available, so batches stay in shared memory "
+            "(as torch.utils.data.DataLoader does)",
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 _NP_DTYPES = {"float32": np.float32, "uint8": np.uint8}

@@ -115,6 +115,27 @@ class ImageFolderLoaderTest(DatasetCase):
                 self.assertEqual(labels.tolist(), r["labels"])
 
     @unittest.skipUnless(HAS_TORCH, TORCH_SKIP)
+    def test_pin_memory_pins_with_cuda_else_warns_and_keeps_zero_copy_views(self) -> None:
+        import torch
+
+        ref = deno_reference(str(self.train), {"batchSizeSamples": 8, "resizeHw": [24, 32]})
+        cuda = torch.cuda.is_available()
+        if cuda:
+            loader = mx8.vision.ImageFolderLoader(self.link(), batch_size_samples=8, resize_hw=(24, 32),
+                                                  pin_memory=True)
+        else:
+            with self.assertWarnsRegex(UserWarning, r"pin_memory=True is ignored: no CUDA device is available"):
+                loader = mx8.vision.ImageFolderLoader(self.link(), batch_size_samples=8, resize_hw=(24, 32),
+                                                      pin_memory=True)
+        with loader:
+            for (images, labels), r in zip(loader, ref):
+                self.assertEqual(images.is_pinned(), cuda)
+                self.assertEqual(sha(images), r["sha256"])
+                self.assertEqual(labels.tolist(), r["labels"])
+        with self.assertWarnsRegex(UserWarning, r"pin_memory=True is ignored: batches are numpy arrays"):
+            mx8.vision.ImageFolderLoader(self.link(), resize_hw=(4, 4), tensors="numpy", pin_memory=True).close()
+
+    @unittest.skipUnless(HAS_TORCH, TORCH_SKIP)
     def test_torch_utils_data_consumes_it(self) -> None:
         import torch.utils.data as tud
 
