@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -84,6 +85,24 @@ class PythonDiesTest(DatasetCase):
             self.assertEqual(proc.returncode, -signal.SIGKILL)
         self.assertTrue(wait_gone(runtime), f"runtime {runtime} still running after its consumer {how}")
         self.assertEqual(shm_files(proc.pid), [])
+
+    def test_a_consumer_gone_before_mapping_the_file_leaves_nothing_in_dev_shm(self) -> None:
+        # The narrowest window: the runtime created the file and answered "ready",
+        # and its consumer ends before mapping (and unlinking) it.
+        path = os.path.join(mx8._runtime.shm_dir(), f"mx8-py-{os.getpid()}-early")
+        proc = subprocess.Popen(mx8._runtime.runtime_command(["bridge"]), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        request = {"op": "open", "link": str(self.train), "options": {"decode": "image", "resizeHw": [8, 8]},
+                   "shmPath": path}
+        proc.stdin.write((json.dumps(request) + "\n").encode())
+        proc.stdin.flush()
+        ready = json.loads(proc.stdout.readline())
+        self.assertEqual(ready["t"], "ready")
+        self.assertTrue(os.path.exists(path))
+        proc.stdin.close()  # what the kernel does when the consumer dies
+        self.assertEqual(proc.wait(timeout=60), 0)
+        proc.stdout.close()
+        self.assertFalse(os.path.exists(path), "the runtime removed the mapping nobody mapped")
 
     def test_the_runtime_exits_when_python_is_killed(self) -> None:
         self.run_consumer_until_killed("kill")

@@ -79,6 +79,23 @@ class ImageFolderLoaderTest(DatasetCase):
         loader.close()
         loader.close()  # idempotent
 
+    def test_epoch_and_autotune_keywords_reach_the_runtime(self) -> None:
+        opts = {"batchSizeSamples": 5, "resizeHw": [4, 4], "shuffle": True, "seed": 11}
+        orders = {}
+        for epoch in (0, 1):
+            ref = deno_reference(str(self.train), {**opts, "epoch": epoch})
+            with mx8.vision.ImageFolderLoader(self.link(), batch_size_samples=5, resize_hw=(4, 4), shuffle=True,
+                                              seed=11, epoch=epoch, tensors="numpy") as loader:
+                orders[epoch] = [b.sample_ids.tolist() for b in loader]
+            self.assertEqual(orders[epoch], [r["sample_ids"] for r in ref])
+        self.assertNotEqual(orders[0], orders[1], "another epoch, another order")
+        for autotune, profile in ((True, "balanced"), ("safe", "safe"), (False, "")):
+            with mx8.vision.ImageFolderLoader(self.link(), resize_hw=(4, 4), autotune=autotune,
+                                              tensors="numpy") as loader:
+                loader.next()
+                s = loader.stats()
+                self.assertEqual((s["autotune_enabled"], s["autotune_profile"]), (bool(autotune), profile))
+
     def test_uint8_release_and_next(self) -> None:
         with mx8.vision.ImageFolderLoader(
             self.link(), batch_size_samples=5, resize_hw=(4, 4), to_float=False, tensors="numpy"
