@@ -74,13 +74,15 @@ def view(buffer: Any, offset: int, shape: Sequence[int], dtype: str, torch: bool
     count = 1
     for d in shape:
         count *= int(d)
-    np_dtype = _NP_DTYPES[dtype]
+    array = np.frombuffer(buffer, dtype=_NP_DTYPES[dtype], count=count, offset=offset).reshape(tuple(shape))
     if torch:
-        t = torch_module()
-        if count == 0:
-            return t.empty(tuple(shape), dtype=getattr(t, dtype))
-        return t.frombuffer(buffer, dtype=getattr(t, dtype), count=count, offset=offset).view(tuple(shape))
-    return np.frombuffer(buffer, dtype=np_dtype, count=count, offset=offset).reshape(tuple(shape))
+        # Through numpy, not torch.frombuffer: numpy holds a buffer export on
+        # the mapping, so closing the loader cannot unmap memory a tensor still
+        # views (mmap.close() refuses; the mapping goes with the last view).
+        # torch.frombuffer only keeps a reference, and a tensor kept past
+        # close() would read unmapped memory (a segfault).
+        return torch_module().from_numpy(array)
+    return array
 
 
 def int64(values: Sequence[int], torch: bool) -> Any:

@@ -11,7 +11,7 @@ import textwrap
 import time
 import unittest
 
-from _support import HERE, NATIVE, SMALL_CAP, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
+from _support import HAS_TORCH, HERE, NATIVE, SMALL_CAP, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
 
 
 def consumer(code: str) -> subprocess.Popen:
@@ -52,6 +52,34 @@ class RuntimeDiesTest(DatasetCase):
         self.assertEqual(cm.exception.name, "DecodeError")
         self.assertIn("cannot decode sample 2", str(cm.exception))
         self.assertIn("1.jpg", str(cm.exception))
+
+
+class BatchKeptPastCloseTest(DatasetCase):
+    COUNT = 12
+    CLASSES = 2
+
+    def test_a_batch_kept_after_the_loader_ends_or_closes_stays_readable(self) -> None:
+        # The mapping must outlive close() while a tensor views it: reading it
+        # must never touch unmapped memory (that was a segfault with torch).
+        for tensors in ("torch", "numpy") if HAS_TORCH else ("numpy",):
+            with self.subTest(tensors=tensors):
+                proc = consumer(f"""
+                    import mx8
+                    opts = dict(batch_size_samples=4, resize_hw=(8, 8), tensors={tensors!r})
+                    loader = mx8.vision.ImageFolderLoader({str(self.train)!r}, **opts)
+                    for images, labels in loader:
+                        expected = float(images.sum())
+                    print("after the end", float(images.sum()) == expected, flush=True)
+                    loader = mx8.vision.ImageFolderLoader({str(self.train)!r}, **opts)
+                    images, labels = loader.next()
+                    expected = float(images.sum())
+                    loader.close()
+                    print("after close", float(images.sum()) == expected, flush=True)
+                """)
+                out, err = proc.communicate(timeout=120)
+                self.assertEqual(proc.returncode, 0, err)
+                self.assertEqual(out.splitlines(), ["after the end True", "after close True"])
+                self.assertEqual(shm_files(proc.pid), [])
 
 
 class PythonDiesTest(DatasetCase):
