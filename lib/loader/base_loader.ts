@@ -324,6 +324,43 @@ export abstract class BaseLoader<T extends { release(): void }>
   }
 
   /**
+   * How many batches this loader delivers in all, once opened, when it works
+   * alone: its planned range cut into `batchSizeSamples` batches (the last
+   * one shorter; none dropped), counted from the `resumeFrom` position.
+   * `undefined` before {@linkcode open} and in distributed mode (the
+   * coordinator decides while the job runs how much each node gets). With
+   * `onDecodeError: "skip"` it is an upper bound: a batch whose every sample
+   * was dropped is not delivered.
+   *
+   * @example Three files in batches of two: two batches
+   * ```ts
+   * import { loader, openManifestStore } from "jsr:@mx8/runtime";
+   * import assert from "node:assert/strict";
+   *
+   * const dir = await Deno.makeTempDir();
+   * await Deno.mkdir(`${dir}/data`);
+   * for (const name of ["a", "b", "c"]) {
+   *   await Deno.writeTextFile(`${dir}/data/${name}`, name);
+   * }
+   * {
+   *   await using raw = loader(`${dir}/data`, {
+   *     batchSizeSamples: 2,
+   *     manifestStore: openManifestStore(`${dir}/store`),
+   *     log: () => {},
+   *   });
+   *   await raw.open();
+   *   assert.equal(raw.plannedBatches, 2);
+   * }
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  get plannedBatches(): number | undefined {
+    return this.#source instanceof LocalSource
+      ? this.#source.batchCount
+      : undefined;
+  }
+
+  /**
    * Resolves the dataset (or joins the job) and prepares the pipeline. Called
    * by the first iteration; call it yourself to fail early or read `classes`.
    */
