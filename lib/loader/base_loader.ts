@@ -563,6 +563,11 @@ export abstract class BaseLoader<T extends { release(): void }>
         this.#waitingSince = undefined;
       }
       if (built === null) return null;
+      if (this.#closed) {
+        // Closed while the batch was on its way: close() could not see it.
+        built.release();
+        return null;
+      }
       this.#held = built;
       built.segment.delivered?.(built.index, built.ids);
       this.#rss!.observeInflight(this.#budget.usedBytes);

@@ -293,7 +293,7 @@ export class DirectAssembler {
       if (!h || h.off >= h.batch.sampleIds.length) {
         const slot = slots[i];
         const b = await pull(slot);
-        if (this.#closed) break;
+        if (this.#closed) break; // the loader, closing too, returns it
         if (b === null) {
           this.#current[i] = undefined;
           // Runs out exactly where the consumer would see it.

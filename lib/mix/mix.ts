@@ -589,7 +589,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         if (more) {
           throw new MixSourceExhaustedError(
             slot.name,
-            `after ${slot.samples} samples in ${
+            `after ${
+              // Sample units are samples (some may still be in the batch being made).
+              this.#granularity === "sample"
+                ? sched.count(i)
+                : slot.samples} samples in ${
               sched.count(i)
             } ${this.#unitName()} ` +
               `(target ${
@@ -753,6 +757,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       mixDecodeThreadBudget: this.#decoders?.gate?.budget ?? 0,
       mixDecodeThreadsHighWater: this.#decoders?.gate?.highWater ?? 0,
       mixDecodePoolBytes: this.#decoders?.pool?.capacityBytes ?? 0,
+      mixSampleAssembly: this.#granularity === "batch"
+        ? ""
+        : this.#direct
+        ? "direct"
+        : "copy",
     };
   }
 
