@@ -182,7 +182,14 @@ export class DirectAssembler {
     if ("failed" in e) throw e.failed;
     this.#taken++;
     this.#wakeProducer?.();
-    return this.#deliver(e, await e.decoded);
+    const d = await e.decoded;
+    if (this.#closed) {
+      // Closed while it decoded: close() could not see it.
+      d.release();
+      this.#dropParts(e.parts);
+      return null;
+    }
+    return this.#deliver(e, d);
   }
 
   #deliver(c: Composed, d: DecodedBatch): MixedImageBatch {
