@@ -278,13 +278,14 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       const shape = sampleShape(slots, mixedBatch, cap);
       const first = slots[0].hooks.options as ImageFolderLoaderOptions;
       this.#direct = decodesDirect(slots);
+      let mixDecoder: ReturnType<MixDecoders["for"]> | undefined;
       this.#assembler = this.#direct
         ? new DirectAssembler({
           slots,
           batchSize: mixedBatch,
           shape,
           budget,
-          decoder: () => decoders.for(first),
+          decoder: () => mixDecoder ??= decoders.for(first),
           maxPixels: first.maxPixels,
           depth: () =>
             this.#tune?.knobs.prefetchBatches ??
