@@ -126,6 +126,18 @@ const FAST_METHODS = [
   "reportProgress",
 ] as const;
 
+/** Headers of a fast-path answer (never mutated: Deno copies them). */
+const PROTO_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": "application/proto",
+});
+
+/** Whether a service result is a plain `{}` (no own enumerable field). */
+function isEmptyInit(out: Record<string, unknown>): boolean {
+  if (Object.getPrototypeOf(out) !== Object.prototype) return false;
+  for (const _ in out) return false;
+  return true;
+}
+
 interface FastRoute {
   input: DescMessage;
   output: DescMessage;
@@ -183,7 +195,9 @@ function fastPath(
       }
       let out = route.call(input) as Record<string, unknown>;
       if (out instanceof Promise) out = await out;
-      body = toBinary(
+      // Heartbeat and ReportProgress answer `{}`: all defaults, which is
+      // zero bytes on the wire, without building and encoding a message.
+      body = isEmptyInit(out) ? new Uint8Array(0) : toBinary(
         route.output,
         isMessage(out, route.output) ? out : create(route.output, out),
       );
@@ -200,6 +214,14 @@ function fastPath(
       body = errorToJsonBytes(error, {});
       metadata = error.metadata; // e.g. mx8-leader from an HA follower
       if (!bodyRead) closeConnectionAfter(request);
+    }
+    if (metadata === undefined && bodyRead) {
+      // One content-type header and a byte body: Deno sends it through its
+      // static-response path, and no Headers object is built.
+      return new Response(body as Uint8Array<ArrayBuffer>, {
+        status,
+        headers: status === 200 ? PROTO_HEADERS : { "content-type": type },
+      });
     }
     const headers = new Headers(metadata);
     headers.set("content-type", type);
