@@ -42,6 +42,7 @@
  *   [--coord-log FILE (the coordinator's stdout, e.g. with --v8-flags=--trace-gc)]
  *   [--gc-stats (the coordinator's GCs in the window: allocation per RPC, pauses)]
  *   [--content-length on|off (native simulator: send it, as agents do; default on)]
+ *   [--main PATH (the coordinator of another checkout's main.ts, e.g. the code before a change)]
  *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
  *   [--lease-prefetch on|off] [--timeline FILE (FILE.N.RUN with several runs)]
  * ```
@@ -198,6 +199,8 @@ interface BenchOptions {
   coordLog?: string;
   /** Trace the coordinator's GCs and summarize the window's (`--gc-stats`). */
   gcStats: boolean;
+  /** The `main.ts` whose coordinator runs (`--main`; default this checkout's). */
+  main: string;
   /** CPUs (taskset list) for the coordinator / the simulators; all when unset. */
   coordCpus?: string;
   simCpus?: string;
@@ -330,7 +333,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       "--quiet",
       ...o.coordFlags,
       ...(o.gcStats ? ["--v8-flags=--trace-gc-nvp"] : []),
-      MAIN_TS,
+      o.main,
       "coordinator",
       "--job-id",
       JOB,
@@ -671,6 +674,7 @@ async function main(): Promise<void> {
       "coord-log": { type: "string" },
       "gc-stats": { type: "boolean", default: false },
       "content-length": { type: "string", default: "on" },
+      main: { type: "string", default: MAIN_TS },
       repeat: { type: "string", default: "3" },
       "coord-cpus": { type: "string" },
       "sim-cpus": { type: "string" },
@@ -759,6 +763,7 @@ async function main(): Promise<void> {
               ? `${values["coord-log"]}.${n}.${run}`
               : values["coord-log"],
             gcStats: values["gc-stats"]!,
+            main: values.main!,
             warmupMs: Number(values["warmup-ms"]),
             timeline: values.timeline && counts.length * repeat > 1
               ? `${values.timeline}.${n}.${run}`
@@ -781,7 +786,7 @@ async function main(): Promise<void> {
         values["lease-prefetch"]
       }, content-length sent: ${
         sim.label === NATIVE_LABEL ? values["content-length"] : "on"
-      }, ${seconds} s window after a ${
+      }, coordinator ${values.main}, ${seconds} s window after a ${
         values["warmup-ms"]
       } ms warm-up (first grants, cold JIT; --warmup-ms 0 measures from the start), ${cores} cores, load average ${loadAverage()}\n`,
   );
