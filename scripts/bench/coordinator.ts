@@ -43,6 +43,8 @@
  *   [--gc-stats (the coordinator's GCs in the window: allocation per RPC, pauses)]
  *   [--content-length on|off (native simulator: send it, as agents do; default on)]
  *   [--main PATH (the coordinator of another checkout's main.ts, e.g. the code before a change)]
+ *   [--lag FILE (the coordinator's event-loop lag, CPU and run-queue wait per 100 ms,
+ *   `_coord_lag.ts`; FILE.N.RUN with several runs)]
  *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
  *   [--lease-prefetch on|off] [--timeline FILE (FILE.N.RUN with several runs)]
  * ```
@@ -78,6 +80,7 @@ import {
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const WORKER_TS = new URL("./_coord_worker.ts", import.meta.url).pathname;
+const LAG_TS = new URL("./_coord_lag.ts", import.meta.url).pathname;
 const NATIVE_SIM_C = new URL("./coord_sim.c", import.meta.url).pathname;
 const BLOCK = 100;
 /** The native simulator's label in the table header. */
@@ -201,6 +204,8 @@ interface BenchOptions {
   gcStats: boolean;
   /** The `main.ts` whose coordinator runs (`--main`; default this checkout's). */
   main: string;
+  /** Where the coordinator's per-100 ms lag rows go (`--lag`). */
+  lag?: string;
   /** CPUs (taskset list) for the coordinator / the simulators; all when unset. */
   coordCpus?: string;
   simCpus?: string;
@@ -315,6 +320,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     nodes * (o.seconds + 5) * (1000 / o.progressMs) * STEP * 1.2,
   );
   const dataset = await makeDataset(o.dir, `bench-${nodes}`, samples);
+  if (o.lag !== undefined) await Deno.remove(o.lag).catch(() => {});
   // V8's tracing goes through C stdio, block-buffered on a pipe and lost
   // at SIGTERM: with --coord-log, line-buffer it with coreutils' stdbuf.
   const coordCmd = [
@@ -333,6 +339,7 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       "--quiet",
       ...o.coordFlags,
       ...(o.gcStats ? ["--v8-flags=--trace-gc-nvp"] : []),
+      ...(o.lag !== undefined ? [`--preload=${LAG_TS}`] : []),
       o.main,
       "coordinator",
       "--job-id",
@@ -353,7 +360,10 @@ async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       "--heartbeat-ms",
       String(o.heartbeatMs),
     ],
-    env: { MX8_AUTH_TOKEN: "" },
+    env: {
+      MX8_AUTH_TOKEN: "",
+      ...(o.lag !== undefined ? { MX8_LAG_OUT: o.lag } : {}),
+    },
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -675,6 +685,7 @@ async function main(): Promise<void> {
       "gc-stats": { type: "boolean", default: false },
       "content-length": { type: "string", default: "on" },
       main: { type: "string", default: MAIN_TS },
+      lag: { type: "string" },
       repeat: { type: "string", default: "3" },
       "coord-cpus": { type: "string" },
       "sim-cpus": { type: "string" },
@@ -764,6 +775,9 @@ async function main(): Promise<void> {
               : values["coord-log"],
             gcStats: values["gc-stats"]!,
             main: values.main!,
+            lag: values.lag && counts.length * repeat > 1
+              ? `${values.lag}.${n}.${run}`
+              : values.lag,
             warmupMs: Number(values["warmup-ms"]),
             timeline: values.timeline && counts.length * repeat > 1
               ? `${values.timeline}.${n}.${run}`
