@@ -178,7 +178,9 @@ function fastPath(
   const answer = async (route: FastRoute, request: Request) => {
     let status = 200;
     let type = "application/proto";
-    let body: Uint8Array;
+    // "" is the empty message: zero bytes, and a string body skips Deno's
+    // per-response BufferSource checks (an op call for SharedArrayBuffer).
+    let body: Uint8Array | "";
     let bodyRead = false;
     let metadata: Headers | undefined;
     try {
@@ -197,7 +199,7 @@ function fastPath(
       if (out instanceof Promise) out = await out;
       // Heartbeat and ReportProgress answer `{}`: all defaults, which is
       // zero bytes on the wire, without building and encoding a message.
-      body = isEmptyInit(out) ? new Uint8Array(0) : toBinary(
+      body = isEmptyInit(out) ? "" : toBinary(
         route.output,
         isMessage(out, route.output) ? out : create(route.output, out),
       );
@@ -218,7 +220,7 @@ function fastPath(
     if (metadata === undefined && bodyRead) {
       // One content-type header and a byte body: Deno sends it through its
       // static-response path, and no Headers object is built.
-      return new Response(body as Uint8Array<ArrayBuffer>, {
+      return new Response(body as Uint8Array<ArrayBuffer> | "", {
         status,
         headers: status === 200 ? PROTO_HEADERS : { "content-type": type },
       });
@@ -228,7 +230,10 @@ function fastPath(
     // A body refused before or while it streamed in is not drained: the
     // HTTP/1.1 connection closes after this answer (HTTP/2 drops the header).
     if (!bodyRead) headers.set("connection", "close");
-    return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
+    return new Response(body as Uint8Array<ArrayBuffer> | "", {
+      status,
+      headers,
+    });
   };
   return (request, path) => {
     if (request.method !== "POST") return undefined;

@@ -1,7 +1,8 @@
 /**
  * The main port's fast path for the per-node RPCs (Connect, unary, binary)
- * over real h2c, as agents send them (Deno fetch, content-length set) and
- * without content-length (the body then streams in): same answers as the
+ * over real h2c and HTTP/1.1, as agents send them (Deno fetch, content-length
+ * set) and without content-length (HTTP/2 without it, HTTP/1.1 chunked: the
+ * body then streams in): same answers as the
  * Connect router gives — empty messages as zero bytes, errors as the
  * Connect JSON with the code's HTTP status.
  */
@@ -67,12 +68,23 @@ async function call(
   };
 }
 
-for (const streamed of [false, true]) {
+for (
+  const [http, streamed] of [
+    ["h2c", false],
+    ["h2c", true],
+    ["HTTP/1.1", false],
+    ["HTTP/1.1", true],
+  ] as const
+) {
   const how = streamed ? "without content-length" : "with content-length";
-  Deno.test(`fast path over h2c, ${how}: answers and errors as the router gives them`, async () => {
+  Deno.test(`fast path over ${http}, ${how}: answers and errors as the router gives them`, async () => {
     using j = job();
     await using server = await serveCoordinator(j, { port: 0 });
-    using client = Deno.createHttpClient({ http2: true, http1: false });
+    using client = Deno.createHttpClient(
+      http === "h2c"
+        ? { http2: true, http1: false }
+        : { http2: false, http1: true },
+    );
     const ok = async (name: Method, init: Record<string, unknown>) => {
       const r = await call(server.url, client, name, init, streamed);
       assert.equal(r.status, 200, new TextDecoder().decode(r.body));
