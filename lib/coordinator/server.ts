@@ -19,7 +19,6 @@
 import {
   create,
   type DescMessage,
-  fromBinary,
   isMessage,
   toBinary,
 } from "@bufbuild/protobuf";
@@ -55,6 +54,7 @@ import {
   resolveLimits,
 } from "../rpc/serve.ts";
 import { listenNodeHttp } from "../rpc/serve_node.ts";
+import { flatDecoder } from "../rpc/flat_decode.ts";
 import type { CoordinatorJob } from "./job.ts";
 import { renderMetrics } from "./metrics.ts";
 import { coordinatorRoutes, createCoordinatorService } from "./service.ts";
@@ -139,7 +139,8 @@ function isEmptyInit(out: Record<string, unknown>): boolean {
 }
 
 interface FastRoute {
-  input: DescMessage;
+  /** Decodes the request (`fromBinary`'s result or error, faster). */
+  decode: (bytes: Uint8Array) => unknown;
   output: DescMessage;
   call: (req: unknown) => unknown;
 }
@@ -170,7 +171,7 @@ function fastPath(
     const method = Coordinator.method[name];
     const fn = impl[name];
     routes.set(`/${Coordinator.typeName}/${method.name}`, {
-      input: method.input,
+      decode: flatDecoder(method.input),
       output: method.output,
       call: (req) => fn(req, undefined),
     });
@@ -188,7 +189,7 @@ function fastPath(
       bodyRead = true;
       let input;
       try {
-        input = fromBinary(route.input, bytes);
+        input = route.decode(bytes);
       } catch (e) {
         throw new ConnectError(
           `parse binary: ${e instanceof Error ? e.message : String(e)}`,
