@@ -218,12 +218,11 @@ function fastPath(
       metadata = error.metadata; // e.g. mx8-leader from an HA follower
       if (!bodyRead) closeConnectionAfter(request);
     }
-    if (metadata === undefined && bodyRead) {
-      // One content-type header and a byte body: Deno sends it through its
-      // static-response path, and no Headers object is built.
+    if (status === 200) {
+      // One content-type header and a static body: Deno sends it through
+      // its static-response path, and no Headers object is built.
       return new Response(body as Uint8Array<ArrayBuffer> | "", {
-        status,
-        headers: status === 200 ? PROTO_HEADERS : { "content-type": type },
+        headers: PROTO_HEADERS,
       });
     }
     const headers = new Headers(metadata);
