@@ -13,7 +13,20 @@ import type { ClipDecoder } from "./clip_decoder.ts";
 import type { ClipPlan, PlannedClip } from "./clip_plan.ts";
 import { VideoDecodeError } from "./errors.ts";
 import type { ResolvedVideoOptions } from "./options.ts";
+import type { ThreadBudget } from "./thread_budget.ts";
 import type { VideoIndex } from "./types.ts";
+
+/** Counters of one decode pass. */
+export interface PassCounters {
+  /** Clips in the pass. */
+  clips: number;
+  /** Frames the clips keep (clips × T). */
+  framesKept: number;
+  /** Frames the decoder produced. */
+  framesDecoded: number;
+  /** Milliseconds of the pass. */
+  decodeMs: number;
+}
 
 /** What {@linkcode buildClipBatch} builds from. */
 export interface BatchContext {
@@ -35,6 +48,12 @@ export interface BatchContext {
   signal: AbortSignal;
   /** Resolved loader options (size, dtype, limits, error mode). */
   options: ResolvedVideoOptions;
+  /** Limits decode passes at once for this loader (`decodeConcurrency`). */
+  passes: ThreadBudget;
+  /** The process's decode-thread budget. */
+  threads: ThreadBudget;
+  /** Called after each decode pass. */
+  onPass(p: PassCounters): void;
   /** Called for each clip dropped with `onDecodeError: "skip"`. */
   onSkipped(clip: PlannedClip, reason: string): void;
 }
@@ -43,8 +62,9 @@ export interface BatchContext {
  * Builds the batch of the clips at plan positions `[from, to)`: reserves
  * the compressed bytes of their videos plus the clip tensor (`× 5` for
  * float32: uint8 staging + float) before anything is read, reads the
- * videos, decodes every clip (all of them settle before memory is
- * returned: a running decode writes into the tensor), returns the
+ * videos, decodes the clips of each video in one pass (straight into the
+ * batch slab; all passes settle before memory is returned: a running decode
+ * writes into the tensor), returns the
  * compressed bytes, drops failed clips (with `onDecodeError: "skip"`) and
  * lays the rest out.
  *
@@ -95,33 +115,58 @@ export async function buildClipBatch(
       videos.map((v, i) => [v, payload.subarray(offsets[i], offsets[i + 1])]),
     );
     const pixels = new Uint8Array(clips.length * clipBytes);
-    // Every clip settles before anything is freed: a decode still running
+    // One pass per video: its clips' frames merged in time order, so a GOP
+    // (and a frame two overlapping clips share) is decoded once.
+    const groups = new Map<number, number[]>();
+    clips.forEach((c, i) => {
+      const g = groups.get(c.videoIndex);
+      if (g) g.push(i);
+      else groups.set(c.videoIndex, [i]);
+    });
+    const errors: unknown[] = new Array(clips.length).fill(undefined);
+    const label = (c: PlannedClip) =>
+      `sample ${c.sampleId} (${
+        rows[c.videoIndex].location
+      }) clip at ${c.startSeconds} s`;
+    // Every pass settles before anything is freed: a decode still running
     // writes into `pixels`.
-    const errors = await mapLimit(
-      clips,
+    await mapLimit(
+      [...groups],
       ctx.options.decodeConcurrency,
-      async (c, i) => {
-        try {
-          await ctx.decoder.decode(
-            bytesOf.get(c.videoIndex)!,
-            indexes[c.videoIndex],
-            c.frameSeconds,
-            {
-              height: h,
-              width: w,
-              out: pixels.subarray(i * clipBytes, (i + 1) * clipBytes),
-              maxPackets: ctx.options.maxPacketsPerClip,
-              maxSeconds: ctx.options.maxSecondsPerClip,
-              label: `sample ${c.sampleId} (${
-                rows[c.videoIndex].location
-              }) clip at ${c.startSeconds} s`,
-            },
-          );
-          return undefined;
-        } catch (e) {
-          return e;
-        }
-      },
+      ([v, at]) =>
+        ctx.passes.run(
+          1,
+          () =>
+            ctx.threads.run(ctx.options.decodeThreads, async () => {
+              try {
+                const r = await ctx.decoder.decodeMany(
+                  bytesOf.get(v)!,
+                  indexes[v],
+                  at.map((i) => clips[i].frameSeconds),
+                  {
+                    height: h,
+                    width: w,
+                    out: pixels,
+                    slots: at,
+                    labels: at.map((i) => label(clips[i])),
+                    threads: ctx.options.decodeThreads,
+                    maxPackets: ctx.options.maxPacketsPerClip,
+                    maxSeconds: ctx.options.maxSecondsPerClip,
+                  },
+                );
+                r.errors.forEach((e, k) => errors[at[k]] = e);
+                const ok = r.errors.filter((e) => e === undefined).length;
+                ctx.onPass({
+                  clips: ok,
+                  framesKept: ok * t,
+                  framesDecoded: r.framesDecoded,
+                  decodeMs: r.decodeMs,
+                });
+              } catch (e) {
+                for (const i of at) errors[i] = e;
+              }
+            }),
+        ),
     );
     release(compressed);
     const kept: number[] = [];

@@ -37,6 +37,7 @@ import {
   VIDEO_EXTENSIONS,
   type VideoOptions,
 } from "./options.ts";
+import { decodeThreadBudget, ThreadBudget } from "./thread_budget.ts";
 import type { VideoIndex } from "./types.ts";
 
 /** Counters of a {@linkcode VideoLoader}. */
@@ -57,6 +58,16 @@ export interface VideoLoaderStats {
   deliveredClipsTotal: number;
   /** Clips dropped by `onDecodeError: "skip"`. */
   clipErrorsSkipped: number;
+  /** Clips decoded (delivered or about to be). */
+  clipsDecoded: number;
+  /** Frames the decoder produced (GOP lead-ins included; each once per pass). */
+  framesDecoded: number;
+  /** Frames the clips keep (clips × frames per clip). */
+  framesKept: number;
+  /** Decode passes (one per video per batch). */
+  decodePasses: number;
+  /** Milliseconds spent in decode passes (summed over concurrent passes). */
+  decodeMs: number;
   /** Bytes reserved now (compressed videos + clip tensors). */
   inflightBytes: number;
   /** Highest `inflightBytes` so far. */
@@ -109,6 +120,14 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #decoder?: ClipDecoder;
   #delivered = { batches: 0, clips: 0 };
   #clipErrorsSkipped = 0;
+  #passes: ThreadBudget;
+  #decoded = {
+    clips: 0,
+    framesDecoded: 0,
+    framesKept: 0,
+    passes: 0,
+    ms: 0,
+  };
 
   /**
    * Creates the loader; nothing is read until `open()` or the first batch.
@@ -125,6 +144,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     this.link = link;
     this.#options = options;
     this.#budget = new ByteBudget(this.#o.maxInflightBytes);
+    this.#passes = new ThreadBudget(this.#o.decodeConcurrency);
     this.#log = options.log ??
       ((event, fields) =>
         console.error(
@@ -308,6 +328,11 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
       deliveredBatchesTotal: this.#delivered.batches,
       deliveredClipsTotal: this.#delivered.clips,
       clipErrorsSkipped: this.#clipErrorsSkipped,
+      clipsDecoded: this.#decoded.clips,
+      framesDecoded: this.#decoded.framesDecoded,
+      framesKept: this.#decoded.framesKept,
+      decodePasses: this.#decoded.passes,
+      decodeMs: this.#decoded.ms,
       inflightBytes: this.#budget.usedBytes,
       inflightHighWaterBytes: this.#budget.highWaterBytes,
       maxInflightBytes: this.#budget.capBytes,
@@ -385,6 +410,15 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
         budget: this.#budget,
         signal: this.#abort.signal,
         options: this.#o,
+        passes: this.#passes,
+        threads: decodeThreadBudget(),
+        onPass: (p) => {
+          this.#decoded.clips += p.clips;
+          this.#decoded.framesDecoded += p.framesDecoded;
+          this.#decoded.framesKept += p.framesKept;
+          this.#decoded.passes++;
+          this.#decoded.ms += p.decodeMs;
+        },
         onSkipped: (clip, reason) => {
           this.#clipErrorsSkipped++;
           this.#log("clip_skipped", {
