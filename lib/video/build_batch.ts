@@ -7,6 +7,7 @@
 import type { ByteBudget } from "../loader/byte_budget.ts";
 import type { ManifestRow } from "../manifest/row.ts";
 import type { SampleReader } from "../sample_bytes/sample_reader.ts";
+import { detachBuffer } from "../util/detach.ts";
 import { mapLimit } from "../util/map_limit.ts";
 import { type ClipBatch, toPlanarFloat } from "./clip_batch.ts";
 import type { ClipDecoder } from "./clip_decoder.ts";
@@ -14,6 +15,7 @@ import type { ClipPlan, PlannedClip } from "./clip_plan.ts";
 import { VideoDecodeError } from "./errors.ts";
 import type { ResolvedVideoOptions } from "./options.ts";
 import type { ThreadBudget } from "./thread_budget.ts";
+import { passWorkingBytes } from "./working_memory.ts";
 import type { VideoIndex } from "./types.ts";
 
 /** Counters of one decode pass. */
@@ -60,12 +62,14 @@ export interface BatchContext {
 
 /**
  * Builds the batch of the clips at plan positions `[from, to)`: reserves
- * the compressed bytes of their videos plus the clip tensor (`× 5` for
- * float32: uint8 staging + float) before anything is read, reads the
+ * the compressed bytes of their videos, the decoders' working memory
+ * (`passWorkingBytes` of the passes that can run at once) and the clip
+ * tensor (`× 5` for float32: uint8 staging + float) before anything is
+ * read, reads the
  * videos, decodes the clips of each video in one pass (straight into the
  * batch slab; all passes settle before memory is returned: a running decode
  * writes into the tensor), returns the
- * compressed bytes, drops failed clips (with `onDecodeError: "skip"`) and
+ * compressed bytes and working memory, drops failed clips (with `onDecodeError: "skip"`) and
  * lays the rest out.
  *
  * @param ctx What the batch is built from.
@@ -93,7 +97,13 @@ export async function buildClipBatch(
   for (const v of videos) {
     offsets.push(offsets[offsets.length - 1] + sizes[v]);
   }
-  const compressed = offsets[offsets.length - 1];
+  // Decoder working memory: the largest passes that can run at once.
+  const work = videos
+    .map((v) => passWorkingBytes(indexes[v], ctx.options.decodeThreads))
+    .sort((a, b) => b - a)
+    .slice(0, ctx.options.decodeConcurrency)
+    .reduce((a, b) => a + b, 0);
+  const compressed = offsets[offsets.length - 1] + work;
   const tensor = clips.length * clipBytes * (toFloat ? 5 : 1);
   let held = compressed + tensor;
   await budget.acquire(held, signal);
@@ -103,7 +113,7 @@ export async function buildClipBatch(
     held -= bytes;
   };
   try {
-    const payload = new Uint8Array(compressed);
+    const payload = new Uint8Array(compressed - work);
     await reader.readInto(
       videos.map((v) => rows[v]),
       videos.map((v) => sizes[v]),
@@ -168,6 +178,8 @@ export async function buildClipBatch(
             }),
         ),
     );
+    // The compressed videos are done with: free them now, not at a GC.
+    detachBuffer(payload);
     release(compressed);
     const kept: number[] = [];
     for (const [i, e] of errors.entries()) {
@@ -194,6 +206,7 @@ export async function buildClipBatch(
     let shape: [number, number, number, number, number];
     if (toFloat) {
       data = toPlanarFloat(pixels, b, t, h, w);
+      detachBuffer(pixels);
       shape = [b, 3, t, h, w];
       release(clips.length * clipBytes + (clips.length - b) * clipBytes * 4);
     } else {
@@ -210,6 +223,9 @@ export async function buildClipBatch(
       release: () => {
         if (released) return;
         released = true;
+        // The consumer is done with it: its memory goes now (views read
+        // as empty), as the budget says.
+        detachBuffer(toFloat ? data : pixels);
         release(held);
       },
     };

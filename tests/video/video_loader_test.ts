@@ -7,6 +7,7 @@ import type { ClipBatch } from "../../lib/video/clip_batch.ts";
 import { toPlanarFloat } from "../../lib/video/clip_batch.ts";
 import { VideoDecodeError } from "../../lib/video/errors.ts";
 import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
+import { passWorkingBytes } from "../../lib/video/working_memory.ts";
 import { video, VideoLoader } from "../../lib/video/video_loader.ts";
 import { loader } from "../../lib/loader/loader.ts";
 import type { VideoOptions } from "../../lib/video/options.ts";
@@ -211,7 +212,7 @@ videoTest(
 );
 
 videoTest(
-  "memory: compressed videos + clip tensor are reserved before decode, never above the cap",
+  "memory: compressed videos + decoder working memory + clip tensor are reserved before decode, never above the cap; a released batch is freed",
   async () => {
     const { fx } = await fixtures();
     const link = await dataset("budget", {
@@ -223,8 +224,10 @@ videoTest(
       (await Deno.stat(fx.vp9)).size,
     );
     const tensor = 2 * 4 * 48 * 64 * 3;
+    // Both fixtures are 320×240.
+    const work = passWorkingBytes({ width: 320, height: 240 }, 1);
     // Room for one batch of one video at a time (plus one other video), no more.
-    const cap = tensor + 2 * video;
+    const cap = tensor + 2 * video + 2 * work;
     await using l = await openLoader(link, {
       clip: 4,
       batchSizeClips: 2,
@@ -237,6 +240,9 @@ videoTest(
       batches++;
       // The batch the consumer holds is still reserved.
       assert.ok(l.stats().inflightBytes >= b.clips.data.byteLength);
+      const data = b.clips.data;
+      b.release();
+      assert.equal(data.length, 0, "a released batch's memory is freed");
     }
     assert.ok(batches > 2);
     const s = l.stats();
@@ -245,15 +251,15 @@ videoTest(
       `${s.inflightHighWaterBytes} > ${cap}`,
     );
     assert.ok(
-      s.inflightHighWaterBytes >= tensor,
-      `high water ${s.inflightHighWaterBytes} never held a tensor`,
+      s.inflightHighWaterBytes >= tensor + work,
+      `high water ${s.inflightHighWaterBytes} never held a tensor and a decoder's working memory`,
     );
     // A cap below one batch fails with the sizes.
     await using small = await openLoader(link, {
       clip: 4,
       batchSizeClips: 2,
       resizeHw: [48, 64],
-      maxInflightBytes: video + 100,
+      maxInflightBytes: video + work,
     });
     await assert.rejects(() => drain(small), BatchTooLargeError);
   },

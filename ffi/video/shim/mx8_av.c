@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -556,6 +559,12 @@ done:
   av_free(wants);
   av_free(done);
   video_close(&v);
+#ifdef __GLIBC__
+  /* The decoder's frame buffers (MiBs each) are back in glibc's arena of
+     this thread; give the pages to the system now, or the process keeps
+     each worker thread's peak as RSS beyond the loader's byte budget. */
+  malloc_trim(0);
+#endif
   return first;
 }
 
