@@ -46,6 +46,21 @@ export const videoSymbols = {
     ],
     result: "u32", // VideoStatus
   },
+  /** Reads a video's index from a file: FFmpeg reads only the header and the index. */
+  mx8_video_probe_file: {
+    parameters: [
+      "buffer", // const uint8_t *path (UTF-8, NUL-terminated)
+      "usize", // size_t path_len (without the NUL)
+      "buffer", // int64_t out[12]
+      "buffer", // char *codec
+      "usize", // size_t codec_cap
+      "buffer", // int64_t *keys
+      "usize", // size_t keys_cap
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+  },
   /** Decodes one clip to count × H × W × 3 RGB24 (frames by best_effort_timestamp). */
   mx8_video_decode_clip: {
     parameters: [

@@ -100,23 +100,88 @@ export function probeVideo(
   label = `sample ${sampleId}`,
 ): VideoIndex {
   const lib = requireVideoLibrary();
+  return probeWith(
+    sampleId,
+    label,
+    (out, codec, keys, err) =>
+      lib.symbols.mx8_video_probe(
+        bytes,
+        BigInt(bytes.length),
+        out,
+        codec,
+        BigInt(codec.length),
+        keys,
+        BigInt(keys.length),
+        err,
+        BigInt(err.length),
+      ),
+  );
+}
+
+/**
+ * Reads a video's index from a local file, as {@linkcode probeVideo} does
+ * from bytes, but FFmpeg reads only the header and the index (an MP4's
+ * `moov`, wherever it lies), not the frames: indexing costs what reading
+ * the headers costs.
+ *
+ * @param path The video file.
+ * @param sampleId The video's manifest `sample_id`.
+ * @param label How to name the video in errors (default the path).
+ * @returns The index.
+ * @throws {VideoUnavailableError} Without `libmx8_video`.
+ * @throws {VideoDecodeError} When the file is not a readable video.
+ *
+ * @example
+ * ```ts ignore
+ * import { probeVideoFile } from "./native_decoder.ts";
+ * console.log(probeVideoFile("clip.mp4", 0n).keyframeSeconds);
+ * ```
+ */
+export function probeVideoFile(
+  path: string,
+  sampleId: bigint,
+  label = path,
+): VideoIndex {
+  const lib = requireVideoLibrary();
+  const utf8 = new TextEncoder().encode(path);
+  const z = new Uint8Array(utf8.length + 1);
+  z.set(utf8);
+  return probeWith(
+    sampleId,
+    label,
+    (out, codec, keys, err) =>
+      lib.symbols.mx8_video_probe_file(
+        z,
+        BigInt(utf8.length),
+        out,
+        codec,
+        BigInt(codec.length),
+        keys,
+        BigInt(keys.length),
+        err,
+        BigInt(err.length),
+      ),
+  );
+}
+
+/** Runs a probe call (growing the keyframe buffer if needed) and reads its slots. */
+function probeWith(
+  sampleId: bigint,
+  label: string,
+  call: (
+    out: BigInt64Array,
+    codec: Uint8Array,
+    keys: BigInt64Array,
+    err: Uint8Array,
+  ) => number,
+): VideoIndex {
   let cap = KEYS_FIRST_TRY;
   for (;;) {
     const out = new BigInt64Array(12);
     const codec = new Uint8Array(64);
     const keys = new BigInt64Array(cap);
     const err = new Uint8Array(ERR_CAP);
-    const status = lib.symbols.mx8_video_probe(
-      bytes,
-      BigInt(bytes.length),
-      out,
-      codec,
-      BigInt(codec.length),
-      keys,
-      BigInt(cap),
-      err,
-      BigInt(err.length),
-    );
+    const status = call(out, codec, keys, err);
     if (status !== 0) {
       throw new VideoDecodeError(
         videoStatusName(status),

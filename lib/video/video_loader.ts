@@ -39,6 +39,7 @@ import {
 } from "./options.ts";
 import { decodeThreadBudget, ThreadBudget } from "./thread_budget.ts";
 import type { VideoIndex } from "./types.ts";
+import { isVideoHint, parseVideoIndexHint } from "./index_hint.ts";
 
 /** Counters of a {@linkcode VideoLoader}. */
 export interface VideoLoaderStats {
@@ -46,8 +47,13 @@ export interface VideoLoaderStats {
   backend: "native" | "cli" | undefined;
   /** Videos with an index (probed now or cached with the snapshot). */
   videosIndexed: number;
-  /** Videos probed at open (the others came from the snapshot's cached index). */
+  /**
+   * Videos probed at open (the others came from their manifest rows' decode
+   * hints, as `mx8 pack` writes them, or from the snapshot's cached index).
+   */
   videosProbed: number;
+  /** Videos whose index came from their manifest row (a packed dataset). */
+  videosFromManifest: number;
   /** Videos with no clip: too short, or unreadable with `onDecodeError: "skip"`. */
   videosSkipped: number;
   /** Clips in the plan. */
@@ -117,6 +123,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #closed = false;
   #videosSkipped = 0;
   #videosProbed = 0;
+  #videosFromManifest = 0;
   #decoder?: ClipDecoder;
   #delivered = { batches: 0, clips: 0 };
   #clipErrorsSkipped = 0;
@@ -182,7 +189,10 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   async #open(): Promise<Opened> {
     this.#decoder = openClipDecoder(this.#o.backend);
     const dataset = await openDataset(this.link, this.#options.manifestStore);
-    const all = dataset.rows.filter((r) => isVideoLocation(r.location));
+    // A folder's videos by name; a pack's by their rows' decode hints.
+    const all = dataset.rows.filter((r) =>
+      isVideoLocation(r.location) || isVideoHint(r.decodeHint)
+    );
     if (all.length === 0) {
       throw new Mx8Error(
         `${this.link} has no video (looked for ${
@@ -203,7 +213,10 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     const indexes: VideoIndex[] = [];
     for (const [i, row] of all.entries()) {
       const hit = cached.get(BigInt(row.sampleId));
-      let index = hit?.size === allSizes[i] ? hit.index : undefined;
+      // A packed row carries its index in its decode hint.
+      let index = parseVideoIndexHint(row.decodeHint, BigInt(row.sampleId));
+      if (index) this.#videosFromManifest++;
+      else if (hit?.size === allSizes[i]) index = hit.index;
       if (!index) {
         index = await this.#index(reader, row, allSizes[i]);
         if (index) this.#videosProbed++;
@@ -323,6 +336,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
       backend: this.#decoder?.backend,
       videosIndexed: this.#ready?.indexes.length ?? 0,
       videosProbed: this.#videosProbed,
+      videosFromManifest: this.#videosFromManifest,
       videosSkipped: this.#videosSkipped,
       plannedClips: this.#ready?.plan.length ?? 0,
       deliveredBatchesTotal: this.#delivered.batches,

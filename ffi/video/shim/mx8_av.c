@@ -185,17 +185,10 @@ static int decoder_open(Video *v, uint32_t threads, char *err, size_t err_cap) {
 
 /* ---- probe ------------------------------------------------------------- */
 
-int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
-                size_t codec_cap, int64_t *keys, size_t keys_cap, char *err,
-                size_t err_cap) {
-  if (!data || len == 0 || !out) return set_err(err, err_cap, "empty input"), MX8AV_EARG;
-  Video v;
-  int r = video_open(&v, data, len, 1, 0, err, err_cap);
-  if (r != MX8AV_OK) {
-    video_close(&v);
-    return r;
-  }
-  AVStream *st = v.fmt->streams[v.stream];
+/* Fills the probe outputs from an opened video (stream info read). */
+static int probe_fill(Video *v, int64_t *out, char *codec, size_t codec_cap, int64_t *keys,
+                      size_t keys_cap) {
+  AVStream *st = v->fmt->streams[v->stream];
   AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
   memset(out, 0, sizeof(int64_t) * MX8AV_PROBE_SLOTS);
   out[MX8AV_PROBE_TB_NUM] = st->time_base.num;
@@ -209,8 +202,8 @@ int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
   out[MX8AV_PROBE_START] = start;
   int64_t duration = st->duration;
   if (duration == AV_NOPTS_VALUE || duration <= 0) {
-    duration = v.fmt->duration != AV_NOPTS_VALUE
-                   ? av_rescale_q(v.fmt->duration, AV_TIME_BASE_Q, st->time_base)
+    duration = v->fmt->duration != AV_NOPTS_VALUE
+                   ? av_rescale_q(v->fmt->duration, AV_TIME_BASE_Q, st->time_base)
                    : 0;
   }
   out[MX8AV_PROBE_DURATION] = duration;
@@ -225,8 +218,51 @@ int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
   out[MX8AV_PROBE_KEYFRAMES] = nkeys;
   out[MX8AV_PROBE_INDEXED] = entries;
   if (codec && codec_cap > 0) snprintf(codec, codec_cap, "%s", avcodec_get_name(st->codecpar->codec_id));
-  video_close(&v);
   return MX8AV_OK;
+}
+
+int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
+                size_t codec_cap, int64_t *keys, size_t keys_cap, char *err,
+                size_t err_cap) {
+  if (!data || len == 0 || !out) return set_err(err, err_cap, "empty input"), MX8AV_EARG;
+  Video v;
+  int r = video_open(&v, data, len, 1, 0, err, err_cap);
+  if (r == MX8AV_OK) r = probe_fill(&v, out, codec, codec_cap, keys, keys_cap);
+  video_close(&v);
+  return r;
+}
+
+int mx8av_probe_file(const char *path, int64_t *out, char *codec, size_t codec_cap,
+                     int64_t *keys, size_t keys_cap, char *err, size_t err_cap) {
+  char t[128];
+  if (!path || !path[0] || !out) return set_err(err, err_cap, "empty path"), MX8AV_EARG;
+  Video v;
+  memset(&v, 0, sizeof v);
+  /* FFmpeg's file protocol reads only what the demuxer asks for: the
+     header and the index (an MP4's moov, wherever it is), not the frames. */
+  int r = avformat_open_input(&v.fmt, path, NULL, NULL);
+  if (r < 0) {
+    v.fmt = NULL;
+    set_err(err, err_cap, "cannot open the container: %s", av_text(r, t, sizeof t));
+    return MX8AV_EOPEN;
+  }
+  r = avformat_find_stream_info(v.fmt, NULL);
+  if (r < 0) {
+    set_err(err, err_cap, "cannot read the stream info: %s", av_text(r, t, sizeof t));
+    video_close(&v);
+    return MX8AV_EOPEN;
+  }
+  r = av_find_best_stream(v.fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+  if (r < 0) {
+    set_err(err, err_cap, "no video stream among %u streams (format %s)", v.fmt->nb_streams,
+            v.fmt->iformat->name);
+    video_close(&v);
+    return MX8AV_ENOSTREAM;
+  }
+  v.stream = r;
+  r = probe_fill(&v, out, codec, codec_cap, keys, keys_cap);
+  video_close(&v);
+  return r;
 }
 
 /* ---- clip decode ------------------------------------------------------- */

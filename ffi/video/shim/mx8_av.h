@@ -78,6 +78,14 @@ int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
                 size_t err_cap);
 
 /*
+ * mx8av_probe from a file path: FFmpeg reads only the header and the index
+ * (an MP4's moov wherever it lies), so indexing costs what reading the
+ * headers costs.
+ */
+int mx8av_probe_file(const char *path, int64_t *out, char *codec, size_t codec_cap,
+                     int64_t *keys, size_t keys_cap, char *err, size_t err_cap);
+
+/*
  * Decodes one clip: for each target timestamp (time-base ticks, ascending)
  * the frame shown at that time (the last frame whose best_effort_timestamp
  * is <= the target), scaled to width x height RGB24 into

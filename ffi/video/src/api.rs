@@ -125,6 +125,60 @@ pub unsafe extern "C" fn mx8_video_probe(
     })
 }
 
+/// Reads a video's index from a file (see `shim/mx8_av.h`,
+/// `mx8av_probe_file`): FFmpeg reads only the header and the index.
+/// `path` is `path_len` bytes of UTF-8 followed by a NUL.
+///
+/// # Safety
+/// `path` valid for `path_len + 1` bytes; `out` for 12 i64; `codec` for
+/// `codec_cap` bytes; `keys` NULL or valid for `keys_cap` i64; `err` NULL or
+/// valid for `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_probe_file(
+    path: *const u8,
+    path_len: usize,
+    out: *mut i64,
+    codec: *mut u8,
+    codec_cap: usize,
+    keys: *mut i64,
+    keys_cap: usize,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    let (err_ptr, err_len) = err.raw();
+    guard(err, || {
+        if path.is_null() || out.is_null() || codec.is_null() {
+            return null_argument("mx8_video_probe_file");
+        }
+        // SAFETY: `path` holds `path_len + 1` bytes per this function's contract.
+        let bytes = unsafe { std::slice::from_raw_parts(path, path_len + 1) };
+        if bytes[path_len] != 0 || bytes[..path_len].contains(&0) {
+            return Err(VideoError::new(
+                VideoStatus::InvalidArgument,
+                "mx8_video_probe_file: the path must be NUL-terminated with no NUL inside",
+            ));
+        }
+        let cap = if keys.is_null() { 0 } else { keys_cap };
+        // SAFETY: `path` is NUL-terminated (checked); the other pointers are
+        // valid for the sizes passed, per this function's contract.
+        let code = unsafe {
+            shim::mx8av_probe_file(
+                path as *const c_char,
+                out,
+                codec as *mut c_char,
+                codec_cap,
+                keys,
+                cap,
+                err_ptr as *mut c_char,
+                err_len,
+            )
+        };
+        shim_result(code, err_ptr, err_len)
+    })
+}
+
 /// Decodes one clip into `out` as `count × height × width × 3` RGB24 (see
 /// `shim/mx8_av.h`, `mx8av_decode_clip`).
 ///

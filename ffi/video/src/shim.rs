@@ -22,6 +22,16 @@ extern "C" {
         err: *mut c_char,
         err_cap: usize,
     ) -> i32;
+    pub fn mx8av_probe_file(
+        path: *const c_char,
+        out: *mut i64,
+        codec: *mut c_char,
+        codec_cap: usize,
+        keys: *mut i64,
+        keys_cap: usize,
+        err: *mut c_char,
+        err_cap: usize,
+    ) -> i32;
     pub fn mx8av_decode_clips(
         data: *const u8,
         len: usize,
