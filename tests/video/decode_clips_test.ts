@@ -6,7 +6,7 @@ import {
 } from "../../lib/video/native_decoder.ts";
 import { VideoDecodeError } from "../../lib/video/errors.ts";
 import type { VideoIndex } from "../../lib/video/types.ts";
-import { sharedFixtures, videoTest } from "./_fixtures.ts";
+import { probeFrameSeconds, sharedFixtures, videoTest } from "./_fixtures.ts";
 
 const videos = sharedFixtures;
 const H = 48, W = 64, PLANE = H * W * 3;
@@ -196,3 +196,48 @@ videoTest("a slot past the slab is refused before any decode", async () => {
     /slot 1 .* lies past the slab of 18432 bytes/,
   );
 });
+
+videoTest(
+  "lead-in frames skipped as non-reference never change which frame is shown (every gap of a VFR and a B-frame video)",
+  async () => {
+    const v = await videos();
+    for (const path of [v.vfr, v.h264]) {
+      const { bytes, index } = await load(path);
+      const pts = await probeFrameSeconds(path);
+      // Halfway between frame k and k+1 the frame shown is k; just before
+      // k+1 too. Each target alone (its own seek and lead-in), then all in
+      // one pass.
+      const ks = Array.from({ length: pts.length - 1 }, (_, k) => k);
+      const targets = ks.flatMap((k) => [
+        (pts[k] + pts[k + 1]) / 2,
+        pts[k + 1] - 1e-4,
+      ]);
+      const want = ks.flatMap((k) => [pts[k], pts[k]]);
+      const out = new Uint8Array(targets.length * PLANE);
+      const r = await decodeClips(bytes, index, targets.map((t) => [t]), {
+        height: H,
+        width: W,
+        out,
+      });
+      assert.deepEqual(r.errors, new Array(targets.length).fill(undefined));
+      for (const [i, s] of r.frameSeconds.entries()) {
+        assert.ok(
+          Math.abs(s[0] - want[i]) < 1e-6,
+          `${path} target ${targets[i]}: frame at ${s[0]}, expected ${want[i]}`,
+        );
+      }
+      for (const i of [1, 41, 61, 81, 131].filter((i) => i < targets.length)) {
+        const alone = await decodeClips(bytes, index, [[targets[i]]], {
+          height: H,
+          width: W,
+          out: new Uint8Array(PLANE),
+        });
+        assert.ok(Math.abs(alone.frameSeconds[0][0] - want[i]) < 1e-6);
+        assert.deepEqual(
+          alone.stats.framesDecoded <= r.stats.framesDecoded,
+          true,
+        );
+      }
+    }
+  },
+);

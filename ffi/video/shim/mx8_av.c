@@ -407,6 +407,13 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
      the last seek. */
   int64_t sought = INT64_MIN, last_dts = INT64_MIN;
   int fresh = 1, draining = 0, retries = 0, may_seek = 1;
+  /* Lead-in frames nobody wants (one frame duration or more before the next
+     wanted frame) that no other frame references are not decoded
+     (AVDISCARD_NONREF). skipped: the latest presentation time among them.
+     Should the frame shown at a wanted time be one of them (variable frame
+     rate), the pass decodes that stretch again without skipping. */
+  int may_skip = 1, skipping = 0, redo = 0;
+  int64_t skipped = INT64_MIN;
   size_t next = 0;
   uint64_t packets = 0;
   int64_t last_ts = AV_NOPTS_VALUE;
@@ -417,6 +424,30 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
               max_seconds, (unsigned long long)packets, wants[next].frame + 1, count);
       r = MX8AV_ELIMIT;
       break;
+    }
+    if (redo) {
+      /* A skipped frame was the one shown at a wanted time: decode again
+         from the keyframe before it, skipping nothing. */
+      redo = 0;
+      may_skip = 0;
+      skipped = INT64_MIN;
+      int64_t key = keyframe_before(st, wants[next].target - delay);
+      int64_t back = key != INT64_MIN ? key + delay : start;
+      if (av_seek_frame(v.fmt, v.stream, back, AVSEEK_FLAG_BACKWARD) < 0 &&
+          avformat_seek_file(v.fmt, v.stream, INT64_MIN, start, start, 0) < 0) {
+        set_err(err, err_cap, "cannot seek back to find the frame at %.3f s",
+                ticks_seconds(wants[next].target, tb));
+        r = MX8AV_EDECODE;
+        break;
+      }
+      stats[MX8AV_STAT_SEEKS]++;
+      avcodec_flush_buffers(v.dec);
+      av_frame_unref(held);
+      held_ts = AV_NOPTS_VALUE;
+      sought = key != INT64_MIN ? key : INT64_MIN;
+      last_dts = key != INT64_MIN ? key : INT64_MIN;
+      fresh = 1;
+      draining = 0;
     }
     /* Seek when the container's keyframe before the next wanted frame lies
        ahead of what was read: decoding up to it would be wasted. */
@@ -434,6 +465,7 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
         avcodec_flush_buffers(v.dec);
         av_frame_unref(held);
         held_ts = AV_NOPTS_VALUE;
+        skipped = INT64_MIN;
         sought = key == INT64_MIN ? want : key;
         last_dts = sought;
         fresh = 1;
@@ -467,6 +499,13 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
         }
         if (packet_cap == 0) packets++;
         if (pkt->dts != AV_NOPTS_VALUE && pkt->dts > last_dts) last_dts = pkt->dts;
+        int skip = may_skip && pkt->pts != AV_NOPTS_VALUE && pkt->duration > 0 &&
+                   pkt->pts + pkt->duration <= wants[next].target;
+        if (skip != skipping) {
+          v.dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+          skipping = skip;
+        }
+        if (skip && pkt->pts > skipped) skipped = pkt->pts;
         rr = avcodec_send_packet(v.dec, pkt);
         av_packet_unref(pkt);
         /* A corrupt packet: the decoder conceals what it can; go on. */
@@ -483,6 +522,11 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
       rr = avcodec_receive_frame(v.dec, frame);
       if (rr == AVERROR(EAGAIN)) break;
       if (rr == AVERROR_EOF) {
+        if (skipped != INT64_MIN && skipped > held_ts) {
+          /* The last frame shown may be a skipped one. */
+          redo = 1;
+          break;
+        }
         /* Drained: wanted frames past the last one get it only within
            tolerance; the clips past it fail, the others are complete. */
         for (; next < n; next++) {
@@ -546,12 +590,20 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
         avcodec_flush_buffers(v.dec);
         av_frame_unref(held);
         held_ts = AV_NOPTS_VALUE;
+        skipped = INT64_MIN;
         sought = back;
         last_dts = back;
         draining = 0;
         break;
       }
       fresh = 0;
+      if (skipped != INT64_MIN && next < n && wants[next].target < ts &&
+          skipped <= wants[next].target && skipped > held_ts) {
+        /* The frame shown at the next wanted time was skipped. */
+        av_frame_unref(frame);
+        redo = 1;
+        break;
+      }
       /* Wanted frames before this one are shown by the held (previous)
          frame; one before the very first frame gets the first frame. */
       while (r == MX8AV_OK && next < n && wants[next].target < ts) {
