@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { startS3 } from "../_helpers/s3rver.ts";
 import { join } from "node:path";
 import { pack } from "../../lib/pack/pack.ts";
 import { parseManifest } from "../../lib/manifest/tsv.ts";
@@ -152,5 +154,49 @@ videoTest(
     assert.equal(got.stats.videosFromManifest, 1);
     assert.equal(got.stats.videosSkipped, 1);
     assert.ok(got.stats.deliveredClipsTotal > 0);
+  },
+);
+
+videoTest(
+  "S3 (s3rver): a pack written to S3, and one packed from S3 objects (indexed from their bytes), give the same clips as the local pack",
+  async () => {
+    const fx = await sharedFixtures();
+    await using s3 = await startS3(["vids"]);
+    const files = { "a.mp4": fx.h264, "b.webm": fx.vp9 };
+    const src = await folder(files);
+    const local = await Deno.makeTempDir({ prefix: "mx8-packed-video-" });
+    await pack(src, { out: local, overwrite: true });
+    await pack(src, { out: "s3://vids/packed" });
+    for (const [rel, path] of Object.entries(files)) {
+      await s3.client.send(
+        new PutObjectCommand({
+          Bucket: "vids",
+          Key: `raw/${rel}`,
+          Body: await Deno.readFile(path),
+        }),
+      );
+    }
+    const fromS3 = await pack("s3://vids/raw", { out: "s3://vids/repacked" });
+    assert.equal(fromS3.videosIndexed, 2);
+    const options: VideoOptions = {
+      clip: 6,
+      stride: 10,
+      batchSizeClips: 3,
+      resizeHw: [48, 64],
+    };
+    const want = await readAll(local, options);
+    for (const link of ["s3://vids/packed", "s3://vids/repacked"]) {
+      const got = await readAll(link, options);
+      assert.equal(got.stats.videosProbed, 0, link);
+      assert.equal(got.stats.videosFromManifest, 2, link);
+      assert.equal(got.batches.length, want.batches.length, link);
+      for (const [i, b] of got.batches.entries()) {
+        assert.deepEqual(b.clipIds, want.batches[i].clipIds, link);
+        assert.ok(
+          b.clips.data.every((x, j) => x === want.batches[i].clips.data[j]),
+          `${link} batch ${i} differs from the local pack's`,
+        );
+      }
+    }
   },
 );
