@@ -22,7 +22,7 @@
  * (`apt-get install -y python3-av`) is optional.
  *
  * ```sh
- * deno run -A scripts/bench/video.ts [--frames 500] [--cli-every 4] [--max-inflight-mib 128]
+ * deno run -A scripts/bench/video.ts [--frames 500] [--cli-every 4] [--max-inflight-mib 128] [--rounds 3]
  * ```
  *
  * @module
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     frames: { type: "string", default: "500" },
     "cli-every": { type: "string", default: "4" },
     "max-inflight-mib": { type: "string", default: "128" },
+    rounds: { type: "string", default: "3" },
   },
 });
 const lib = loadVideoLibrary();
@@ -67,6 +68,15 @@ const T = 16, STRIDE = 8, H = 224, W = 224, BATCH = 8;
 const FRAMES = Number(values.frames);
 const CLI_EVERY = Number(values["cli-every"]);
 const CAP = Number(values["max-inflight-mib"]) * 2 ** 20;
+const ROUNDS = Math.max(1, Number(values.rounds));
+const loadAtStart = loadavg().map((x) => x.toFixed(2)).join(" ");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2
+    ? s[s.length >> 1]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
 const text = new TextDecoder();
 
 /** Encodes (once, cached in $TMPDIR) a 720p pan over a photo with GOP `gop`. */
@@ -119,22 +129,46 @@ async function mx8(dir: string): Promise<Mx8Run> {
   return JSON.parse(text.decode(out.stdout));
 }
 
-/** PyAV with 2 worker processes: the slower worker's time (startup excluded). */
-async function pyav(file: string, starts: number[]): Promise<number> {
+/** PyAV runs killed after this long (its threaded decoder can deadlock). */
+const PYAV_TIMEOUT_MS = 180_000;
+let pyavHangs = 0;
+
+/**
+ * PyAV with 2 worker processes: the slower worker's time (startup
+ * excluded), or `undefined` when a worker hung (killed after
+ * `PYAV_TIMEOUT_MS`; seen here: every thread of a worker waiting on a futex
+ * after a seek with `thread_type="AUTO"`).
+ */
+async function pyav(
+  file: string,
+  starts: number[],
+): Promise<number | undefined> {
   const script = new URL("./_video_pyav.py", import.meta.url).pathname;
   const runs = await Promise.all([0, 1].map(async (k) => {
-    const out = await new Deno.Command(python, {
+    const child = new Deno.Command(python, {
       args: [
         ...[script, file, String(T), String(H), String(W)],
         ...[starts.join(","), String(k), "2"],
       ],
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill("SIGKILL");
+    }, PYAV_TIMEOUT_MS);
+    const out = await child.output();
+    clearTimeout(timer);
+    if (hung) return undefined;
     if (!out.success) throw new Error(text.decode(out.stderr));
     return JSON.parse(text.decode(out.stdout)) as { ms: number };
   }));
-  return Math.max(...runs.map((r) => r.ms));
+  if (runs.some((r) => r === undefined)) {
+    pyavHangs++;
+    return undefined;
+  }
+  return Math.max(...runs.map((r) => r!.ms));
 }
 
 /** One ffmpeg process per clip, 2 at a time. */
@@ -182,25 +216,39 @@ for (const gop of [60, 250]) {
   const startSeconds = starts.map((s) =>
     index.startSeconds + s / index.frameRate
   );
-  const m = await mx8(join(file, ".."));
-  if (m.clips !== starts.length) {
-    throw new Error(
-      `MX8 delivered ${m.clips} clips, expected ${starts.length}`,
-    );
-  }
-  const mx8Rate = m.clips / (m.ms / 1000);
-  const pyMs = hasPyav ? await pyav(file, starts) : undefined;
   const cliStarts = startSeconds.filter((_, i) => i % CLI_EVERY === 0);
-  const cliMs = await cli(file, cliStarts);
-  const cliRate = cliStarts.length / (cliMs / 1000);
-  const ceil = await ceiling(file, index.frameCount);
-  const decodedRate = m.framesDecoded / (m.ms / 1000);
-  const pyRate = pyMs === undefined ? undefined : starts.length / (pyMs / 1000);
+  // Rounds interleave the readers so a burst of load hits them alike; each
+  // figure is the median of its rounds (RSS: the worst round).
+  const runs: Mx8Run[] = [];
+  const py: number[] = [], cl: number[] = [], ce: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const m = await mx8(join(file, ".."));
+    if (m.clips !== starts.length) {
+      throw new Error(
+        `MX8 delivered ${m.clips} clips, expected ${starts.length}`,
+      );
+    }
+    runs.push(m);
+    const pyMs = hasPyav ? await pyav(file, starts) : undefined;
+    if (pyMs !== undefined) py.push(starts.length / (pyMs / 1000));
+    cl.push(cliStarts.length / ((await cli(file, cliStarts)) / 1000));
+    ce.push(await ceiling(file, index.frameCount));
+  }
+  const mx8Rate = median(runs.map((m) => m.clips / (m.ms / 1000)));
+  const decodedRate = median(runs.map((m) => m.framesDecoded / (m.ms / 1000)));
+  const m = {
+    ...runs[0],
+    peakRss: Math.max(...runs.map((r) => r.peakRss - r.rssOpen)),
+    rssOpen: 0,
+  };
+  const pyRate = py.length > 0 ? median(py) : undefined;
+  const cliRate = median(cl);
+  const ceil = median(ce);
   const label = `GOP ${gop}`;
   rows.push(
     `| ${label} | MX8 video() | ${mx8Rate.toFixed(1)} | 1.00× |`,
     pyRate === undefined
-      ? `| ${label} | PyAV (not installed) | – | – |`
+      ? `| ${label} | PyAV (not installed, or every run hung) | – | – |`
       : `| ${label} | PyAV, 2 processes, AUTO threads | ${
         pyRate.toFixed(1)
       } | ${(mx8Rate / pyRate).toFixed(2)}× |`,
@@ -224,12 +272,12 @@ for (const gop of [60, 250]) {
 console.log(
   `\n${FRAMES}-frame 720p H.264 videos (2 B-frames), clips of ${T} frames at stride ${STRIDE} → ${H}x${W} RGB24, batches of ${BATCH}, maxInflightBytes ${
     mib(CAP)
-  } MiB`,
+  } MiB; medians of ${ROUNDS} interleaved rounds (RSS: the worst)`,
 );
 console.log(
-  `load average ${
+  `load average ${loadAtStart} at the start, ${
     loadavg().map((x) => x.toFixed(2)).join(" ")
-  } on ${navigator.hardwareConcurrency} cores\n`,
+  } at the end, on ${navigator.hardwareConcurrency} cores\n`,
 );
 console.log("| file | reader | clips / s | MX8 is |");
 console.log("| --- | --- | ---: | ---: |");
@@ -239,6 +287,13 @@ console.log(
 );
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
 for (const g of goals) console.log(g);
+if (pyavHangs > 0) {
+  console.log(
+    `\n(${pyavHangs} PyAV run(s) hung and were killed after ${
+      PYAV_TIMEOUT_MS / 1000
+    } s; their rounds have no PyAV figure)`,
+  );
+}
 if (!hasPyav) {
   console.log(
     `\n(PyAV not found for ${python}: apt-get install -y python3-av to compare)`,
