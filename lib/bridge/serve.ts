@@ -215,6 +215,8 @@ function infoReply(
       t: "info",
       classes: one.classes,
       manifest_hash: one.manifestHash ?? null,
+      // Batches the loader delivers in all (null in distributed mode).
+      batches: one.plannedBatches ?? null,
     };
   }
   const names = (loader as MixLoader<AnyBatch>).names;
@@ -224,5 +226,6 @@ function infoReply(
     manifest_hash: Object.fromEntries(
       names.map((n, i) => [n, sources[i].manifestHash ?? null]),
     ),
+    batches: null, // a mix's length is decided by its weights while it runs
   };
 }

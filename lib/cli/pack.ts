@@ -29,6 +29,12 @@ plus DST/_mx8/labels.tsv when samples are labelled. The manifest is written
 last: a failed pack leaves no manifest. One pack per DST at a time: a second
 one fails naming DST/_mx8/.pack.lock and its holder.
 
+Videos (.mp4 .mkv .webm .mov) keep their index (time base, duration, frame
+rate and count, size, codec, keyframe times: read from the container's own
+index, not by decoding) in their row's decode_hint (mx8:video;…), so video()
+over DST never probes them; without libmx8_video, or for a file FFmpeg cannot
+read, the row is only marked mx8:video (named on stderr) and video() probes it.
+
 Options:
   --in SRC               what to pack (required)
   --out DST              where to write (required); DST = SRC packs in place,
@@ -162,8 +168,16 @@ export const packCommand: Command = {
         (result.bytes / 1e6).toFixed(1)
       } MB) into ${result.shards} shards` +
         (result.labels > 0 ? ` with ${result.labels} labels` : "") +
+        (result.videosIndexed > 0
+          ? `, ${result.videosIndexed} videos indexed`
+          : "") +
         ` at ${result.manifestPath.replace(/\/_mx8\/manifest\.tsv$/, "")}`,
     );
+    for (const v of result.videosNotIndexed) {
+      console.error(
+        `mx8 pack: video ${v.rel} was not indexed (video() will probe it): ${v.reason}`,
+      );
+    }
     console.log(
       `samples=${result.samples} shards=${result.shards} bytes=${result.bytes} ` +
         `manifest_hash=${result.manifestHash} manifest=${result.manifestPath}`,

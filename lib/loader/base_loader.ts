@@ -113,6 +113,12 @@ export interface MixSourceHooks<T extends { release(): void }> {
     decoder?: ImageDecoder;
     /** The mix runs one autotune controller for all sources: run none here. */
     tunedByMix?: boolean;
+    /**
+     * Image loaders deliver their batches undecoded (compressed samples with
+     * their reservation): the mix decodes them straight into its mixed
+     * batches (`granularity: "sample"`).
+     */
+    undecoded?: boolean;
   }): void;
   /** Heartbeats (distributed sources) report these stats instead of the loader's own: the mix's. */
   reportStats(stats: () => LoaderStats): void;
@@ -126,6 +132,12 @@ export interface MixSourceHooks<T extends { release(): void }> {
   prime(): void;
   /** Returns the held batch's memory now (and reports it done). */
   releaseHeld(): void;
+  /**
+   * Takes the held batch from the loader (its next `next()` no longer
+   * releases it): the returned function returns its memory and reports it
+   * done, once. Undefined when nothing is held.
+   */
+  takeHeld(): (() => void) | undefined;
   /** A new, unopened loader of the same class and link with `overrides`. */
   respawn(overrides: Partial<LoaderOptions>): BaseLoader<T>;
 }
@@ -139,6 +151,7 @@ export abstract class BaseLoader<T extends { release(): void }>
   #knobs: ResolvedKnobs;
   #budget: ByteBudget;
   #sharedDecoder?: ImageDecoder;
+  #undecoded = false;
   #source: SegmentSource;
   #opened?: Promise<void>;
   #reader?: SampleReader;
@@ -244,6 +257,7 @@ export abstract class BaseLoader<T extends { release(): void }>
         notOpened("share one memory budget");
         if (o.budget) this.#budget = o.budget;
         if (o.decoder) this.#sharedDecoder = o.decoder;
+        if (o.undecoded) this.#undecoded = true;
         if (o.maxProcessRssBytes !== undefined) {
           this.#options = {
             ...this.#options,
@@ -277,6 +291,18 @@ export abstract class BaseLoader<T extends { release(): void }>
       },
       prime: () => this.#pipeline?.prime(),
       releaseHeld: () => this.#releaseHeld(),
+      takeHeld: () => {
+        const h = this.#held;
+        if (!h) return undefined;
+        this.#held = undefined;
+        let done = false;
+        return () => {
+          if (done) return;
+          done = true;
+          h.release();
+          h.segment.done?.(h.index, h.ids, h.bytes);
+        };
+      },
       respawn: (overrides) => {
         const Ctor = this.constructor as new (
           link: string,
@@ -308,6 +334,14 @@ export abstract class BaseLoader<T extends { release(): void }>
     return this.#sharedDecoder;
   }
 
+  /**
+   * True when a mix decodes this loader's samples itself: an image loader
+   * then delivers them undecoded (see `MixSourceHooks.configure`).
+   */
+  protected get undecoded(): boolean {
+    return this.#undecoded;
+  }
+
   /** The byte budget (for subclasses that size native pools from it). */
   protected get budget(): ByteBudget {
     return this.#budget;
@@ -321,6 +355,43 @@ export abstract class BaseLoader<T extends { release(): void }>
   /** The pinned manifest hash (after open). */
   get manifestHash(): string | undefined {
     return this.#source.info.manifestHash || undefined;
+  }
+
+  /**
+   * How many batches this loader delivers in all, once opened, when it works
+   * alone: its planned range cut into `batchSizeSamples` batches (the last
+   * one shorter; none dropped), counted from the `resumeFrom` position.
+   * `undefined` before {@linkcode open} and in distributed mode (the
+   * coordinator decides while the job runs how much each node gets). With
+   * `onDecodeError: "skip"` it is an upper bound: a batch whose every sample
+   * was dropped is not delivered.
+   *
+   * @example Three files in batches of two: two batches
+   * ```ts
+   * import { loader, openManifestStore } from "jsr:@mx8/runtime";
+   * import assert from "node:assert/strict";
+   *
+   * const dir = await Deno.makeTempDir();
+   * await Deno.mkdir(`${dir}/data`);
+   * for (const name of ["a", "b", "c"]) {
+   *   await Deno.writeTextFile(`${dir}/data/${name}`, name);
+   * }
+   * {
+   *   await using raw = loader(`${dir}/data`, {
+   *     batchSizeSamples: 2,
+   *     manifestStore: openManifestStore(`${dir}/store`),
+   *     log: () => {},
+   *   });
+   *   await raw.open();
+   *   assert.equal(raw.plannedBatches, 2);
+   * }
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  get plannedBatches(): number | undefined {
+    return this.#source instanceof LocalSource
+      ? this.#source.batchCount
+      : undefined;
   }
 
   /**
@@ -529,6 +600,11 @@ export abstract class BaseLoader<T extends { release(): void }>
         this.#waitingSince = undefined;
       }
       if (built === null) return null;
+      if (this.#closed) {
+        // Closed while the batch was on its way: close() could not see it.
+        built.release();
+        return null;
+      }
       this.#held = built;
       built.segment.delivered?.(built.index, built.ids);
       this.#rss!.observeInflight(this.#budget.usedBytes);

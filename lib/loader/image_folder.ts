@@ -7,7 +7,8 @@
 import { Mx8Error } from "../errors.ts";
 import { createDecoder } from "../decode/select.ts";
 import type { DecodedBatch, ImageDecoder } from "../decode/types.ts";
-import { BaseLoader, type BuildContext } from "./base_loader.ts";
+import { BaseLoader, type BuildContext, type Fetched } from "./base_loader.ts";
+import type { UndecodedImageBatch } from "./undecoded_images.ts";
 import { planDecodeReservation } from "./decode_reservation.ts";
 import { type LoaderOptions, validateImageOptions } from "./options.ts";
 import type { Built } from "./pipeline.ts";
@@ -210,6 +211,9 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
       work = plan;
       return plan.bytes;
     });
+    if (this.undecoded) {
+      return this.#undecodedBatch(ctx, f, images, work, refused, pixelLimits);
+    }
     let decoded: DecodedBatch;
     try {
       decoded = await decoder.decodeBatch(images, {
@@ -260,9 +264,57 @@ export class ImageFolderLoader extends BaseLoader<ImageBatch> {
     }
   }
 
+  /**
+   * The batch as its compressed samples for a mix that decodes them itself
+   * (it holds the whole reservation until the mix says they are decoded).
+   */
+  #undecodedBatch(
+    ctx: BuildContext,
+    f: Fetched,
+    images: Uint8Array[],
+    work: { bytes: number; concurrency: number },
+    refused: Map<number, string>,
+    pixelLimits: number[],
+  ): Built<ImageBatch> {
+    try {
+      if (refused.size > 0) {
+        // Under onDecodeError "error" (the mix decodes only then) this throws.
+        this.#checkErrors(ctx, {
+          errors: images.map((_, i) => refused.get(i) ?? null),
+        }, refused);
+      }
+    } catch (err) {
+      f.freePayload();
+      f.release();
+      throw err;
+    }
+    let decodedDone = false;
+    const release = () => f.release();
+    const value: UndecodedImageBatch = {
+      undecoded: true,
+      images,
+      pixelLimits,
+      concurrency: work.concurrency,
+      labels: BigInt64Array.from(
+        ctx.ids,
+        (id) => BigInt(ctx.segment.label(id)),
+      ),
+      sampleIds: BigInt64Array.from(ctx.ids, (id) => BigInt(id)),
+      location: (k) => ctx.segment.row(ctx.ids[k]).location,
+      decoded: () => {
+        if (decodedDone) return;
+        decodedDone = true;
+        f.freePayload();
+        f.release(work.bytes);
+      },
+      release,
+    };
+    return { value: value as unknown as ImageBatch, release };
+  }
+
   #checkErrors(
     ctx: BuildContext,
-    decoded: DecodedBatch,
+    decoded: Pick<DecodedBatch, "errors">,
     refused: Map<number, string>,
   ): number[] {
     const keep: number[] = [];

@@ -35,6 +35,7 @@ export class LocalSource implements SegmentSource {
   #order?: Order;
   #position = 0;
   #given = false;
+  #batchCount?: number;
 
   /**
    * Creates the source; nothing is read until {@linkcode next}.
@@ -63,6 +64,15 @@ export class LocalSource implements SegmentSource {
   /** @inheritdoc */
   get want(): number {
     return 0;
+  }
+
+  /**
+   * How many batches this source's one segment holds: the planned epoch cut
+   * into batches (the last may be shorter), from the resume position on.
+   * Undefined until the first {@linkcode next}.
+   */
+  get batchCount(): number | undefined {
+    return this.#batchCount;
   }
 
   /** The opened dataset, once opened. */
@@ -116,8 +126,10 @@ export class LocalSource implements SegmentSource {
     }
     this.#order = order;
     const ids = planOrder({ ...order, blockSize: o.shuffleBlockSize });
+    const batches = cutBatches(ids, this.#batchSize, this.#position);
+    this.#batchCount = batches.length;
     return {
-      batches: cutBatches(ids, this.#batchSize, this.#position),
+      batches,
       row: (id) => dataset.rows[id],
       label: (id) => dataset.labelIds[id],
       delivered: (_index, batch) => this.#position += batch.length,

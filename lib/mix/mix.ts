@@ -30,7 +30,8 @@ import { MixChangedError, MixSourceExhaustedError } from "./errors.ts";
 import { type MixOptions, pointsInUnits, weightPoints } from "./options.ts";
 import { MixScheduler } from "./scheduler.ts";
 import { SharedBudget } from "./shared_budget.ts";
-import { SampleAssembler } from "./sample_assembler.ts";
+import { SampleAssembler, sampleShape } from "./sample_assembler.ts";
+import { DirectAssembler } from "./direct_assembler.ts";
 import { MixDecoders } from "./shared_decoder.ts";
 import { type MixSource, pull, type Slot } from "./_slot.ts";
 import { foldSourceStats, type MixStats } from "./stats.ts";
@@ -119,7 +120,9 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #sched?: MixScheduler;
   #budget?: SharedBudget;
   #decoders?: MixDecoders;
-  #assembler?: SampleAssembler;
+  #assembler?: SampleAssembler | DirectAssembler;
+  /** Sample granularity with the sources' samples decoded straight into the mixed batches. */
+  #direct = false;
   /** Manifest hashes the resume token recorded (checked as each source opens). */
   #resumeHashes?: string[];
   #rss?: RssGuard;
@@ -272,12 +275,33 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         [DECODE_POOL]?.(),
     });
     if (this.#granularity === "sample") {
-      this.#assembler = new SampleAssembler(
-        slots,
-        mixedBatch,
-        budget,
-        () => decoders.nativePool(),
-      );
+      const shape = sampleShape(slots, mixedBatch, cap);
+      const first = slots[0].hooks.options as ImageFolderLoaderOptions;
+      this.#direct = decodesDirect(slots);
+      let mixDecoder: ReturnType<MixDecoders["for"]> | undefined;
+      this.#assembler = this.#direct
+        ? new DirectAssembler({
+          slots,
+          batchSize: mixedBatch,
+          shape,
+          budget,
+          decoder: () => mixDecoder ??= decoders.for(first),
+          maxPixels: first.maxPixels,
+          depth: () =>
+            this.#tune?.knobs.prefetchBatches ??
+              Math.max(
+                ...slots.map((s) =>
+                  s.hooks.options.prefetchBatches ??
+                    LOADER_DEFAULTS.prefetchBatches
+                ),
+              ),
+        })
+        : new SampleAssembler(
+          slots,
+          mixedBatch,
+          budget,
+          () => decoders.nativePool(),
+        );
     }
     const rssCaps = [
       o.maxProcessRssBytes,
@@ -298,6 +322,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         decoder: s.loader instanceof ImageFolderLoader
           ? decoders.for(s.hooks.options as ImageFolderLoaderOptions)
           : undefined,
+        undecoded: this.#direct,
       });
     });
     this.#startAutotune();
@@ -565,7 +590,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         if (more) {
           throw new MixSourceExhaustedError(
             slot.name,
-            `after ${slot.samples} samples in ${
+            `after ${
+              // Sample units are samples (some may still be in the batch being made).
+              this.#granularity === "sample"
+                ? sched.count(i)
+                : slot.samples} samples in ${
               sched.count(i)
             } ${this.#unitName()} ` +
               `(target ${
@@ -599,6 +628,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
             ? this.#decoders!.for(hooks.options as ImageFolderLoaderOptions)
             : undefined,
           tunedByMix: true,
+          undecoded: this.#direct,
         });
         if (this.#tune) hooks.setKnobs(this.#tune.knobs);
         slot.loader = fresh;
@@ -617,6 +647,13 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     return sched.peek() < 0;
   }
 
+  /** The scheduler at the consumer's position (the direct assembler composes ahead). */
+  #consumerScheduler(): MixScheduler | undefined {
+    const a = this.#assembler;
+    return (a instanceof DirectAssembler ? a.delivered : undefined) ??
+      this.#sched;
+  }
+
   #unitName(): string {
     return this.#granularity === "batch" ? "batches" : "samples";
   }
@@ -630,7 +667,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
    *   (it resumes through its coordinator).
    */
   checkpoint(): string {
-    const sched = this.#sched;
+    const sched = this.#consumerScheduler();
     if (!sched || !this.#budget) {
       throw new Error(
         "checkpoint() needs an open mix: call open() or take a batch first",
@@ -682,7 +719,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
    * @returns A snapshot.
    */
   stats(): MixStats {
-    const sched = this.#sched, budget = this.#budget;
+    const sched = this.#consumerScheduler(), budget = this.#budget;
     const n = sched?.n ?? 0;
     const all = this.#slots.map((s) => s.loader.stats());
     return {
@@ -721,6 +758,11 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       mixDecodeThreadBudget: this.#decoders?.gate?.budget ?? 0,
       mixDecodeThreadsHighWater: this.#decoders?.gate?.highWater ?? 0,
       mixDecodePoolBytes: this.#decoders?.pool?.capacityBytes ?? 0,
+      mixSampleAssembly: this.#granularity === "batch"
+        ? ""
+        : this.#direct
+        ? "direct"
+        : "copy",
     };
   }
 
@@ -764,7 +806,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     this.#tune?.stop();
     this.#prev?.();
     this.#prev = undefined;
-    this.#assembler?.close();
+    await this.#assembler?.close();
     await Promise.all(this.#slots.map((s) => s.loader.close()));
     this.#decoders?.close();
   }
@@ -780,4 +822,22 @@ function batchBytes(b: object): number {
   if (images) return images.data.byteLength;
   const payload = (b as { payload?: Uint8Array }).payload;
   return payload?.byteLength ?? 0;
+}
+
+/**
+ * Whether a sample mix can decode its sources' samples itself, straight into
+ * each mixed batch: every source fails on a bad image (a skipped one would
+ * leave a hole in a planned batch) and decodes alike (backend, threads,
+ * pixel guard). Otherwise each source decodes its own batches and the mix
+ * copies their samples.
+ */
+function decodesDirect(
+  slots: readonly { hooks: { options: object } }[],
+): boolean {
+  const opts = slots.map((s) => s.hooks.options as ImageFolderLoaderOptions);
+  const key = (o: ImageFolderLoaderOptions) =>
+    `${o.decodeBackend ?? "auto"}|${o.decodeThreads ?? 0}|${o.maxPixels ?? ""}`;
+  return opts.every((o) =>
+    (o.onDecodeError ?? "error") === "error" && key(o) === key(opts[0])
+  );
 }

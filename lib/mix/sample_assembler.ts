@@ -61,56 +61,15 @@ export class SampleAssembler {
     budget: SharedBudget,
     pool: () => NativeBufferPool | undefined = () => undefined,
   ) {
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(
-        `mix: batchSizeSamples must be a positive integer, got ${batchSize}`,
-      );
-    }
     this.#slots = slots;
     this.#B = batchSize;
     this.#budget = budget;
     this.#pool = pool;
-    const shapes = slots.map((s) => {
-      if (!(s.loader instanceof ImageFolderLoader)) {
-        throw new TypeError(
-          `mix: granularity "sample" needs image loaders (ImageFolderLoader / loader() with resizeHw); source "${s.name}" is a ${s.loader.constructor.name}: use granularity "batch"`,
-        );
-      }
-      const o = s.hooks.options as ImageFolderLoaderOptions;
-      return {
-        hw: o.resizeHw ?? [224, 224] as [number, number],
-        float: o.toFloat ?? true,
-        batch: o.batchSizeSamples ?? 64,
-      };
-    });
-    const first = shapes[0];
-    shapes.forEach((x, i) => {
-      if (
-        x.hw[0] !== first.hw[0] || x.hw[1] !== first.hw[1] ||
-        x.float !== first.float
-      ) {
-        throw new TypeError(
-          `mix: granularity "sample" needs one resizeHw and dtype: source "${
-            slots[i].name
-          }" has [${x.hw}] ${x.float ? "float32" : "uint8"}, "${
-            slots[0].name
-          }" has [${first.hw}] ${first.float ? "float32" : "uint8"}`,
-        );
-      }
-    });
-    this.#hw = first.hw;
-    this.#float = first.float;
-    this.#plane = 3 * first.hw[0] * first.hw[1];
-    const bpe = first.float ? 4 : 1;
-    this.#outBytes = batchSize * this.#plane * bpe;
-    const need = this.#outBytes +
-      shapes.reduce((a, x) => a + x.batch * this.#plane * bpe, 0);
-    if (need > budget.capBytes) {
-      throw new RangeError(
-        `mix: granularity "sample" holds one decoded batch per source plus the mixed batch (${need} bytes), ` +
-          `more than maxInflightBytes ${budget.capBytes}: raise maxInflightBytes or lower batchSizeSamples`,
-      );
-    }
+    const shape = sampleShape(slots, batchSize, budget.capBytes);
+    this.#hw = shape.hw;
+    this.#float = shape.float;
+    this.#plane = shape.plane;
+    this.#outBytes = shape.outBytes;
     budget.reserveNow(this.#outBytes);
     this.#partials = slots.map(() => undefined);
   }
@@ -227,4 +186,80 @@ export class SampleAssembler {
     this.#out = undefined;
     this.#budget.release(this.#outBytes);
   }
+}
+
+/** The one image shape every source of a sample mix has. */
+export interface SampleShape {
+  /** `[height, width]`. */
+  hw: [number, number];
+  /** float32 (true) or uint8. */
+  float: boolean;
+  /** Elements per image (`3 × h × w`). */
+  plane: number;
+  /** Bytes of one mixed batch's tensor. */
+  outBytes: number;
+}
+
+/**
+ * Checks that every source is an image loader with one `resizeHw` and
+ * dtype, and that the cap holds one decoded batch per source plus the
+ * mixed batch.
+ *
+ * @param slots The sources.
+ * @param batchSize Samples per mixed batch.
+ * @param capBytes The shared cap.
+ * @returns The shape.
+ * @throws {TypeError} When a source is not an image loader or shapes differ.
+ * @throws {RangeError} When the cap cannot hold one batch per source plus the mixed one.
+ */
+export function sampleShape(
+  slots: Slot[],
+  batchSize: number,
+  capBytes: number,
+): SampleShape {
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(
+      `mix: batchSizeSamples must be a positive integer, got ${batchSize}`,
+    );
+  }
+  const shapes = slots.map((s) => {
+    if (!(s.loader instanceof ImageFolderLoader)) {
+      throw new TypeError(
+        `mix: granularity "sample" needs image loaders (ImageFolderLoader / loader() with resizeHw); source "${s.name}" is a ${s.loader.constructor.name}: use granularity "batch"`,
+      );
+    }
+    const o = s.hooks.options as ImageFolderLoaderOptions;
+    return {
+      hw: o.resizeHw ?? [224, 224] as [number, number],
+      float: o.toFloat ?? true,
+      batch: o.batchSizeSamples ?? 64,
+    };
+  });
+  const first = shapes[0];
+  shapes.forEach((x, i) => {
+    if (
+      x.hw[0] !== first.hw[0] || x.hw[1] !== first.hw[1] ||
+      x.float !== first.float
+    ) {
+      throw new TypeError(
+        `mix: granularity "sample" needs one resizeHw and dtype: source "${
+          slots[i].name
+        }" has [${x.hw}] ${x.float ? "float32" : "uint8"}, "${
+          slots[0].name
+        }" has [${first.hw}] ${first.float ? "float32" : "uint8"}`,
+      );
+    }
+  });
+  const plane = 3 * first.hw[0] * first.hw[1];
+  const bpe = first.float ? 4 : 1;
+  const outBytes = batchSize * plane * bpe;
+  const need = outBytes +
+    shapes.reduce((a, x) => a + x.batch * plane * bpe, 0);
+  if (need > capBytes) {
+    throw new RangeError(
+      `mix: granularity "sample" holds one decoded batch per source plus the mixed batch (${need} bytes), ` +
+        `more than maxInflightBytes ${capBytes}: raise maxInflightBytes or lower batchSizeSamples`,
+    );
+  }
+  return { hw: first.hw, float: first.float, plane, outBytes };
 }

@@ -50,6 +50,13 @@ export interface MixStats extends LoaderStats {
   mixDecodeThreadsHighWater: number;
   /** Capacity of the one native pool the image sources decode into (0: none). */
   mixDecodePoolBytes: number;
+  /**
+   * How `sample` batches are made (empty for `batch`): `direct` — the mix
+   * decodes each mixed batch's samples in one call straight into its tensor;
+   * `copy` — each source decodes its own batches and the mix copies their
+   * samples (when a source skips bad images, or sources decode differently).
+   */
+  mixSampleAssembly: "direct" | "copy" | "";
 }
 
 /**

@@ -10,7 +10,7 @@
 
 /** Symbols exported by `libmx8_video`. */
 export const videoSymbols = {
-  /** ABI version of the library (1). */
+  /** ABI version of the library (2). */
   mx8_video_abi: {
     parameters: [],
     result: "u32", // uint32_t
@@ -46,6 +46,21 @@ export const videoSymbols = {
     ],
     result: "u32", // VideoStatus
   },
+  /** Reads a video's index from a file: FFmpeg reads only the header and the index. */
+  mx8_video_probe_file: {
+    parameters: [
+      "buffer", // const uint8_t *path (UTF-8, NUL-terminated)
+      "usize", // size_t path_len (without the NUL)
+      "buffer", // int64_t out[12]
+      "buffer", // char *codec
+      "usize", // size_t codec_cap
+      "buffer", // int64_t *keys
+      "usize", // size_t keys_cap
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+  },
   /** Decodes one clip to count × H × W × 3 RGB24 (frames by best_effort_timestamp). */
   mx8_video_decode_clip: {
     parameters: [
@@ -62,6 +77,35 @@ export const videoSymbols = {
       "u64", // uint64_t max_packets (0 = none)
       "f64", // double max_seconds (0 = none)
       "buffer", // int64_t *out_pts (count) or NULL
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+    nonblocking: true,
+  },
+  /**
+   * Decodes several clips of one video in one pass (each frame decoded and
+   * scaled once); clip k goes to slot slots[k] of out, its status to status[k].
+   */
+  mx8_video_decode_clips: {
+    parameters: [
+      "buffer", // const uint8_t *data
+      "usize", // size_t len
+      "buffer", // const int64_t *targets (n_clips rows of count ticks, each ascending)
+      "usize", // size_t n_clips
+      "usize", // size_t count (frames per clip)
+      "i64", // int64_t tolerance (ticks past the last frame)
+      "u32", // uint32_t height
+      "u32", // uint32_t width
+      "buffer", // uint8_t *out
+      "usize", // size_t out_len
+      "buffer", // const uint32_t *slots (n_clips)
+      "u32", // uint32_t threads (0 = 1)
+      "u64", // uint64_t max_packets per clip (0 = none)
+      "f64", // double max_seconds per clip (0 = none)
+      "buffer", // int32_t *status (n_clips, shim codes)
+      "buffer", // int64_t *out_pts (per slot frame) or NULL
+      "buffer", // int64_t stats[10] or NULL
       "buffer", // uint8_t *err
       "usize", // size_t err_cap
     ],

@@ -25,6 +25,8 @@ export const MANIFEST_CHUNK_BYTES = 256 * 1024;
  * @param plan The pack layout.
  * @param labelIds Label id of each file, when labelled.
  * @param chunkBytes Target chunk size.
+ * @param rowHints Decode hint of each file, replacing the label hint (a
+ *   video's index; see `lib/pack/video_index.ts`).
  * @returns The chunks, in order: views of one reused buffer, each valid
  * until the next is asked for (copy a chunk to keep it).
  */
@@ -32,17 +34,21 @@ export function* manifestChunks(
   plan: PackPlan,
   labelIds?: Int32Array,
   chunkBytes: number = MANIFEST_CHUNK_BYTES,
+  rowHints?: readonly (string | undefined)[],
 ): Generator<Uint8Array> {
   const locations = plan.shardSizes.map((_, k) => enc.encode(shardLocation(k)));
   const hints: Uint8Array[] = [];
   const TAB = 0x09;
   const size = Math.max(1024, chunkBytes);
-  const buf = new Uint8Array(Math.max(size, 4 * 16 + 5 + 1024));
+  let buf = new Uint8Array(Math.max(size, 4 * 16 + 5 + 1024));
   let len = enc.encodeInto(MANIFEST_HEADER + "\n", buf).written;
   for (let i = 0; i < plan.files.length; i++) {
     const label = labelIds?.[i];
     const location = locations[plan.shardOf[i]];
-    const hint = label === undefined
+    const own = rowHints?.[i];
+    const hint = own !== undefined
+      ? enc.encode(own)
+      : label === undefined
       ? undefined
       : (hints[label] ??= enc.encode(imageFolderHint(label)));
     // 3 numbers of at most 16 digits (+ the id's), 4 tabs, a newline.
@@ -50,6 +56,8 @@ export function* manifestChunks(
     if (len + most > buf.length) {
       yield buf.subarray(0, len);
       len = 0;
+      // A row longer than a chunk (a long video's keyframe list).
+      if (most > buf.length) buf = new Uint8Array(most);
     }
     len = putDecimal(buf, len, i);
     buf[len++] = TAB;

@@ -15,6 +15,7 @@ import { localDestination } from "./dest_local.ts";
 import { LABEL_MODES, type LabelMode, planLabels } from "./label_mode.ts";
 import { canonicalRoot, checkOverlap } from "./overlap.ts";
 import { manifestChunks } from "./manifest_bytes.ts";
+import { indexPackedVideos } from "./video_index.ts";
 import { planShards } from "./plan.ts";
 import type { PackSource } from "./source.ts";
 import { LOCAL_READ_CONCURRENCY, localSource } from "./source_local.ts";
@@ -134,6 +135,13 @@ export interface PackResult {
   shardBytes: number;
   /** Label classes (0 when samples are not labelled). */
   labels: number;
+  /**
+   * Videos whose index went into their row's decode hint (0 without
+   * `libmx8_video`: then `video()` probes them at its first open).
+   */
+  videosIndexed: number;
+  /** Videos that could not be indexed, with why (the loader probes or skips them). */
+  videosNotIndexed: { rel: string; reason: string }[];
   /** `manifest_hash` of the written manifest. */
   manifestHash: string;
   /** Where the manifest is: `<out>/_mx8/manifest.tsv` (absolute for local). */
@@ -265,6 +273,13 @@ async function packLocked(
       elapsedMs: performance.now() - started,
     });
   progress(0, 0, 0);
+  // Each video's index into its row's decode hint (header reads only).
+  const videos = await indexPackedVideos(
+    files,
+    source,
+    labels?.labelIds,
+    signal,
+  );
   const shards = plan.shardSizes.length;
   try {
     await writeShards(plan, source, dest, {
@@ -305,7 +320,14 @@ async function packLocked(
   await dest.writeMetadata(
     "manifest.tsv",
     (function* () {
-      for (const chunk of manifestChunks(plan, labels?.labelIds)) {
+      for (
+        const chunk of manifestChunks(
+          plan,
+          labels?.labelIds,
+          undefined,
+          videos?.hints,
+        )
+      ) {
         hasher.update(chunk);
         yield chunk;
       }
@@ -319,6 +341,8 @@ async function packLocked(
     bytes: plan.dataBytes,
     shardBytes: plan.shardSizes.reduce((a, b) => a + b, 0),
     labels: labels?.labels.length ?? 0,
+    videosIndexed: videos?.indexed ?? 0,
+    videosNotIndexed: videos?.failed ?? [],
     manifestHash: hash,
     manifestPath: dest.manifestPath,
   };

@@ -193,31 +193,56 @@ class BodyMeter {
  * await assert.rejects(readBodyLimited(big, { maxBytes: 4, timeoutMs: 1000 }), /larger than/);
  * ```
  */
-export async function readBodyLimited(
+export function readBodyLimited(
   request: Request,
   limits: BodyLimits,
 ): Promise<Uint8Array> {
-  const declared = checkDeclaredLength(
-    request.headers.get("content-length"),
-    limits.maxBytes,
-  );
+  let declared: number;
+  try {
+    declared = checkDeclaredLength(
+      request.headers.get("content-length"),
+      limits.maxBytes,
+    );
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (declared > 0 && declared <= (limits.freeBytes ?? DEFAULT_FREE_BYTES)) {
     // The common small RPC: bounded by its declared length (HTTP/1.1 and
     // HTTP/2 framing enforce it) and free of the budget, so it is read in
     // one go, which skips the stream machinery.
-    let deadline: Deadline | undefined;
-    const late = new Promise<never>((_, reject) => {
-      deadline = watch(
-        limits.timeoutMs,
-        () => reject(tooSlow(limits.timeoutMs)),
-      );
-    });
-    try {
-      return await Promise.race([request.bytes(), late]);
-    } finally {
-      unwatch(deadline!);
-    }
+    return readDeclared(request, limits.timeoutMs);
   }
+  return readStreamed(request, limits, declared);
+}
+
+/**
+ * Reads a small body of declared length in one go, or fails with
+ * `DeadlineExceeded` once `timeoutMs` pass. One promise and its two
+ * reactions per request (this runs for every agent RPC: no async function,
+ * no race).
+ */
+function readDeclared(
+  request: Request,
+  timeoutMs: number,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const deadline = watch(timeoutMs, () => reject(tooSlow(timeoutMs)));
+    request.bytes().then((bytes) => {
+      unwatch(deadline);
+      resolve(bytes);
+    }, (err) => {
+      unwatch(deadline);
+      reject(err);
+    });
+  });
+}
+
+/** Reads a body chunk by chunk under all of `limits`. */
+async function readStreamed(
+  request: Request,
+  limits: BodyLimits,
+  declared: number,
+): Promise<Uint8Array> {
   const body = request.body;
   if (body === null) return new Uint8Array(0);
   const meter = new BodyMeter(limits, declared, () => {

@@ -26,6 +26,7 @@ export * from "./conn_limits.ts";
 export * from "./errors.ts";
 export * from "./fetch_adapter.ts";
 export * from "./fetch_transport.ts";
+export * from "./flat_decode.ts";
 export * from "./node_adapter.ts";
 export * from "./serve.ts";
 export * from "./serve_node.ts";

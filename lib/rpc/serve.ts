@@ -19,16 +19,16 @@
  * @module
  */
 import { Mx8Error } from "../errors.ts";
-import { acceptLoop } from "./accept_loop.ts";
+import { listenWithLimits } from "./listen_limited.ts";
 import {
-  ConnectionGate,
+  type ConnectionGate,
   type ConnectionLimits,
   DEFAULT_LIMITS,
   defaultMaxConnections,
   type ServerEvent,
 } from "./conn_limits.ts";
 import {
-  ConnectionSweeper,
+  type ConnectionSweeper,
   LINGER_MS,
   type SweptConnection,
 } from "./conn_sweeper.ts";
@@ -200,69 +200,37 @@ export function listenHttp(
     });
     return listenDenoServe(handler, options);
   }
-  const where = `${options.hostname}:${options.port}`;
-  let listener: Deno.TcpListener;
-  try {
-    listener = Deno.listen({
-      hostname: options.hostname,
-      port: options.port,
-      transport: "tcp",
-    });
-  } catch (err) {
-    return Promise.reject(
-      listenFailed(where, err instanceof Deno.errors.AddrInUse, err),
-    );
-  }
-  const name = options.name ?? "main";
-  const limits = resolveLimits(options);
-  const gate = options.gate ??
-    new ConnectionGate(limits.maxConnections, options.onEvent);
-  const sweeper = new ConnectionSweeper(limits);
   const onError = options.onError ??
     (() => new Response("Internal Server Error\n", { status: 500 }));
-  const connections = new Set<ConnectionServer>();
-  let closed = false;
-  const loop = acceptLoop(listener, (conn) => {
-    if (closed || !gate.admit(name)) {
-      conn.close();
-      return;
-    }
-    serveConnection(conn, serveOn, handler, onError, {
-      sweeper,
-      connections,
-      release: () => gate.release(),
-    });
-  }, { name, emit: options.onEvent });
-  const { hostname, port } = listener.addr;
-  let closing: Promise<void> | undefined;
   const graceMs = options.closeGraceMs ?? 2000;
-  const close = () =>
-    closing ??= (async () => {
-      closed = true;
-      listener.close();
-      await loop;
-      sweeper.stop();
+  return listenWithLimits(options, "main", ({ gate, sweeper }) => {
+    const connections = new Set<ConnectionServer>();
+    return {
+      serve: (conn) =>
+        serveConnection(conn, serveOn, handler, onError, {
+          sweeper,
+          connections,
+          release: () => gate.release(),
+        }),
       // Graceful (GOAWAY, idle keep-alive connections closed); a peer that
       // ignores it no longer keeps the process alive after the grace.
-      const servers = [...connections];
-      for (const server of servers) server.shutdown().catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<"late">((resolve) => {
-        timer = setTimeout(() => resolve("late"), graceMs);
-      });
-      const done = await Promise.race([
-        Promise.allSettled(servers.map((s) => s.finished)).then(() => "done"),
-        grace,
-      ]);
-      clearTimeout(timer);
-      if (done === "late") { for (const server of connections) server.unref(); }
-    })();
-  return Promise.resolve({
-    hostname,
-    port,
-    url: httpUrl(hostname, port),
-    close,
-    [Symbol.asyncDispose]: close,
+      drain: async () => {
+        const servers = [...connections];
+        for (const server of servers) server.shutdown().catch(() => {});
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<"late">((resolve) => {
+          timer = setTimeout(() => resolve("late"), graceMs);
+        });
+        const done = await Promise.race([
+          Promise.allSettled(servers.map((s) => s.finished)).then(() => "done"),
+          grace,
+        ]);
+        clearTimeout(timer);
+        if (done === "late") {
+          for (const server of connections) server.unref();
+        }
+      },
+    };
   });
 }
 
@@ -375,13 +343,29 @@ function listenDenoServe(
       clearTimeout(timer);
       if (done === "late") server.unref();
     })();
-  return Promise.resolve({
+  return Promise.resolve(listenerOf(hostname, port, close));
+}
+
+/**
+ * The {@linkcode HttpListener} of a bound address.
+ *
+ * @param hostname Bound interface.
+ * @param port Bound port.
+ * @param close Stops it (idempotent).
+ * @returns The listener.
+ */
+export function listenerOf(
+  hostname: string,
+  port: number,
+  close: () => Promise<void>,
+): HttpListener {
+  return {
     hostname,
     port,
     url: httpUrl(hostname, port),
     close,
     [Symbol.asyncDispose]: close,
-  });
+  };
 }
 
 /**

@@ -24,17 +24,10 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
-import { acceptLoop } from "./accept_loop.ts";
 import { connDuplex } from "./conn_duplex.ts";
-import { ConnectionGate } from "./conn_limits.ts";
-import { ConnectionSweeper, type SweptConnection } from "./conn_sweeper.ts";
-import {
-  type HttpListener,
-  httpUrl,
-  listenFailed,
-  type ListenOptions,
-  resolveLimits,
-} from "./serve.ts";
+import type { SweptConnection } from "./conn_sweeper.ts";
+import { listenWithLimits } from "./listen_limited.ts";
+import type { HttpListener, ListenOptions } from "./serve.ts";
 
 /** A request handler both `node:http` and `node:http2` accept (e.g. `connectNodeAdapter`'s). */
 export type NodeHandler = (
@@ -92,88 +85,55 @@ export function listenNodeHttp(
   handler: NodeHandler,
   options: NodeListenOptions,
 ): Promise<HttpListener> {
-  const where = `${options.hostname}:${options.port}`;
-  let listener: Deno.TcpListener;
-  try {
-    listener = Deno.listen({
-      hostname: options.hostname,
-      port: options.port,
-      transport: "tcp",
-    });
-  } catch (err) {
-    return Promise.reject(
-      listenFailed(where, err instanceof Deno.errors.AddrInUse, err),
-    );
-  }
-  const name = options.name ?? "grpc";
-  const limits = resolveLimits(options);
-  const gate = options.gate ??
-    new ConnectionGate(limits.maxConnections, options.onEvent);
-  const sweeper = new ConnectionSweeper(limits);
-  // One request per HTTP/1.1 connection (Connection: close), as before the
-  // accept loop was ours: clients reconnect. HTTP/2 multiplexes.
-  const h1 = http.createServer((req, res) => {
-    res.shouldKeepAlive = false;
-    track(req.socket, res);
-    (handler as http.RequestListener)(req, res);
-  });
-  h1.headersTimeout = limits.headerTimeoutMs;
-  h1.requestTimeout = limits.headerTimeoutMs + limits.bodyTimeoutMs;
-  const h2 = http2.createServer(
-    { settings: { maxConcurrentStreams: 128 } },
-    (req, res) => {
+  return listenWithLimits(options, "grpc", ({ limits, gate, sweeper }) => {
+    // One request per HTTP/1.1 connection (Connection: close), as before the
+    // accept loop was ours: clients reconnect. HTTP/2 multiplexes.
+    const h1 = http.createServer((req, res) => {
+      res.shouldKeepAlive = false;
       track(req.socket, res);
-      handler(req, res);
-    },
-  );
-  h1.on("clientError", (_err, socket) => socket.destroy());
-  h2.on("sessionError", () => {});
-  const duplexes = new Set<Duplex>();
-  let closed = false;
-  const loop = acceptLoop(listener, (conn) => {
-    if (closed || !gate.admit(name)) {
-      conn.close();
-      return;
-    }
-    try {
-      conn.setNoDelay(true);
-    } catch { /* closed already */ }
-    const entry: SweptConnection = {
-      acceptedAt: performance.now(),
-      lastActiveAt: performance.now(),
-      active: 0,
-      started: false,
-      kill: () => duplex.destroy(),
+      (handler as http.RequestListener)(req, res);
+    });
+    h1.headersTimeout = limits.headerTimeoutMs;
+    h1.requestTimeout = limits.headerTimeoutMs + limits.bodyTimeoutMs;
+    const h2 = http2.createServer(
+      { settings: { maxConcurrentStreams: 128 } },
+      (req, res) => {
+        track(req.socket, res);
+        handler(req, res);
+      },
+    );
+    h1.on("clientError", (_err, socket) => socket.destroy());
+    h2.on("sessionError", () => {});
+    const duplexes = new Set<Duplex>();
+    return {
+      serve: (conn) => {
+        try {
+          conn.setNoDelay(true);
+        } catch { /* closed already */ }
+        const entry: SweptConnection = {
+          acceptedAt: performance.now(),
+          lastActiveAt: performance.now(),
+          active: 0,
+          started: false,
+          kill: () => duplex.destroy(),
+        };
+        const duplex = connDuplex(conn, () => {
+          entry.lastActiveAt = performance.now();
+        });
+        (duplex as Duplex & { [ENTRY]?: SweptConnection })[ENTRY] = entry;
+        duplexes.add(duplex);
+        sweeper.add(entry);
+        duplex.on("close", () => {
+          duplexes.delete(duplex);
+          sweeper.delete(entry);
+          gate.release();
+        });
+        sniff(duplex, () => entry.started = true, h1, h2);
+      },
+      drain: () => {
+        for (const d of duplexes) d.destroy();
+      },
     };
-    const duplex = connDuplex(conn, () => {
-      entry.lastActiveAt = performance.now();
-    });
-    (duplex as Duplex & { [ENTRY]?: SweptConnection })[ENTRY] = entry;
-    duplexes.add(duplex);
-    sweeper.add(entry);
-    duplex.on("close", () => {
-      duplexes.delete(duplex);
-      sweeper.delete(entry);
-      gate.release();
-    });
-    sniff(duplex, () => entry.started = true, h1, h2);
-  }, { name, emit: options.onEvent });
-  const { hostname, port } = listener.addr;
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    closing ??= (async () => {
-      closed = true;
-      listener.close();
-      await loop;
-      sweeper.stop();
-      for (const d of duplexes) d.destroy();
-    })();
-  return Promise.resolve({
-    hostname,
-    port,
-    url: httpUrl(hostname, port),
-    close,
-    [Symbol.asyncDispose]: close,
   });
 }
 

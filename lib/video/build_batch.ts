@@ -7,13 +7,28 @@
 import type { ByteBudget } from "../loader/byte_budget.ts";
 import type { ManifestRow } from "../manifest/row.ts";
 import type { SampleReader } from "../sample_bytes/sample_reader.ts";
+import { detachBuffer } from "../util/detach.ts";
 import { mapLimit } from "../util/map_limit.ts";
 import { type ClipBatch, toPlanarFloat } from "./clip_batch.ts";
 import type { ClipDecoder } from "./clip_decoder.ts";
 import type { ClipPlan, PlannedClip } from "./clip_plan.ts";
 import { VideoDecodeError } from "./errors.ts";
 import type { ResolvedVideoOptions } from "./options.ts";
+import type { ThreadBudget } from "./thread_budget.ts";
+import { passWorkingBytes } from "./working_memory.ts";
 import type { VideoIndex } from "./types.ts";
+
+/** Counters of one decode pass. */
+export interface PassCounters {
+  /** Clips in the pass. */
+  clips: number;
+  /** Frames the clips keep (clips × T). */
+  framesKept: number;
+  /** Frames the decoder produced. */
+  framesDecoded: number;
+  /** Milliseconds of the pass. */
+  decodeMs: number;
+}
 
 /** What {@linkcode buildClipBatch} builds from. */
 export interface BatchContext {
@@ -35,17 +50,26 @@ export interface BatchContext {
   signal: AbortSignal;
   /** Resolved loader options (size, dtype, limits, error mode). */
   options: ResolvedVideoOptions;
+  /** Limits decode passes at once for this loader (`decodeConcurrency`). */
+  passes: ThreadBudget;
+  /** The process's decode-thread budget. */
+  threads: ThreadBudget;
+  /** Called after each decode pass. */
+  onPass(p: PassCounters): void;
   /** Called for each clip dropped with `onDecodeError: "skip"`. */
   onSkipped(clip: PlannedClip, reason: string): void;
 }
 
 /**
  * Builds the batch of the clips at plan positions `[from, to)`: reserves
- * the compressed bytes of their videos plus the clip tensor (`× 5` for
- * float32: uint8 staging + float) before anything is read, reads the
- * videos, decodes every clip (all of them settle before memory is
- * returned: a running decode writes into the tensor), returns the
- * compressed bytes, drops failed clips (with `onDecodeError: "skip"`) and
+ * the compressed bytes of their videos, the decoders' working memory
+ * (`passWorkingBytes` of the passes that can run at once) and the clip
+ * tensor (`× 5` for float32: uint8 staging + float) before anything is
+ * read, reads the
+ * videos, decodes the clips of each video in one pass (straight into the
+ * batch slab; all passes settle before memory is returned: a running decode
+ * writes into the tensor), returns the
+ * compressed bytes and working memory, drops failed clips (with `onDecodeError: "skip"`) and
  * lays the rest out.
  *
  * @param ctx What the batch is built from.
@@ -73,7 +97,13 @@ export async function buildClipBatch(
   for (const v of videos) {
     offsets.push(offsets[offsets.length - 1] + sizes[v]);
   }
-  const compressed = offsets[offsets.length - 1];
+  // Decoder working memory: the largest passes that can run at once.
+  const work = videos
+    .map((v) => passWorkingBytes(indexes[v], ctx.options.decodeThreads))
+    .sort((a, b) => b - a)
+    .slice(0, ctx.options.decodeConcurrency)
+    .reduce((a, b) => a + b, 0);
+  const compressed = offsets[offsets.length - 1] + work;
   const tensor = clips.length * clipBytes * (toFloat ? 5 : 1);
   let held = compressed + tensor;
   await budget.acquire(held, signal);
@@ -83,7 +113,7 @@ export async function buildClipBatch(
     held -= bytes;
   };
   try {
-    const payload = new Uint8Array(compressed);
+    const payload = new Uint8Array(compressed - work);
     await reader.readInto(
       videos.map((v) => rows[v]),
       videos.map((v) => sizes[v]),
@@ -95,34 +125,61 @@ export async function buildClipBatch(
       videos.map((v, i) => [v, payload.subarray(offsets[i], offsets[i + 1])]),
     );
     const pixels = new Uint8Array(clips.length * clipBytes);
-    // Every clip settles before anything is freed: a decode still running
+    // One pass per video: its clips' frames merged in time order, so a GOP
+    // (and a frame two overlapping clips share) is decoded once.
+    const groups = new Map<number, number[]>();
+    clips.forEach((c, i) => {
+      const g = groups.get(c.videoIndex);
+      if (g) g.push(i);
+      else groups.set(c.videoIndex, [i]);
+    });
+    const errors: unknown[] = new Array(clips.length).fill(undefined);
+    const label = (c: PlannedClip) =>
+      `sample ${c.sampleId} (${
+        rows[c.videoIndex].location
+      }) clip at ${c.startSeconds} s`;
+    // Every pass settles before anything is freed: a decode still running
     // writes into `pixels`.
-    const errors = await mapLimit(
-      clips,
+    await mapLimit(
+      [...groups],
       ctx.options.decodeConcurrency,
-      async (c, i) => {
-        try {
-          await ctx.decoder.decode(
-            bytesOf.get(c.videoIndex)!,
-            indexes[c.videoIndex],
-            c.frameSeconds,
-            {
-              height: h,
-              width: w,
-              out: pixels.subarray(i * clipBytes, (i + 1) * clipBytes),
-              maxPackets: ctx.options.maxPacketsPerClip,
-              maxSeconds: ctx.options.maxSecondsPerClip,
-              label: `sample ${c.sampleId} (${
-                rows[c.videoIndex].location
-              }) clip at ${c.startSeconds} s`,
-            },
-          );
-          return undefined;
-        } catch (e) {
-          return e;
-        }
-      },
+      ([v, at]) =>
+        ctx.passes.run(
+          1,
+          () =>
+            ctx.threads.run(ctx.options.decodeThreads, async () => {
+              try {
+                const r = await ctx.decoder.decodeMany(
+                  bytesOf.get(v)!,
+                  indexes[v],
+                  at.map((i) => clips[i].frameSeconds),
+                  {
+                    height: h,
+                    width: w,
+                    out: pixels,
+                    slots: at,
+                    labels: at.map((i) => label(clips[i])),
+                    threads: ctx.options.decodeThreads,
+                    maxPackets: ctx.options.maxPacketsPerClip,
+                    maxSeconds: ctx.options.maxSecondsPerClip,
+                  },
+                );
+                r.errors.forEach((e, k) => errors[at[k]] = e);
+                const ok = r.errors.filter((e) => e === undefined).length;
+                ctx.onPass({
+                  clips: ok,
+                  framesKept: ok * t,
+                  framesDecoded: r.framesDecoded,
+                  decodeMs: r.decodeMs,
+                });
+              } catch (e) {
+                for (const i of at) errors[i] = e;
+              }
+            }),
+        ),
     );
+    // The compressed videos are done with: free them now, not at a GC.
+    detachBuffer(payload);
     release(compressed);
     const kept: number[] = [];
     for (const [i, e] of errors.entries()) {
@@ -149,6 +206,7 @@ export async function buildClipBatch(
     let shape: [number, number, number, number, number];
     if (toFloat) {
       data = toPlanarFloat(pixels, b, t, h, w);
+      detachBuffer(pixels);
       shape = [b, 3, t, h, w];
       release(clips.length * clipBytes + (clips.length - b) * clipBytes * 4);
     } else {
@@ -165,6 +223,9 @@ export async function buildClipBatch(
       release: () => {
         if (released) return;
         released = true;
+        // The consumer is done with it: its memory goes now (views read
+        // as empty), as the budget says.
+        detachBuffer(toFloat ? data : pixels);
         release(held);
       },
     };

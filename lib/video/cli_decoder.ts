@@ -166,7 +166,7 @@ export async function decodeClipCli(
     "-i",
     path,
     "-vf",
-    `scale=${w}:${h}:flags=bicubic,showinfo`,
+    `scale=${w}:${h}:flags=bilinear,showinfo`,
     "-fps_mode",
     "passthrough",
     "-f",

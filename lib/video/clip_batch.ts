@@ -21,7 +21,11 @@ export interface ClipBatch {
   sampleIds: BigInt64Array;
   /** Presentation time of each clip's first frame, in seconds. */
   startSeconds: Float64Array;
-  /** Returns the batch's bytes to the loader's budget (done on the next iteration too). */
+  /**
+   * Returns the batch's bytes to the loader's budget and frees them now
+   * (`clips.data` reads as empty afterwards: copy what you keep). Done on the
+   * next iteration too.
+   */
   release(): void;
 }
 

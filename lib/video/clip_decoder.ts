@@ -14,8 +14,38 @@ import {
 } from "./backend.ts";
 import { cliAvailable, decodeClipCli, probeVideoCli } from "./cli_decoder.ts";
 import { VideoUnavailableError } from "./errors.ts";
-import { decodeClip, probeVideo } from "./native_decoder.ts";
+import { decodeClip, decodeClips, probeVideo } from "./native_decoder.ts";
 import type { VideoIndex } from "./types.ts";
+
+/** Options of {@linkcode ClipDecoder.decodeMany}. */
+export interface DecodeManyOptions {
+  /** Output height. */
+  height: number;
+  /** Output width. */
+  width: number;
+  /** The batch slab (`T × H × W × 3` bytes per clip slot). */
+  out: Uint8Array;
+  /** Slot of each clip in `out`. */
+  slots: readonly number[];
+  /** How each clip is named in errors. */
+  labels: readonly string[];
+  /** Decoder threads for the pass. */
+  threads: number;
+  /** Most packets per clip. */
+  maxPackets: number;
+  /** Most seconds per clip. */
+  maxSeconds: number;
+}
+
+/** What one pass did. */
+export interface DecodeManyResult {
+  /** Per clip: `undefined` when decoded, else its error. */
+  errors: (unknown | undefined)[];
+  /** Frames decoded (the CLI backend: the frames it kept). */
+  framesDecoded: number;
+  /** Milliseconds of the pass. */
+  decodeMs: number;
+}
 
 /** What the loader needs of a backend. */
 export interface ClipDecoder {
@@ -41,6 +71,17 @@ export interface ClipDecoder {
       label: string;
     },
   ): Promise<void>;
+  /**
+   * Decodes several clips of one video in one pass into the batch slab
+   * (clip `k` into clip slot `o.slots[k]` of `o.out`); a clip that fails
+   * does not fail the others.
+   */
+  decodeMany(
+    bytes: Uint8Array,
+    index: VideoIndex,
+    clips: readonly (readonly number[])[],
+    o: DecodeManyOptions,
+  ): Promise<DecodeManyResult>;
   /** Frees what the backend holds (temporary files). */
   close(): Promise<void>;
 }
@@ -72,6 +113,14 @@ function nativeDecoder(): ClipDecoder {
       Promise.resolve(probeVideo(bytes, sampleId, label)),
     decode: async (bytes, index, times, o) => {
       await decodeClip(bytes, index, times, o);
+    },
+    decodeMany: async (bytes, index, clips, o) => {
+      const r = await decodeClips(bytes, index, clips, o);
+      return {
+        errors: r.errors,
+        framesDecoded: r.stats.framesDecoded,
+        decodeMs: r.stats.totalMs,
+      };
     },
     close: () => Promise.resolve(),
   };
@@ -112,6 +161,41 @@ class CliDecoder implements ClipDecoder {
     o: { height: number; width: number; out: Uint8Array; label: string },
   ): Promise<void> {
     await this.#withFile(bytes, (p) => decodeClipCli(p, index, times, o));
+  }
+
+  /** One temporary copy of the video, then one ffmpeg process per clip. */
+  decodeMany(
+    bytes: Uint8Array,
+    index: VideoIndex,
+    clips: readonly (readonly number[])[],
+    o: DecodeManyOptions,
+  ): Promise<DecodeManyResult> {
+    return this.#withFile(bytes, async (p) => {
+      const t0 = performance.now();
+      const clipBytes = clips[0].length * o.height * o.width * 3;
+      const errors: unknown[] = [];
+      let frames = 0;
+      for (const [k, times] of clips.entries()) {
+        const at = o.slots[k] * clipBytes;
+        try {
+          await decodeClipCli(p, index, times, {
+            height: o.height,
+            width: o.width,
+            out: o.out.subarray(at, at + clipBytes),
+            label: o.labels[k],
+          });
+          errors.push(undefined);
+          frames += times.length;
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+      return {
+        errors,
+        framesDecoded: frames,
+        decodeMs: performance.now() - t0,
+      };
+    });
   }
 
   async close(): Promise<void> {

@@ -50,7 +50,11 @@ export {
 export {
   decodeClip,
   type DecodeClipOptions,
+  decodeClips,
+  type DecodeClipsOptions,
   type DecodedClip,
+  type DecodedClips,
+  type DecodePassStats,
   probeVideo,
   videoAvailable,
 } from "./native_decoder.ts";

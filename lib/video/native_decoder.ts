@@ -7,7 +7,7 @@
  */
 
 import { readMessage } from "../native/errors.ts";
-import { videoStatusName } from "../native/video_ffi.ts";
+import { VideoStatus, videoStatusName } from "../native/video_ffi.ts";
 import { loadVideoLibrary } from "../native/video_library.ts";
 import type { VideoLibrary } from "../native/video_ffi.ts";
 import { VideoDecodeError, VideoUnavailableError } from "./errors.ts";
@@ -100,23 +100,88 @@ export function probeVideo(
   label = `sample ${sampleId}`,
 ): VideoIndex {
   const lib = requireVideoLibrary();
+  return probeWith(
+    sampleId,
+    label,
+    (out, codec, keys, err) =>
+      lib.symbols.mx8_video_probe(
+        bytes,
+        BigInt(bytes.length),
+        out,
+        codec,
+        BigInt(codec.length),
+        keys,
+        BigInt(keys.length),
+        err,
+        BigInt(err.length),
+      ),
+  );
+}
+
+/**
+ * Reads a video's index from a local file, as {@linkcode probeVideo} does
+ * from bytes, but FFmpeg reads only the header and the index (an MP4's
+ * `moov`, wherever it lies), not the frames: indexing costs what reading
+ * the headers costs.
+ *
+ * @param path The video file.
+ * @param sampleId The video's manifest `sample_id`.
+ * @param label How to name the video in errors (default the path).
+ * @returns The index.
+ * @throws {VideoUnavailableError} Without `libmx8_video`.
+ * @throws {VideoDecodeError} When the file is not a readable video.
+ *
+ * @example
+ * ```ts ignore
+ * import { probeVideoFile } from "./native_decoder.ts";
+ * console.log(probeVideoFile("clip.mp4", 0n).keyframeSeconds);
+ * ```
+ */
+export function probeVideoFile(
+  path: string,
+  sampleId: bigint,
+  label = path,
+): VideoIndex {
+  const lib = requireVideoLibrary();
+  const utf8 = new TextEncoder().encode(path);
+  const z = new Uint8Array(utf8.length + 1);
+  z.set(utf8);
+  return probeWith(
+    sampleId,
+    label,
+    (out, codec, keys, err) =>
+      lib.symbols.mx8_video_probe_file(
+        z,
+        BigInt(utf8.length),
+        out,
+        codec,
+        BigInt(codec.length),
+        keys,
+        BigInt(keys.length),
+        err,
+        BigInt(err.length),
+      ),
+  );
+}
+
+/** Runs a probe call (growing the keyframe buffer if needed) and reads its slots. */
+function probeWith(
+  sampleId: bigint,
+  label: string,
+  call: (
+    out: BigInt64Array,
+    codec: Uint8Array,
+    keys: BigInt64Array,
+    err: Uint8Array,
+  ) => number,
+): VideoIndex {
   let cap = KEYS_FIRST_TRY;
   for (;;) {
     const out = new BigInt64Array(12);
     const codec = new Uint8Array(64);
     const keys = new BigInt64Array(cap);
     const err = new Uint8Array(ERR_CAP);
-    const status = lib.symbols.mx8_video_probe(
-      bytes,
-      BigInt(bytes.length),
-      out,
-      codec,
-      BigInt(codec.length),
-      keys,
-      BigInt(cap),
-      err,
-      BigInt(err.length),
-    );
+    const status = call(out, codec, keys, err);
     if (status !== 0) {
       throw new VideoDecodeError(
         videoStatusName(status),
@@ -236,3 +301,192 @@ export async function decodeClip(
     frameSeconds: Array.from(pts, (p) => (Number(p) * num) / den),
   };
 }
+
+/** Counters and times of one {@linkcode decodeClips} pass. */
+export interface DecodePassStats {
+  /** Packets sent to the decoder. */
+  packets: number;
+  /** Frames decoded. */
+  framesDecoded: number;
+  /** Frames scaled by swscale into the output. */
+  framesScaled: number;
+  /** Wanted frames copied from one already scaled (overlapping clips). */
+  framesCopied: number;
+  /** Seeks. */
+  seeks: number;
+  /** Opening the container and the decoder, ms. */
+  openMs: number;
+  /** In swscale, ms. */
+  scaleMs: number;
+  /** The whole pass, ms. */
+  totalMs: number;
+}
+
+/** Options of {@linkcode decodeClips}. */
+export interface DecodeClipsOptions {
+  /** Output height in pixels. */
+  height: number;
+  /** Output width in pixels. */
+  width: number;
+  /** The batch slab: clip `k` goes to clip slot `slots[k]` (`T × H × W × 3` bytes each). */
+  out: Uint8Array;
+  /** Slot of each clip in `out` (default `k`). */
+  slots?: readonly number[];
+  /** Decoder threads for this pass (default 1). */
+  threads?: number;
+  /** Most packets per clip (the pass gets this × clips; default 0: no limit). */
+  maxPackets?: number;
+  /** Most seconds per clip (the pass gets this × clips; default 0: no limit). */
+  maxSeconds?: number;
+  /** How each clip is named in errors (default `sample <id> clip <k>`). */
+  labels?: readonly string[];
+}
+
+/** What {@linkcode decodeClips} returns. */
+export interface DecodedClips {
+  /** Per clip: `undefined` when decoded, else why it failed. */
+  errors: (VideoDecodeError | undefined)[];
+  /** Presentation time (seconds) of the frame chosen for each clip's frames. */
+  frameSeconds: number[][];
+  /** Counters and times of the pass. */
+  stats: DecodePassStats;
+}
+
+/**
+ * Decodes several clips of one video in one pass (one open; the wanted
+ * frames of all clips merged in time order, so each GOP is decoded once
+ * and a frame two overlapping clips share is scaled once). Each clip's
+ * frames are the frames shown at its target times, as {@linkcode decodeClip}.
+ * A clip that fails (past the end of a truncated file) does not fail the
+ * others: its error is in `errors`.
+ *
+ * @param bytes The whole video file.
+ * @param index Its index (from {@linkcode probeVideo}).
+ * @param clips Target times (seconds, ascending) of each clip; all the same length.
+ * @param options Size, the slab, slots, limits.
+ * @returns Per-clip errors, chosen frame times and the pass's counters.
+ * @throws {VideoUnavailableError} Without `libmx8_video`.
+ * @throws {RangeError} When the clips differ in length, a slot lies outside
+ *   `out` or the size is not positive.
+ *
+ * @example
+ * ```ts ignore
+ * import { decodeClips, probeVideo } from "./native_decoder.ts";
+ * const bytes = await Deno.readFile("clip.mp4");
+ * const index = probeVideo(bytes, 0n);
+ * const out = new Uint8Array(2 * 4 * 112 * 112 * 3);
+ * const r = await decodeClips(bytes, index, [[0, 0.04, 0.08, 0.12], [0.08, 0.12, 0.16, 0.2]], {
+ *   height: 112, width: 112, out,
+ * });
+ * console.log(r.errors, r.stats.framesDecoded); // [undefined, undefined] 6
+ * ```
+ */
+export async function decodeClips(
+  bytes: Uint8Array,
+  index: VideoIndex,
+  clips: readonly (readonly number[])[],
+  options: DecodeClipsOptions,
+): Promise<DecodedClips> {
+  const lib = requireVideoLibrary();
+  const { height, width, out } = options;
+  if (
+    !(Number.isInteger(height) && height > 0 && Number.isInteger(width) &&
+      width > 0)
+  ) {
+    throw new RangeError(
+      `Clip size must be positive integers: ${height}x${width}`,
+    );
+  }
+  const n = clips.length;
+  const t = n > 0 ? clips[0].length : 0;
+  if (n === 0 || t === 0) throw new RangeError(`decodeClips needs clips`);
+  if (clips.some((c) => c.length !== t)) {
+    throw new RangeError(`Every clip of a pass needs ${t} frames`);
+  }
+  const slots = Uint32Array.from(options.slots ?? clips.map((_, k) => k));
+  const clipBytes = t * height * width * 3;
+  const maxSlot = Math.max(...slots);
+  if ((maxSlot + 1) * clipBytes > out.length) {
+    throw new RangeError(
+      `Clip slot ${maxSlot} (${t} frames of ${height}x${width} RGB) lies past the slab of ${out.length} bytes`,
+    );
+  }
+  const [num, den] = index.timeBase;
+  const ticks = (s: number) => BigInt(Math.round((s * den) / num));
+  const targets = new BigInt64Array(n * t);
+  clips.forEach((c, k) => c.forEach((s, i) => targets[k * t + i] = ticks(s)));
+  const tolerance = index.frameRate > 0 ? ticks(1 / index.frameRate) : 0n;
+  const pts = new BigInt64Array((maxSlot + 1) * t);
+  const status = new Int32Array(n);
+  const stats = new BigInt64Array(10);
+  const err = new Uint8Array(ERR_CAP);
+  const code = await lib.symbols.mx8_video_decode_clips(
+    bytes,
+    BigInt(bytes.length),
+    targets,
+    BigInt(n),
+    BigInt(t),
+    tolerance,
+    height,
+    width,
+    out,
+    BigInt(out.length),
+    slots,
+    options.threads ?? 1,
+    BigInt(options.maxPackets ?? 0),
+    options.maxSeconds ?? 0,
+    status,
+    pts,
+    stats,
+    err,
+    BigInt(err.length),
+  );
+  const s = Array.from(stats, Number);
+  const label = (k: number) =>
+    options.labels?.[k] ?? `sample ${index.sampleId} clip ${k}`;
+  const message = code === 0 ? "" : readMessage(err);
+  if (code !== 0 && !Array.from(status).some((x) => x !== 0)) {
+    // Refused before the pass (an argument the checks above missed).
+    throw new VideoDecodeError(videoStatusName(code), label(0), message);
+  }
+  const errors = Array.from(status, (st, k) => {
+    if (st === 0) return undefined;
+    const name = videoStatusName(SHIM_TO_STATUS[st] ?? VideoStatus.Panic);
+    const text = k === s[8] || st !== SHIM_ESHORT ? message : ESHORT_TEXT;
+    return new VideoDecodeError(name, label(k), text);
+  });
+  return {
+    errors,
+    frameSeconds: clips.map((_, k) =>
+      Array.from(
+        pts.subarray(slots[k] * t, (slots[k] + 1) * t),
+        (p) => (Number(p) * num) / den,
+      )
+    ),
+    stats: {
+      packets: s[0],
+      framesDecoded: s[1],
+      framesScaled: s[2],
+      framesCopied: s[3],
+      seeks: s[4],
+      openMs: s[5] / 1e6,
+      scaleMs: s[6] / 1e6,
+      totalMs: s[7] / 1e6,
+    },
+  };
+}
+
+/** Shim result codes (`MX8AV_*`) → `VideoStatus` (as `VideoStatus::of_shim`). */
+const SHIM_TO_STATUS: Record<number, number> = {
+  1: VideoStatus.InvalidArgument,
+  2: VideoStatus.OpenFailed,
+  3: VideoStatus.NoVideoStream,
+  4: VideoStatus.Codec,
+  5: VideoStatus.Decode,
+  6: VideoStatus.LimitExceeded,
+  7: VideoStatus.VideoTooShort,
+  8: VideoStatus.OutOfMemory,
+};
+const SHIM_ESHORT = 7;
+const ESHORT_TEXT =
+  "the video ends before this clip's last frame: the file is truncated or shorter than its header says";

@@ -7,6 +7,7 @@
 import type { ManifestStore } from "../manifest_store/store.ts";
 import type { VideoBackendOption } from "./backend.ts";
 import type { ClipPlanOptions } from "./clip_plan.ts";
+import { decodeThreadBudget } from "./thread_budget.ts";
 
 /** The file name endings read as videos. */
 export const VIDEO_EXTENSIONS: readonly string[] = [
@@ -31,8 +32,15 @@ export interface VideoOptions extends Omit<ClipPlanOptions, "manifestHash"> {
   maxInflightBytes?: number;
   /** Batches built ahead of the consumer (default 2). */
   prefetchBatches?: number;
-  /** Clips decoded at once (default 2; each decodes on one thread). */
+  /**
+   * Decode passes at once (default: cores ÷ `decodeThreads`). A pass decodes
+   * every clip of one video in a batch; passes of every loader in the
+   * process share one budget of decoder threads (`MX8_VIDEO_THREADS`, else
+   * one per core).
+   */
   decodeConcurrency?: number;
+  /** Decoder threads per pass (default 1: parallelism is across passes). */
+  decodeThreads?: number;
   /** Most packets one clip may decode (default 10000). */
   maxPacketsPerClip?: number;
   /** Most seconds one clip may take to decode (default 30). */
@@ -61,6 +69,7 @@ export interface ResolvedVideoOptions {
   maxInflightBytes: number;
   prefetchBatches: number;
   decodeConcurrency: number;
+  decodeThreads: number;
   maxPacketsPerClip: number;
   maxSecondsPerClip: number;
   onDecodeError: "error" | "skip";
@@ -118,6 +127,7 @@ export function resolveVideoOptions(o: VideoOptions): ResolvedVideoOptions {
       `backend must be one of "auto", "native", "cli", got "${backend}"`,
     );
   }
+  const decodeThreads = int("decodeThreads", o.decodeThreads, 1);
   return {
     backend,
     batchSizeClips: int("batchSizeClips", o.batchSizeClips, 8),
@@ -130,7 +140,12 @@ export function resolveVideoOptions(o: VideoOptions): ResolvedVideoOptions {
       256 * 2 ** 20,
     ),
     prefetchBatches: int("prefetchBatches", o.prefetchBatches, 2),
-    decodeConcurrency: int("decodeConcurrency", o.decodeConcurrency, 2),
+    decodeThreads,
+    decodeConcurrency: int(
+      "decodeConcurrency",
+      o.decodeConcurrency,
+      Math.max(1, Math.floor(decodeThreadBudget().capacity / decodeThreads)),
+    ),
     maxPacketsPerClip: int("maxPacketsPerClip", o.maxPacketsPerClip, 10_000),
     maxSecondsPerClip,
     onDecodeError,

@@ -37,7 +37,9 @@ import {
   VIDEO_EXTENSIONS,
   type VideoOptions,
 } from "./options.ts";
+import { decodeThreadBudget, ThreadBudget } from "./thread_budget.ts";
 import type { VideoIndex } from "./types.ts";
+import { isVideoHint, parseVideoIndexHint } from "./index_hint.ts";
 
 /** Counters of a {@linkcode VideoLoader}. */
 export interface VideoLoaderStats {
@@ -45,8 +47,13 @@ export interface VideoLoaderStats {
   backend: "native" | "cli" | undefined;
   /** Videos with an index (probed now or cached with the snapshot). */
   videosIndexed: number;
-  /** Videos probed at open (the others came from the snapshot's cached index). */
+  /**
+   * Videos probed at open (the others came from their manifest rows' decode
+   * hints, as `mx8 pack` writes them, or from the snapshot's cached index).
+   */
   videosProbed: number;
+  /** Videos whose index came from their manifest row (a packed dataset). */
+  videosFromManifest: number;
   /** Videos with no clip: too short, or unreadable with `onDecodeError: "skip"`. */
   videosSkipped: number;
   /** Clips in the plan. */
@@ -57,6 +64,16 @@ export interface VideoLoaderStats {
   deliveredClipsTotal: number;
   /** Clips dropped by `onDecodeError: "skip"`. */
   clipErrorsSkipped: number;
+  /** Clips decoded (delivered or about to be). */
+  clipsDecoded: number;
+  /** Frames the decoder produced (GOP lead-ins included; each once per pass). */
+  framesDecoded: number;
+  /** Frames the clips keep (clips × frames per clip). */
+  framesKept: number;
+  /** Decode passes (one per video per batch). */
+  decodePasses: number;
+  /** Milliseconds spent in decode passes (summed over concurrent passes). */
+  decodeMs: number;
   /** Bytes reserved now (compressed videos + clip tensors). */
   inflightBytes: number;
   /** Highest `inflightBytes` so far. */
@@ -106,9 +123,18 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #closed = false;
   #videosSkipped = 0;
   #videosProbed = 0;
+  #videosFromManifest = 0;
   #decoder?: ClipDecoder;
   #delivered = { batches: 0, clips: 0 };
   #clipErrorsSkipped = 0;
+  #passes: ThreadBudget;
+  #decoded = {
+    clips: 0,
+    framesDecoded: 0,
+    framesKept: 0,
+    passes: 0,
+    ms: 0,
+  };
 
   /**
    * Creates the loader; nothing is read until `open()` or the first batch.
@@ -125,6 +151,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     this.link = link;
     this.#options = options;
     this.#budget = new ByteBudget(this.#o.maxInflightBytes);
+    this.#passes = new ThreadBudget(this.#o.decodeConcurrency);
     this.#log = options.log ??
       ((event, fields) =>
         console.error(
@@ -162,7 +189,10 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   async #open(): Promise<Opened> {
     this.#decoder = openClipDecoder(this.#o.backend);
     const dataset = await openDataset(this.link, this.#options.manifestStore);
-    const all = dataset.rows.filter((r) => isVideoLocation(r.location));
+    // A folder's videos by name; a pack's by their rows' decode hints.
+    const all = dataset.rows.filter((r) =>
+      isVideoLocation(r.location) || isVideoHint(r.decodeHint)
+    );
     if (all.length === 0) {
       throw new Mx8Error(
         `${this.link} has no video (looked for ${
@@ -183,7 +213,10 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     const indexes: VideoIndex[] = [];
     for (const [i, row] of all.entries()) {
       const hit = cached.get(BigInt(row.sampleId));
-      let index = hit?.size === allSizes[i] ? hit.index : undefined;
+      // A packed row carries its index in its decode hint.
+      let index = parseVideoIndexHint(row.decodeHint, BigInt(row.sampleId));
+      if (index) this.#videosFromManifest++;
+      else if (hit?.size === allSizes[i]) index = hit.index;
       if (!index) {
         index = await this.#index(reader, row, allSizes[i]);
         if (index) this.#videosProbed++;
@@ -303,11 +336,17 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
       backend: this.#decoder?.backend,
       videosIndexed: this.#ready?.indexes.length ?? 0,
       videosProbed: this.#videosProbed,
+      videosFromManifest: this.#videosFromManifest,
       videosSkipped: this.#videosSkipped,
       plannedClips: this.#ready?.plan.length ?? 0,
       deliveredBatchesTotal: this.#delivered.batches,
       deliveredClipsTotal: this.#delivered.clips,
       clipErrorsSkipped: this.#clipErrorsSkipped,
+      clipsDecoded: this.#decoded.clips,
+      framesDecoded: this.#decoded.framesDecoded,
+      framesKept: this.#decoded.framesKept,
+      decodePasses: this.#decoded.passes,
+      decodeMs: this.#decoded.ms,
       inflightBytes: this.#budget.usedBytes,
       inflightHighWaterBytes: this.#budget.highWaterBytes,
       maxInflightBytes: this.#budget.capBytes,
@@ -385,6 +424,15 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
         budget: this.#budget,
         signal: this.#abort.signal,
         options: this.#o,
+        passes: this.#passes,
+        threads: decodeThreadBudget(),
+        onPass: (p) => {
+          this.#decoded.clips += p.clips;
+          this.#decoded.framesDecoded += p.framesDecoded;
+          this.#decoded.framesKept += p.framesKept;
+          this.#decoded.passes++;
+          this.#decoded.ms += p.decodeMs;
+        },
         onSkipped: (clip, reason) => {
           this.#clipErrorsSkipped++;
           this.#log("clip_skipped", {

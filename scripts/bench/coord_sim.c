@@ -6,7 +6,7 @@
  * driver as _coord_worker.ts: argv
  *   --url http://HOST:PORT --node-ids a,b,... --seconds S
  *   --heartbeat-ms H --progress-ms P --step K [--prefetch 1|0]
- *   [--timeline-ms T] [--warmup-ms W]
+ *   [--timeline-ms T] [--warmup-ms W] [--content-length 1|0]
  * prints "registered" once every node registered, reads the window start
  * (Unix ms) from stdin, and prints one JSON WorkerReport line at the end:
  * {"hist":{bucket:count},"calls":{method:count},"errors":N,"firstError":"…",
@@ -23,6 +23,10 @@
  * Why: a JS simulator costs the shared 2-core machine more CPU per RPC than
  * the coordinator itself, and its own event-loop delays land in the measured
  * latency. This one costs a few microseconds per RPC.
+ *
+ * Every request carries `content-length`, as the agents' Connect client
+ * (Deno fetch) sends it; --content-length 0 leaves it out (HTTP/2 allows
+ * that), which makes the coordinator read the body as a stream.
  *
  * Build: cc -O2 -o coord_sim coord_sim.c -lnghttp2   (Debian: libnghttp2-dev)
  */
@@ -209,6 +213,7 @@ typedef struct {
   buf_t req;
   size_t sent;
   int status;
+  char content_length[24];
   uint8_t body[4096];
   size_t body_n;
   int64_t t0_us;
@@ -248,6 +253,8 @@ static int64_t warmup_us;
 static int64_t heartbeat_us = 200000, progress_us = 200000;
 static uint64_t step = 10;
 static int prefetch = 1;
+/* Send content-length with every request (--content-length, default 1). */
+static int send_content_length = 1;
 static uint64_t *hist;
 static uint64_t calls[M_COUNT];
 /* Timeline (--timeline-ms T > 0): per T ms bin of the window, RPCs started
@@ -352,6 +359,7 @@ static call_t *submit(node_t *n, enum method m, buf_t *req) {
   c->req = *req;
   c->t0_us = now_us();
   c->in_window = in_window(c->t0_us);
+  snprintf(c->content_length, sizeof c->content_length, "%zu", req->n);
   nghttp2_nv nva[] = {
 #define NV(k, v)                                                              \
   {(uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, strlen(v),                  \
@@ -362,10 +370,12 @@ static call_t *submit(node_t *n, enum method m, buf_t *req) {
       NV(":path", METHOD_PATH[m]),
       NV("content-type", "application/proto"),
       NV("connect-protocol-version", "1"),
+      NV("content-length", c->content_length),
 #undef NV
   };
   nghttp2_data_provider prd = {.source = {.ptr = c}, .read_callback = read_body_cb};
-  if (nghttp2_submit_request(n->session, NULL, nva, sizeof nva / sizeof nva[0],
+  size_t nvlen = sizeof nva / sizeof nva[0] - (send_content_length ? 0 : 1);
+  if (nghttp2_submit_request(n->session, NULL, nva, nvlen,
                              &prd, c) < 0)
     fail("nghttp2_submit_request failed");
   return c;
@@ -633,6 +643,7 @@ int main(int argc, char **argv) {
   timeline_us = (int64_t)(atof(arg(argc, argv, "--timeline-ms", "0")) * 1000);
   warmup_us = (int64_t)(atof(arg(argc, argv, "--warmup-ms", "0")) * 1000);
   prefetch = atoi(arg(argc, argv, "--prefetch", "1"));
+  send_content_length = atoi(arg(argc, argv, "--content-length", "1"));
 
   char host[256];
   int port;

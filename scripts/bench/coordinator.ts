@@ -40,6 +40,11 @@
  *   [--client raw|connect] [--sim auto|node|deno]
  *   ["--coord-flags=--cpu-prof --cpu-prof-dir=DIR"] ["--sim-flags=…"]
  *   [--coord-log FILE (the coordinator's stdout, e.g. with --v8-flags=--trace-gc)]
+ *   [--gc-stats (the coordinator's GCs in the window: allocation per RPC, pauses)]
+ *   [--content-length on|off (native simulator: send it, as agents do; default on)]
+ *   [--main PATH (the coordinator of another checkout's main.ts, e.g. the code before a change)]
+ *   [--lag FILE (the coordinator's event-loop lag, CPU and run-queue wait per 100 ms,
+ *   `_coord_lag.ts`; FILE.N.RUN with several runs)]
  *   [--repeat 3] [--coord-cpus LIST] [--sim-cpus LIST] (taskset CPU lists)
  *   [--lease-prefetch on|off] [--timeline FILE (FILE.N.RUN with several runs)]
  * ```
@@ -59,6 +64,12 @@ import { Coordinator } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
 import { serializeManifest } from "../../lib/manifest/tsv.ts";
 import { BUCKET_MS, JOB, STEP, type WorkerReport } from "./_coord_common.ts";
 import {
+  type GcEvent,
+  type GcSummary,
+  parseGcLine,
+  summarizeGc,
+} from "./_coord_gc.ts";
+import {
   CC,
   H2LOAD,
   NGHTTP2_DEV,
@@ -69,8 +80,11 @@ import {
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 const WORKER_TS = new URL("./_coord_worker.ts", import.meta.url).pathname;
+const LAG_TS = new URL("./_coord_lag.ts", import.meta.url).pathname;
 const NATIVE_SIM_C = new URL("./coord_sim.c", import.meta.url).pathname;
 const BLOCK = 100;
+/** The native simulator's label in the table header. */
+const NATIVE_LABEL = "native C/nghttp2";
 /** Bin of the native simulator's timeline (ms). */
 const TIMELINE_MS = 100;
 
@@ -102,6 +116,8 @@ export interface Row {
   peak?: number;
   /** Increase of {@linkcode BenchOptions.counter} over the window. */
   counterDelta?: number;
+  /** The coordinator's collections in the window (`--gc-stats`). */
+  gc?: GcSummary;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -187,6 +203,12 @@ export interface BenchOptions {
   simNice: number;
   /** Where to save the coordinator's stdout after the ready line (`--coord-log`). */
   coordLog?: string;
+  /** Trace the coordinator's GCs and summarize the window's (`--gc-stats`). */
+  gcStats: boolean;
+  /** The `main.ts` whose coordinator runs (`--main`; default this checkout's). */
+  main: string;
+  /** Where the coordinator's per-100 ms lag rows go (`--lag`). */
+  lag?: string;
   /** CPUs (taskset list) for the coordinator / the simulators; all when unset. */
   coordCpus?: string;
   simCpus?: string;
@@ -273,7 +295,7 @@ export function pickSimulator(
       return {
         command: native.path,
         args: ["--timeline-ms", String(TIMELINE_MS)],
-        label: "native C/nghttp2",
+        label: NATIVE_LABEL,
       };
     }
     if (kind === "native") throw new Error(`--sim native: ${native.why}`);
@@ -321,13 +343,17 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     nodes * (o.seconds + 5) * (1000 / o.progressMs) * STEP * 1.2,
   );
   const dataset = await makeDataset(o.dir, `bench-${nodes}`, samples);
+  if (o.lag !== undefined) await Deno.remove(o.lag).catch(() => {});
   // V8's tracing goes through C stdio, block-buffered on a pipe and lost
   // at SIGTERM: with --coord-log, line-buffer it with coreutils' stdbuf.
   const coordCmd = [
     ...(o.coordCpus ? ["taskset", "-c", o.coordCpus] : []),
-    ...(o.coordLog !== undefined ? ["stdbuf", "-oL"] : []),
+    ...(o.coordLog !== undefined || o.gcStats ? ["stdbuf", "-oL"] : []),
     Deno.execPath(),
   ];
+  // --trace-gc-nvp times are ms since the isolate started: close enough to
+  // the spawn for 10 s windows.
+  const spawnedAt = Date.now();
   const coord = new Deno.Command(coordCmd[0], {
     args: [
       ...coordCmd.slice(1),
@@ -335,7 +361,9 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       "-A",
       "--quiet",
       ...o.coordFlags,
-      MAIN_TS,
+      ...(o.gcStats ? ["--v8-flags=--trace-gc-nvp"] : []),
+      ...(o.lag !== undefined ? [`--preload=${LAG_TS}`] : []),
+      o.main,
       "coordinator",
       "--job-id",
       JOB,
@@ -356,7 +384,10 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
       String(o.heartbeatMs),
       ...(o.coordArgs ?? []),
     ],
-    env: { MX8_AUTH_TOKEN: "" },
+    env: {
+      MX8_AUTH_TOKEN: "",
+      ...(o.lag !== undefined ? { MX8_LAG_OUT: o.lag } : {}),
+    },
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -364,19 +395,26 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
   // V8 tracing flags (`--coord-flags=--v8-flags=--trace-gc`) print to
   // stdout too, before and after the ready line.
   const kept: string[] = [];
+  const gcs: GcEvent[] = [];
   let url: string | undefined;
   // (next(), not for-await: breaking out of for-await would close coordOut.)
   for (let r = await coordOut.next(); !r.done; r = await coordOut.next()) {
     url = / ready url=(\S+)/.exec(r.value)?.[1];
     if (url) break;
     kept.push(r.value);
+    const gc = o.gcStats ? parseGcLine(r.value) : undefined;
+    if (gc) gcs.push(gc);
   }
   if (!url) {
     throw new Error(`coordinator did not start: ${kept.slice(-3).join(" / ")}`);
   }
   // Keep reading: a full stdout pipe would stall the coordinator.
   const drained = (async () => {
-    for await (const line of coordOut) if (o.coordLog) kept.push(line);
+    for await (const line of coordOut) {
+      if (o.coordLog) kept.push(line);
+      const gc = o.gcStats ? parseGcLine(line) : undefined;
+      if (gc) gcs.push(gc);
+    }
     if (o.coordLog) await Deno.writeTextFile(o.coordLog, kept.join("\n"));
   })();
   await o.whenReady?.(url);
@@ -475,7 +513,7 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     errors += r.errors;
     if (r.firstError) console.error(`  first error: ${r.firstError}`);
   }
-  const timeline = mergeTimelines(reports);
+  const timeline = mergeTimelines(reports, startAt);
   if (timeline && o.timeline) {
     await Deno.writeTextFile(o.timeline, timeline.tsv);
   }
@@ -511,17 +549,26 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     counterDelta: counter0 === undefined || counter1 === undefined
       ? undefined
       : counter1 - counter0,
+    gc: o.gcStats
+      ? summarizeGc(
+        gcs,
+        startAt - spawnedAt,
+        startAt - spawnedAt + o.seconds * 1000,
+      )
+      : undefined,
   };
 }
 
 /**
  * Sums the simulators' timelines bin by bin: a TSV (one row per bin: start
- * ms, heartbeats, request_leases, progress reports, all RPCs, RPCs > 5 ms,
+ * ms from the window's start and as Unix ms (to line up with the
+ * coordinator's own logs, e.g. `--coord-log` or a `--preload` probe), heartbeats, request_leases, progress reports, all RPCs, RPCs > 5 ms,
  * slowest ms) and the busiest bin's RPC count over the mean bin's. Undefined
  * when a simulator sent none (the JS worker).
  */
 function mergeTimelines(
   reports: WorkerReport[],
+  startUnixMs: number,
 ): { tsv: string; peak: number } | undefined {
   if (!reports.every((r) => r.timeline)) return undefined;
   const binMs = reports[0].timeline!.binMs;
@@ -542,9 +589,18 @@ function mergeTimelines(
   const sums = rows.map((r) => r[0] + r[1] + r[2]);
   const mean = sums.reduce((a, b) => a + b, 0) / Math.max(1, n);
   const tsv = [
-    "start_ms\theartbeat\trequest_lease\treport_progress\trpcs\tslow_5ms\tmax_ms",
+    "start_ms\tunix_ms\theartbeat\trequest_lease\treport_progress\trpcs\tslow_5ms\tmax_ms",
     ...rows.map((r, b) =>
-      [b * binMs, r[0], r[1], r[2], sums[b], r[3], r[4]].join("\t")
+      [
+        b * binMs,
+        startUnixMs + b * binMs,
+        r[0],
+        r[1],
+        r[2],
+        sums[b],
+        r[3],
+        r[4],
+      ].join("\t")
     ),
   ].join("\n") + "\n";
   return { tsv, peak: mean > 0 ? Math.max(...sums) / mean : NaN };
@@ -659,6 +715,10 @@ async function main(): Promise<void> {
       "lease-prefetch": { type: "string", default: "on" },
       "sim-nice": { type: "string", default: "0" },
       "coord-log": { type: "string" },
+      "gc-stats": { type: "boolean", default: false },
+      "content-length": { type: "string", default: "on" },
+      main: { type: "string", default: MAIN_TS },
+      lag: { type: "string" },
       repeat: { type: "string", default: "3" },
       "coord-cpus": { type: "string" },
       "sim-cpus": { type: "string" },
@@ -707,6 +767,20 @@ async function main(): Promise<void> {
     dir,
     values["sim-flags"]!.split(" ").filter((f) => f),
   );
+  if (!["on", "off"].includes(values["content-length"]!)) {
+    throw new Error(
+      `--content-length must be on or off: ${values["content-length"]}`,
+    );
+  }
+  // The agents' client (Deno fetch) sends content-length; HTTP/2 lets a
+  // client leave it out, and then the coordinator reads the body as a
+  // stream. Only the native simulator can leave it out.
+  if (sim.label === NATIVE_LABEL) {
+    sim.args.push(
+      "--content-length",
+      values["content-length"] === "on" ? "1" : "0",
+    );
+  }
   try {
     for (const n of counts) {
       for (let run = 1; run <= repeat; run++) {
@@ -732,6 +806,11 @@ async function main(): Promise<void> {
             coordLog: values["coord-log"] && counts.length * repeat > 1
               ? `${values["coord-log"]}.${n}.${run}`
               : values["coord-log"],
+            gcStats: values["gc-stats"]!,
+            main: values.main!,
+            lag: values.lag && counts.length * repeat > 1
+              ? `${values.lag}.${n}.${run}`
+              : values.lag,
             warmupMs: Number(values["warmup-ms"]),
             timeline: values.timeline && counts.length * repeat > 1
               ? `${values.timeline}.${n}.${run}`
@@ -752,7 +831,9 @@ async function main(): Promise<void> {
     }, heartbeat every ${heartbeatMs} ms, progress every ${progressMs} ms ` +
       `(${STEP} samples, leases of ${BLOCK}), next lease prefetched: ${
         values["lease-prefetch"]
-      }, ${seconds} s window after a ${
+      }, content-length sent: ${
+        sim.label === NATIVE_LABEL ? values["content-length"] : "on"
+      }, coordinator ${values.main}, ${seconds} s window after a ${
         values["warmup-ms"]
       } ms warm-up (first grants, cold JIT; --warmup-ms 0 measures from the start), ${cores} cores, load average ${loadAverage()}\n`,
   );
@@ -777,6 +858,7 @@ async function main(): Promise<void> {
       } / ${r.calls.report_progress ?? 0} |`,
     );
   }
+  if (values["gc-stats"]) printGc(rows);
   // Growth: each node count's median run (by p99).
   console.log(
     "\n| nodes | RPCs/s | CPU ms / RPC | p50 ms | p99 ms (median run) | steal % |",
@@ -810,6 +892,28 @@ async function main(): Promise<void> {
         (goal === undefined
           ? ""
           : ` — goal p99 < ${goal} ms: ${m.p99 < goal ? "met" : "NOT met"}`),
+    );
+  }
+}
+
+/** The GC table of `--gc-stats`: allocation per RPC and pauses per run. */
+function printGc(rows: Row[]): void {
+  console.log(
+    "\n| nodes | JS heap KB allocated / RPC | promoted KB/s | scavenges | scavenge pause median / max ms | mark-compacts | mark-compact pause max ms | GC pause ms/s |",
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const g = r.gc;
+    if (!g) continue;
+    const rpcs = r.rps * r.seconds + (r.probe?.[2] ?? 0);
+    console.log(
+      `| ${r.nodes} | ${(g.allocatedBytes / 1024 / rpcs).toFixed(2)} | ${
+        (g.promotedBytes / 1024 / r.seconds).toFixed(0)
+      } | ${g.scavenges[0]} | ${g.scavenges[1].toFixed(2)} / ${
+        g.scavenges[2].toFixed(2)
+      } | ${g.fullGcs[0]} | ${g.fullGcs[1].toFixed(2)} | ${
+        (g.pauseMs / r.seconds).toFixed(2)
+      } |`,
     );
   }
 }

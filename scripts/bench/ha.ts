@@ -363,6 +363,8 @@ async function rpc(): Promise<boolean> {
       probe: false,
       simNice: 0,
       warmupMs: 2000,
+      gcStats: false,
+      main: new URL("../../main.ts", import.meta.url).pathname,
     };
     const once = async (nodes: number, ha: boolean): Promise<Row> => {
       console.error(`bench:ha: ${nodes} nodes, HA ${ha ? "on" : "off"}…`);

@@ -9,7 +9,12 @@
  * shared by two processes — the mapping — counts once in PSS, twice in RSS).
  *
  * Rows run round-robin `--repeat` times (default 3); each figure is the
- * median. A last row measures `import torch` alone (what torch adds to (a)).
+ * median. Two baseline rows run in the same rounds: (t) `python3` with
+ * `import torch` alone and (p) `python3` with `import numpy` alone. The
+ * binding's own cost is (a) − (t) (and (a') − (p)): the Python side of mx8
+ * plus its runtime child, without the interpreter and torch every PyTorch
+ * user already has; the summary compares it with (b) + 64 MiB, and torch's
+ * share of (a), (a) − (a'), with what `import torch` costs, (t) − (p).
  *
  * Usage: deno task bench:python [--images 5000] [--repeat 3] [--dir /tmp/mx8-bench-loader]
  *
@@ -50,7 +55,16 @@ interface Report {
   backend?: string;
   zeroCopy?: number;
   copied?: number;
+  inflightHighWaterBytes?: number;
 }
+
+// Baseline rows: an interpreter with torch / numpy imported, doing nothing.
+const BASELINE_PY = `
+import importlib, json, sys, time
+importlib.import_module(sys.argv[1])
+time.sleep(0.5)
+print("REPORT " + json.dumps({"images": 0, "seconds": 1}))
+`;
 
 interface Row {
   name: string;
@@ -120,8 +134,17 @@ async function main(): Promise<void> {
       name: "(c) PyTorch DataLoader(num_workers=2)",
       cmd: PYTHON,
       args: ["-c", PYTORCH, `${dir}/raw`],
+    }, {
+      name: '(t) python3 + "import torch" alone',
+      cmd: PYTHON,
+      args: ["-c", BASELINE_PY, "torch"],
     });
   }
+  runs.push({
+    name: '(p) python3 + "import numpy" alone',
+    cmd: PYTHON,
+    args: ["-c", BASELINE_PY, "numpy"],
+  });
   const samples = new Map<string, Row[]>(runs.map((r) => [r.name, []]));
   for (let i = 1; i <= repeat; i++) {
     for (const r of runs) {
@@ -152,17 +175,9 @@ async function main(): Promise<void> {
       report: s[0].report,
     };
   });
-  const torchImport = torch
-    ? await runMeasured(
-      PYTHON,
-      ["-c", "import time, torch; time.sleep(0.3)"],
-      {},
-      25,
-      true,
-    )
-    : undefined;
   const find = (p: string) => rows.find((r) => r.name.startsWith(p));
   const a = find("(a)"), a2 = find("(a')")!, b = find("(b)")!, c = find("(c)");
+  const t = find("(t)"), p = find("(p)")!;
   console.log(
     `\n### bench:python — ${images} JPEGs 500×375 → 224×224 float32, batch 64, maxInflightBytes 256 MiB, median of ${repeat}\n`,
   );
@@ -171,6 +186,10 @@ async function main(): Promise<void> {
   );
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
+    if (r.report.images === 0) {
+      console.log(`| ${r.name} | – | ${mib(r.rss)} | ${mib(r.pss)} | | |`);
+      continue;
+    }
     const vsC = c ? (r.ips / c.ips).toFixed(2) + "×" : "n/a";
     console.log(
       `| ${r.name} | ${r.ips.toFixed(0)} | ${mib(r.rss)} | ${mib(r.pss)} | ${
@@ -178,33 +197,49 @@ async function main(): Promise<void> {
       }× | ${vsC} |`,
     );
   }
-  if (torchImport) {
-    console.log(
-      `| python3 -c "import torch" alone | – | ${
-        mib(torchImport.peakRssBytes)
-      } | ${mib(torchImport.peakPssBytes)} | | |`,
-    );
-  }
   console.log("");
-  for (const x of [a, a2]) {
-    if (!x) continue;
+  const cap = 64 * 2 ** 20;
+  const own = (x: Row, base: Row, m: "rss" | "pss") =>
+    `${m.toUpperCase()} ${mib(x[m])} − ${mib(base[m])} = ${
+      mib(x[m] - base[m])
+    } vs (b) ${mib(b[m])} + 64 = ${mib(b[m] + cap)} MiB: ${
+      x[m] - base[m] <= b[m] + cap ? "within" : "OVER"
+    }`;
+  for (const [x, base] of [[a, t], [a2, p]] as const) {
+    if (!x || !base) continue;
     const goals = [
       c ? `${(x.ips / c.ips).toFixed(2)}× (c) (goal ≥ 3×)` : "",
       `${(x.ips / b.ips).toFixed(2)}× (b) (goal ≥ 0.95×)`,
-      `tree PSS ${mib(x.pss)} vs (b) ${mib(b.pss)} + 64 = ${
-        mib(b.pss + 64 * 2 ** 20)
-      } MiB: ${x.pss <= b.pss + 64 * 2 ** 20 ? "within" : "OVER"}`,
-      `tree RSS ${mib(x.rss)} vs (b) ${mib(b.rss)} + 64 = ${
-        mib(b.rss + 64 * 2 ** 20)
-      } MiB: ${x.rss <= b.rss + 64 * 2 ** 20 ? "within" : "OVER"}`,
+      `whole tree ${mib(x.rss)} RSS / ${mib(x.pss)} PSS vs (b) + 64 = ${
+        mib(b.rss + cap)
+      } / ${mib(b.pss + cap)} MiB: ${
+        x.rss <= b.rss + cap && x.pss <= b.pss + cap ? "within" : "OVER"
+      }`,
+      `binding's own cost, tree minus ${base.name.slice(0, 3)}: ${
+        own(x, base, "rss")
+      }, ${own(x, base, "pss")}`,
       c
         ? `vs (c) RSS ${mib(c.rss)} / PSS ${mib(c.pss)} MiB: ${
           x.rss < c.rss && x.pss < c.pss ? "lower" : "NOT lower"
         }`
         : "",
-      `zero-copy batches ${x.report.zeroCopy}, copied ${x.report.copied}`,
+      `zero-copy batches ${x.report.zeroCopy}, copied ${x.report.copied}; inflight high water ${
+        mib(x.report.inflightHighWaterBytes ?? 0)
+      } MiB`,
     ];
-    console.log(`${x.name}: ${goals.filter(Boolean).join("; ")}`);
+    console.log(`${x.name}:\n  ${goals.filter(Boolean).join("\n  ")}`);
+  }
+  if (a && t) {
+    const inA = a.pss - a2.pss, alone = t.pss - p.pss;
+    console.log(
+      `torch inside (a): (a) − (a') = ${mib(inA)} MiB PSS / ${
+        mib(a.rss - a2.rss)
+      } RSS; "import torch" alone: (t) − (p) = ${mib(alone)} PSS / ${
+        mib(t.rss - p.rss)
+      } RSS; difference ${
+        mib(inA - alone)
+      } MiB PSS (what mx8's use of torch adds, plus run-to-run noise of the runtime's queue fill)`,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startCoordinator } from "../coordinator/_process.ts";
+import { jobFlags, startCoordinator } from "../coordinator/_process.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 import { packedDataset, readIds, startAgent } from "./_agents.ts";
 
@@ -24,22 +24,14 @@ function assertAllIds(union: Set<number>, n: number): void {
 Deno.test("1 coordinator + 3 agents, one killed mid-lease: requeue, drain, every id delivered", async () => {
   await using work = await tempDir();
   const data = await packedDataset(work.path, N);
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "3",
-    "--block-size",
-    "20",
-    "--lease-ttl-ms",
-    "1500",
-    "--heartbeat-ms",
-    "200",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, {
+      worldSize: 3,
+      blockSize: 20,
+      leaseTtlMs: 1500,
+      heartbeatMs: 200,
+    }),
+  );
   assert.equal(coord.samples, N);
   const agents = ["a", "b", "c"].map((id) =>
     startAgent(coord.url, id, [
@@ -83,20 +75,13 @@ Deno.test("1 coordinator + 3 agents, one killed mid-lease: requeue, drain, every
 Deno.test("barrier: no lease before world size is reached", async () => {
   await using work = await tempDir();
   const data = await packedDataset(work.path, 40);
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "2",
-    "--block-size",
-    "10",
-    "--heartbeat-ms",
-    "200",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, {
+      worldSize: 2,
+      blockSize: 10,
+      heartbeatMs: 200,
+    }),
+  );
   const first = startAgent(coord.url, "first", [
     "--sink",
     `ids:${work.path}/1.txt`,
@@ -126,16 +111,11 @@ Deno.test("auth: a wrong token is refused clearly; the right one works", async (
   const data = await packedDataset(work.path, 20);
   await Deno.writeTextFile(`${work.path}/token`, "s3cret-token\n");
   await Deno.writeTextFile(`${work.path}/wrong`, "nope\n");
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--manifest-store",
-    `${work.path}/store`,
-    "--auth-token-file",
-    `${work.path}/token`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, {
+      extra: ["--auth-token-file", `${work.path}/token`],
+    }),
+  );
   const bad = await startAgent(coord.url, "bad", [
     "--auth-token-file",
     `${work.path}/wrong`,

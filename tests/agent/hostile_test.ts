@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { hostname } from "node:os";
-import { startCoordinator } from "../coordinator/_process.ts";
+import { jobFlags, startCoordinator } from "../coordinator/_process.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 import {
   type AgentProcess,
@@ -69,18 +69,9 @@ Deno.test("an HTTP/1.1 server that is not a coordinator fails at once, naming --
 Deno.test("an unmet barrier is logged with the missing count (not every poll) and --barrier-timeout-ms ends the wait", async () => {
   await using work = await tempDir();
   const data = await packedDataset(work.path, 20);
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "3",
-    "--heartbeat-ms",
-    "200",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, { worldSize: 3, heartbeatMs: 200 }),
+  );
   const r = await exitOf(
     startAgent(coord.url, "only", ["--barrier-timeout-ms", "3000"]),
   );
@@ -107,14 +98,7 @@ Deno.test("a module sink that throws: one clear line naming the sink and the err
     `${work.path}/bad_sink.ts`,
     `export default () => { throw new Error("disk quota exceeded"); };\n`,
   );
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(jobFlags(work.path, data));
   const r = await exitOf(
     startAgent(coord.url, "n", ["--sink", `module:${work.path}/bad_sink.ts`]),
   );
@@ -133,22 +117,14 @@ Deno.test("default node ids: a crashed agent re-run with the same command rejoin
   const n = 120;
   const data = await packedDataset(work.path, n);
   const env = { MX8_STATE_DIR: `${work.path}/state` };
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "1",
-    "--block-size",
-    "40",
-    "--lease-ttl-ms",
-    "1500",
-    "--heartbeat-ms",
-    "200",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, {
+      worldSize: 1,
+      blockSize: 40,
+      leaseTtlMs: 1500,
+      heartbeatMs: 200,
+    }),
+  );
   const sink = ["--sink", `ids:${work.path}/ids.txt`, "--batch-size", "5"];
   const crashed = await exitOf(
     startAgent(coord.url, "", [
@@ -177,18 +153,9 @@ Deno.test("default node ids: a crashed agent re-run with the same command rejoin
   await coord.waitForEvent((e) => e.event === "job_drained");
 
   // Two agents of one job on one host at once: hostname-0 and hostname-1.
-  await using coord2 = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "2",
-    "--block-size",
-    "40",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord2 = await startCoordinator(
+    jobFlags(work.path, data, { worldSize: 2, blockSize: 40 }),
+  );
   const pair = await Promise.all(
     [1, 2].map((k) =>
       exitOf(

@@ -53,6 +53,47 @@ export async function writeDataset(root: string, n: number): Promise<void> {
   await writeTree(root, files);
 }
 
+/** Lease and membership flags of a test job (omitted: the coordinator's defaults). */
+export interface JobFlagOptions {
+  /** `--world-size`. */
+  worldSize?: number;
+  /** `--block-size`. */
+  blockSize?: number;
+  /** `--lease-ttl-ms`. */
+  leaseTtlMs?: number;
+  /** `--heartbeat-ms`. */
+  heartbeatMs?: number;
+  /** Any other flags, appended. */
+  extra?: string[];
+}
+
+/**
+ * Coordinator flags of job `job` over `dataset`, its manifest store under
+ * `dir/store`.
+ *
+ * @param dir Work directory of the test.
+ * @param dataset Dataset link.
+ * @param options Optional lease and membership flags.
+ * @returns The flags for {@linkcode startCoordinator}.
+ */
+export function jobFlags(
+  dir: string,
+  dataset: string,
+  options: JobFlagOptions = {},
+): string[] {
+  const flags = ["--job-id", "job", "--dataset", dataset];
+  const named: [string, number | undefined][] = [
+    ["--world-size", options.worldSize],
+    ["--block-size", options.blockSize],
+    ["--lease-ttl-ms", options.leaseTtlMs],
+    ["--heartbeat-ms", options.heartbeatMs],
+  ];
+  for (const [flag, value] of named) {
+    if (value !== undefined) flags.push(flag, String(value));
+  }
+  return [...flags, "--manifest-store", `${dir}/store`, ...options.extra ?? []];
+}
+
 /**
  * Starts `mx8 coordinator …args --bind 127.0.0.1:0` and waits for its ready line.
  *

@@ -10,7 +10,7 @@ import {
   CoordinatorUnreachableError,
   DataLoader,
 } from "../../mod.ts";
-import { startCoordinator } from "../coordinator/_process.ts";
+import { jobFlags, startCoordinator } from "../coordinator/_process.ts";
 import { packedDataset } from "../agent/_agents.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 
@@ -68,18 +68,9 @@ Deno.test("unreachable coordinator: connectTimeoutMs ends the wait with Coordina
 Deno.test("unmet barrier: barrierTimeoutMs ends the wait with BarrierTimeoutError (R of W, missing); waiting_for_barrier goes to the loader's log", async () => {
   await using work = await tempDir();
   const data = await packedDataset(work.path, 20);
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "2",
-    "--heartbeat-ms",
-    "200",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, { worldSize: 2, heartbeatMs: 200 }),
+  );
   const seen: Event[] = [];
   const loader = new DataLoader("", {
     coordUrl: coord.url,
@@ -105,18 +96,9 @@ Deno.test("unmet barrier: barrierTimeoutMs ends the wait with BarrierTimeoutErro
 Deno.test("a new node after the membership froze: CoordinatorRefusedError names its id, the members and --node-id", async () => {
   await using work = await tempDir();
   const data = await packedDataset(work.path, 20);
-  await using coord = await startCoordinator([
-    "--job-id",
-    "job",
-    "--dataset",
-    data,
-    "--world-size",
-    "1",
-    "--block-size",
-    "5",
-    "--manifest-store",
-    `${work.path}/store`,
-  ]);
+  await using coord = await startCoordinator(
+    jobFlags(work.path, data, { worldSize: 1, blockSize: 5 }),
+  );
   const member = new DataLoader("", {
     coordUrl: coord.url,
     jobId: "job",

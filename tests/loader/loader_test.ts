@@ -121,4 +121,47 @@ Deno.test("loader(): coordUrl leases from a real coordinator process; every samp
   assert.equal(byId.get(0), "sample 0");
   assert.equal(byId.get(19), "sample 1");
   assert.equal(leased.manifestHash, coord.manifestHash);
+  assert.equal(leased.plannedBatches, undefined, "leases: not known ahead");
+});
+
+Deno.test("plannedBatches: the batches a local loader delivers, last one short, from the resume position", async () => {
+  const root = await imageFolderFixture(); // 48 samples
+  const store = openManifestStore(await storeDir());
+  const count = async (l: DataLoader) => {
+    let n = 0;
+    while (await l.next()) n++;
+    return n;
+  };
+  for (
+    const [opts, want] of [
+      [{ batchSizeSamples: 5 }, 10],
+      [{ batchSizeSamples: 48 }, 1],
+      [{ batchSizeSamples: 7, shuffle: true, seed: 3 }, 7],
+      [{ batchSizeSamples: 4, startId: 10, endId: 23 }, 4],
+      [{ batchSizeSamples: 4, startId: 9, endId: 9 }, 0],
+    ] as const
+  ) {
+    await using l = loader(root, { ...opts, manifestStore: store, log: quiet });
+    assert.equal(l.plannedBatches, undefined, "unknown before open");
+    await l.open();
+    assert.equal(l.plannedBatches, want, JSON.stringify(opts));
+    assert.equal(await count(l), want);
+    assert.equal(l.plannedBatches, want, "unchanged by delivering");
+  }
+  await using first = loader(root, {
+    batchSizeSamples: 10,
+    manifestStore: store,
+    log: quiet,
+  });
+  await first.next();
+  await first.next();
+  await using rest = loader(root, {
+    batchSizeSamples: 10,
+    manifestStore: store,
+    log: quiet,
+    resumeFrom: first.checkpoint(),
+  });
+  await rest.open();
+  assert.equal(rest.plannedBatches, 3);
+  assert.equal(await count(rest), 3);
 });

@@ -47,3 +47,33 @@ Deno.test("manifestChunks: whole rows per chunk, one reused buffer, joined = man
   assert.equal(views.size, 1, "every chunk is a view of the same buffer");
   assert.deepEqual(concatBytes(copies), manifestBytes(plan, labelIds));
 });
+
+Deno.test("manifestChunks: per-row hints (a video's index) replace the label hint, and a row longer than a chunk is whole", () => {
+  const files = Array.from({ length: 40 }, (_, i) => ({
+    rel: `c${i % 2}/v${i}.mp4`,
+    size: 1000 + i,
+  }));
+  const plan = planShards(files, 1 << 20, "src");
+  const labelIds = Int32Array.from(files, (_, i) => i % 2);
+  // Row 7's hint is longer than a chunk of 1024 bytes.
+  const rowHints = files.map((_, i) =>
+    i % 3 === 0
+      ? undefined
+      : `mx8:video;keys=${"30720,".repeat(i === 7 ? 400 : 3)}0;label_id=${
+        i % 2
+      }`
+  );
+  const rows = files.map((f, i) => ({
+    sampleId: i,
+    location: shardLocation(plan.shardOf[i]),
+    byteOffset: dataOffset(plan, i),
+    byteLength: f.size,
+    decodeHint: rowHints[i] ?? imageFolderHint(labelIds[i]),
+  }));
+  const copies: Uint8Array[] = [];
+  for (const c of manifestChunks(plan, labelIds, 1024, rowHints)) {
+    copies.push(c.slice()); // each chunk is valid until the next
+  }
+  for (const c of copies) assert.equal(c.at(-1), 0x0a);
+  assert.deepEqual(concatBytes(copies), serializeManifest(rows));
+});

@@ -263,7 +263,7 @@ async function encodeFixtures(f: (name: string) => string): Promise<void> {
 /**
  * Frame `n` (decode order of presentation: the n-th frame out of the
  * decoder) as the ffmpeg CLI renders it, scaled to `width × height` RGB24
- * with the same bicubic swscale.
+ * with the same bilinear swscale.
  *
  * @param path The video.
  * @param n Frame number.
@@ -285,7 +285,7 @@ export async function cliFrame(
     "-i",
     path,
     "-vf",
-    `select=eq(n\\,${n}),scale=${width}:${height}:flags=bicubic`,
+    `select=eq(n\\,${n}),scale=${width}:${height}:flags=bilinear`,
     "-fps_mode",
     "passthrough",
     "-frames:v",

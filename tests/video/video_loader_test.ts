@@ -7,6 +7,7 @@ import type { ClipBatch } from "../../lib/video/clip_batch.ts";
 import { toPlanarFloat } from "../../lib/video/clip_batch.ts";
 import { VideoDecodeError } from "../../lib/video/errors.ts";
 import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
+import { passWorkingBytes } from "../../lib/video/working_memory.ts";
 import { video, VideoLoader } from "../../lib/video/video_loader.ts";
 import { loader } from "../../lib/loader/loader.ts";
 import type { VideoOptions } from "../../lib/video/options.ts";
@@ -98,15 +99,15 @@ videoTest(
       batches.reduce((n, b) => n + b.clips.shape[0], 0),
       plan.length,
     );
-    // Spot-check a clip from each video against a direct decode. Manifest
-    // rows are sorted: a.mp4 is sample 0, b.webm 1, c.mp4 2, notes.jpg 3.
+    // Every clip against a direct decode of it alone (the loader decodes
+    // the clips of a video in a batch in one pass). Manifest rows are
+    // sorted: a.mp4 is sample 0, b.webm 1, c.mp4 2, notes.jpg 3.
     const bySampleId = [fx.h264, fx.vp9, fx.vfr];
     const seen = new Set<bigint>();
     let position = 0;
     for (const b of batches) {
       for (let i = 0; i < b.clips.shape[0]; i++, position++) {
         const c = plan.at(position);
-        if (seen.has(c.sampleId)) continue;
         seen.add(c.sampleId);
         const bytes = await Deno.readFile(bySampleId[Number(c.sampleId)]);
         const direct = await decodeClip(
@@ -130,6 +131,55 @@ videoTest(
     assert.equal(s.deliveredClipsTotal, plan.length);
     assert.equal(s.videosIndexed, 3);
     assert.equal(s.inflightBytes, 0);
+    assert.equal(s.clipsDecoded, plan.length);
+    assert.equal(s.framesKept, plan.length * 4);
+  },
+);
+
+videoTest(
+  "overlapping clips (16 frames, stride 8): one decode pass per video and batch, fewer frames decoded than kept, equal to each clip alone",
+  async () => {
+    const { fx } = await fixtures();
+    const link = await dataset("overlap", { "a.mp4": fx.h264 });
+    await using l = await openLoader(link, {
+      clip: 16,
+      stride: 8,
+      batchSizeClips: 4,
+      resizeHw: [48, 64],
+      decodeConcurrency: 1,
+    });
+    const batches = await drain(l);
+    const plan = l.plan!;
+    assert.equal(plan.length, 11); // starts 0, 8, …, 80 of 100 frames
+    const bytes = await Deno.readFile(fx.h264);
+    const index = probeVideo(bytes, 0n);
+    const n = 16 * 48 * 64 * 3;
+    let position = 0;
+    for (const b of batches) {
+      for (let i = 0; i < b.clips.shape[0]; i++, position++) {
+        const direct = await decodeClip(
+          bytes,
+          index,
+          plan.at(position).frameSeconds,
+          { height: 48, width: 64 },
+        );
+        assert.ok(
+          b.clips.data.subarray(i * n, (i + 1) * n).every((x, j) =>
+            x === direct.frames[j]
+          ),
+          `clip ${position} differs from the clip decoded alone`,
+        );
+      }
+    }
+    const s = l.stats();
+    assert.equal(s.decodePasses, batches.length);
+    assert.equal(s.framesKept, 11 * 16);
+    // Clip by clip this is 11 × (16 + GOP lead-in) ≥ 176 frames.
+    assert.ok(
+      s.framesDecoded < s.framesKept,
+      `decoded ${s.framesDecoded} frames for ${s.framesKept} kept`,
+    );
+    assert.ok(s.decodeMs > 0);
   },
 );
 
@@ -162,7 +212,7 @@ videoTest(
 );
 
 videoTest(
-  "memory: compressed videos + clip tensor are reserved before decode, never above the cap",
+  "memory: compressed videos + decoder working memory + clip tensor are reserved before decode, never above the cap; a released batch is freed",
   async () => {
     const { fx } = await fixtures();
     const link = await dataset("budget", {
@@ -174,8 +224,10 @@ videoTest(
       (await Deno.stat(fx.vp9)).size,
     );
     const tensor = 2 * 4 * 48 * 64 * 3;
+    // Both fixtures are 320×240.
+    const work = passWorkingBytes({ width: 320, height: 240 }, 1);
     // Room for one batch of one video at a time (plus one other video), no more.
-    const cap = tensor + 2 * video;
+    const cap = tensor + 2 * video + 2 * work;
     await using l = await openLoader(link, {
       clip: 4,
       batchSizeClips: 2,
@@ -188,6 +240,9 @@ videoTest(
       batches++;
       // The batch the consumer holds is still reserved.
       assert.ok(l.stats().inflightBytes >= b.clips.data.byteLength);
+      const data = b.clips.data;
+      b.release();
+      assert.equal(data.length, 0, "a released batch's memory is freed");
     }
     assert.ok(batches > 2);
     const s = l.stats();
@@ -196,15 +251,15 @@ videoTest(
       `${s.inflightHighWaterBytes} > ${cap}`,
     );
     assert.ok(
-      s.inflightHighWaterBytes >= tensor,
-      `high water ${s.inflightHighWaterBytes} never held a tensor`,
+      s.inflightHighWaterBytes >= tensor + work,
+      `high water ${s.inflightHighWaterBytes} never held a tensor and a decoder's working memory`,
     );
     // A cap below one batch fails with the sizes.
     await using small = await openLoader(link, {
       clip: 4,
       batchSizeClips: 2,
       resizeHw: [48, 64],
-      maxInflightBytes: video + 100,
+      maxInflightBytes: video + work,
     });
     await assert.rejects(() => drain(small), BatchTooLargeError);
   },

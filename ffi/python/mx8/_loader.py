@@ -82,7 +82,8 @@ class Loader:
     from a coordinator with ``coord=`` and ``job=``. Keyword arguments are
     the runtime's loader options in snake_case (see docs/python.md); plus
     ``tensors`` (``"auto"``: torch when importable, ``"torch"``, ``"numpy"``),
-    ``pin_memory`` (copy image tensors to pinned memory) and
+    ``pin_memory`` (copy image tensors to pinned memory when a CUDA device
+    is available; else warns and keeps the zero-copy views) and
     ``manifest_store`` (directory or ``s3://`` prefix).
     """
 
@@ -94,7 +95,7 @@ class Loader:
             raise TypeError(f"{self._caller}() link must be a str, got {type(link).__name__}")
         options, python = split_options(self._caller, kwargs, self._image)
         self._torch = _tensors.want_torch(python.get("tensors", "auto"))
-        self._pin = bool(python.get("pin_memory", False)) and self._torch
+        self._pin = _tensors.want_pin(python.get("pin_memory", False), self._torch)
         env = {}
         store = python.get("manifest_store")
         if store is not None:
@@ -124,10 +125,11 @@ class Loader:
                 self._finish()
 
     def next(self) -> Optional[Batch]:
-        """The next batch (releasing the previous one), or ``None`` at the end."""
-        bridge = self._live()
+        """The next batch (releasing the previous one), or ``None`` at the end
+        (and again after it: an exhausted loader stays exhausted)."""
         if self._ended:
             return None
+        bridge = self._live()
         self._held = None
         self._taken += 1
         reply = bridge.request("next")
@@ -194,6 +196,37 @@ class Loader:
     def manifest_hash(self) -> Optional[str]:
         """The pinned manifest hash; opens the dataset if needed."""
         return self._opened()["manifest_hash"]
+
+    def __len__(self) -> int:
+        """How many batches the loader yields in all: its planned epoch (or
+        ``start_id``..``end_id`` range, from the ``resume=`` position) cut into
+        ``batch_size_samples`` batches, the last one shorter (none dropped).
+        Opens the dataset if needed. With ``on_decode_error="skip"`` an upper
+        bound (a batch whose every sample fails to decode is not yielded).
+
+        Raises ``TypeError`` (as ``len()`` of a ``torch.utils.data.IterableDataset``
+        without ``__len__`` does) where the count is not known in advance:
+        distributed mode and mixes.
+        """
+        unknown = self._unknown_length()
+        if unknown is not None:
+            raise TypeError(f"len() of this {type(self).__name__} is not known: {unknown}")
+        batches = self._opened().get("batches")
+        if batches is None:  # an older runtime, or a loader the runtime cannot count
+            raise TypeError(f"len() of this {type(self).__name__} is not known: the runtime did not count its batches")
+        return int(batches)
+
+    def _unknown_length(self) -> Optional[str]:
+        """Why ``len()`` is not known in advance, or ``None`` when it is."""
+        if "coordUrl" in self._options or "jobId" in self._options:
+            return (
+                "in distributed mode (coord=, job=) the coordinator leases ranges to nodes while the job runs, "
+                "so how many batches this node gets is only known at the end; iterate until it stops"
+            )
+        return None
+
+    def __bool__(self) -> bool:
+        return True  # a loader is truthy even where len() is not known (``if loader:``)
 
     def stats(self) -> Dict[str, Any]:
         """The runtime loader's statistics, snake_case keys (``ram_high_water_bytes``…),

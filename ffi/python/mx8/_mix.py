@@ -87,7 +87,7 @@ class Mix(Loader):
         for _, loader in items:
             loader.close()
         self._torch = _tensors.want_torch(python.get("tensors", "auto"))
-        self._pin = bool(python.get("pin_memory", False)) and self._torch
+        self._pin = _tensors.want_pin(python.get("pin_memory", False), self._torch)
         self.link = ""
         self.names = [name for name, _ in items]
         self._options = options
@@ -109,6 +109,12 @@ class Mix(Loader):
     def manifest_hash(self) -> Dict[str, Optional[str]]:  # type: ignore[override]
         """Each source's pinned manifest hash, by source name (opens every source)."""
         return dict(self._opened()["manifest_hash"])
+
+    def _unknown_length(self) -> Optional[str]:
+        return (
+            "a mix ends when its sources run out under its weights and on_source_exhausted policy "
+            "(or never, with 'cycle'), which is only known while it runs; iterate until it stops"
+        )
 
     def stats(self) -> Dict[str, Any]:
         """The mix's statistics (snake_case), ``mix_sources`` one dict per source."""

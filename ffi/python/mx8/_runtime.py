@@ -206,13 +206,17 @@ class Bridge:
         if self.closed:
             raise Mx8Error("the loader is closed")
         try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write((json.dumps(request) + "\n").encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise self._died() from None
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.write((json.dumps(request) + "\n").encode())
+                self._proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                raise self._died() from None
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline()
+        except (KeyboardInterrupt, SystemExit):
+            self._interrupted()
+            raise
         if not line:
             raise self._died()
         reply = json.loads(line)
@@ -230,6 +234,12 @@ class Bridge:
             return ValueError(message)
         return Mx8Error(message, name=str(kind))
 
+    def _interrupted(self) -> None:
+        """Ctrl-C (or ``sys.exit`` from a signal handler) with a reply pending:
+        the channel is out of step, so stop the runtime now rather than read a
+        stale reply later. The loader is closed afterwards."""
+        self.close()
+
     def request(self, op: str) -> Dict[str, Any]:
         """Sends ``{"op": op}`` and returns the reply (raises on an error reply)."""
         return self._exchange({"op": op})
@@ -241,7 +251,11 @@ class Bridge:
         got = 0
         assert self._proc.stdout is not None
         while got < n:
-            k = self._proc.stdout.readinto(view[got:])
+            try:
+                k = self._proc.stdout.readinto(view[got:])
+            except (KeyboardInterrupt, SystemExit):
+                self._interrupted()
+                raise
             if not k:
                 raise self._died()
             got += k

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -39,6 +40,32 @@ def want_torch(tensors: str) -> bool:
     raise ValueError(f'tensors must be "auto", "torch" or "numpy", got {tensors!r}')
 
 
+def want_pin(pin: Any, torch: bool) -> bool:
+    """Whether to copy image batches into pinned memory for ``pin_memory=pin``.
+
+    Only torch tensors can be pinned, and only with a CUDA device: otherwise
+    ``pin_memory=True`` warns and is ignored, as ``torch.utils.data.DataLoader``
+    does (the batches stay zero-copy views of shared memory).
+    """
+    if not pin:
+        return False
+    if not torch:
+        warnings.warn(
+            "pin_memory=True is ignored: batches are numpy arrays (pinned memory is for torch tensors; "
+            'install torch or pass tensors="torch")',
+            stacklevel=3,
+        )
+        return False
+    if not torch_module().cuda.is_available():
+        warnings.warn(
+            "pin_memory=True is ignored: no CUDA device is available, so batches stay in shared memory "
+            "(as torch.utils.data.DataLoader does)",
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
 _NP_DTYPES = {"float32": np.float32, "uint8": np.uint8}
 
 
@@ -47,13 +74,15 @@ def view(buffer: Any, offset: int, shape: Sequence[int], dtype: str, torch: bool
     count = 1
     for d in shape:
         count *= int(d)
-    np_dtype = _NP_DTYPES[dtype]
+    array = np.frombuffer(buffer, dtype=_NP_DTYPES[dtype], count=count, offset=offset).reshape(tuple(shape))
     if torch:
-        t = torch_module()
-        if count == 0:
-            return t.empty(tuple(shape), dtype=getattr(t, dtype))
-        return t.frombuffer(buffer, dtype=getattr(t, dtype), count=count, offset=offset).view(tuple(shape))
-    return np.frombuffer(buffer, dtype=np_dtype, count=count, offset=offset).reshape(tuple(shape))
+        # Through numpy, not torch.frombuffer: numpy holds a buffer export on
+        # the mapping, so closing the loader cannot unmap memory a tensor still
+        # views (mmap.close() refuses; the mapping goes with the last view).
+        # torch.frombuffer only keeps a reference, and a tensor kept past
+        # close() would read unmapped memory (a segfault).
+        return torch_module().from_numpy(array)
+    return array
 
 
 def int64(values: Sequence[int], torch: bool) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import textwrap
 import time
 import unittest
 
-from _support import HERE, NATIVE, SMALL_CAP, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
+from _support import HAS_TORCH, HERE, NATIVE, SMALL_CAP, DatasetCase, mx8, rss_bytes, shm_files, wait_gone
 
 
 def consumer(code: str) -> subprocess.Popen:
@@ -53,6 +54,34 @@ class RuntimeDiesTest(DatasetCase):
         self.assertIn("1.jpg", str(cm.exception))
 
 
+class BatchKeptPastCloseTest(DatasetCase):
+    COUNT = 12
+    CLASSES = 2
+
+    def test_a_batch_kept_after_the_loader_ends_or_closes_stays_readable(self) -> None:
+        # The mapping must outlive close() while a tensor views it: reading it
+        # must never touch unmapped memory (that was a segfault with torch).
+        for tensors in ("torch", "numpy") if HAS_TORCH else ("numpy",):
+            with self.subTest(tensors=tensors):
+                proc = consumer(f"""
+                    import mx8
+                    opts = dict(batch_size_samples=4, resize_hw=(8, 8), tensors={tensors!r})
+                    loader = mx8.vision.ImageFolderLoader({str(self.train)!r}, **opts)
+                    for images, labels in loader:
+                        expected = float(images.sum())
+                    print("after the end", float(images.sum()) == expected, flush=True)
+                    loader = mx8.vision.ImageFolderLoader({str(self.train)!r}, **opts)
+                    images, labels = loader.next()
+                    expected = float(images.sum())
+                    loader.close()
+                    print("after close", float(images.sum()) == expected, flush=True)
+                """)
+                out, err = proc.communicate(timeout=120)
+                self.assertEqual(proc.returncode, 0, err)
+                self.assertEqual(out.splitlines(), ["after the end True", "after close True"])
+                self.assertEqual(shm_files(proc.pid), [])
+
+
 class PythonDiesTest(DatasetCase):
     COUNT = 12
     CLASSES = 2
@@ -84,6 +113,24 @@ class PythonDiesTest(DatasetCase):
             self.assertEqual(proc.returncode, -signal.SIGKILL)
         self.assertTrue(wait_gone(runtime), f"runtime {runtime} still running after its consumer {how}")
         self.assertEqual(shm_files(proc.pid), [])
+
+    def test_a_consumer_gone_before_mapping_the_file_leaves_nothing_in_dev_shm(self) -> None:
+        # The narrowest window: the runtime created the file and answered "ready",
+        # and its consumer ends before mapping (and unlinking) it.
+        path = os.path.join(mx8._runtime.shm_dir(), f"mx8-py-{os.getpid()}-early")
+        proc = subprocess.Popen(mx8._runtime.runtime_command(["bridge"]), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        request = {"op": "open", "link": str(self.train), "options": {"decode": "image", "resizeHw": [8, 8]},
+                   "shmPath": path}
+        proc.stdin.write((json.dumps(request) + "\n").encode())
+        proc.stdin.flush()
+        ready = json.loads(proc.stdout.readline())
+        self.assertEqual(ready["t"], "ready")
+        self.assertTrue(os.path.exists(path))
+        proc.stdin.close()  # what the kernel does when the consumer dies
+        self.assertEqual(proc.wait(timeout=60), 0)
+        proc.stdout.close()
+        self.assertFalse(os.path.exists(path), "the runtime removed the mapping nobody mapped")
 
     def test_the_runtime_exits_when_python_is_killed(self) -> None:
         self.run_consumer_until_killed("kill")

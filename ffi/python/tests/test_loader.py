@@ -79,6 +79,23 @@ class ImageFolderLoaderTest(DatasetCase):
         loader.close()
         loader.close()  # idempotent
 
+    def test_epoch_and_autotune_keywords_reach_the_runtime(self) -> None:
+        opts = {"batchSizeSamples": 5, "resizeHw": [4, 4], "shuffle": True, "seed": 11}
+        orders = {}
+        for epoch in (0, 1):
+            ref = deno_reference(str(self.train), {**opts, "epoch": epoch})
+            with mx8.vision.ImageFolderLoader(self.link(), batch_size_samples=5, resize_hw=(4, 4), shuffle=True,
+                                              seed=11, epoch=epoch, tensors="numpy") as loader:
+                orders[epoch] = [b.sample_ids.tolist() for b in loader]
+            self.assertEqual(orders[epoch], [r["sample_ids"] for r in ref])
+        self.assertNotEqual(orders[0], orders[1], "another epoch, another order")
+        for autotune, profile in ((True, "balanced"), ("safe", "safe"), (False, "")):
+            with mx8.vision.ImageFolderLoader(self.link(), resize_hw=(4, 4), autotune=autotune,
+                                              tensors="numpy") as loader:
+                loader.next()
+                s = loader.stats()
+                self.assertEqual((s["autotune_enabled"], s["autotune_profile"]), (bool(autotune), profile))
+
     def test_uint8_release_and_next(self) -> None:
         with mx8.vision.ImageFolderLoader(
             self.link(), batch_size_samples=5, resize_hw=(4, 4), to_float=False, tensors="numpy"
@@ -113,6 +130,27 @@ class ImageFolderLoaderTest(DatasetCase):
                 self.assertEqual(list(images.shape), r["shape"])
                 self.assertEqual(sha(images), r["sha256"])
                 self.assertEqual(labels.tolist(), r["labels"])
+
+    @unittest.skipUnless(HAS_TORCH, TORCH_SKIP)
+    def test_pin_memory_pins_with_cuda_else_warns_and_keeps_zero_copy_views(self) -> None:
+        import torch
+
+        ref = deno_reference(str(self.train), {"batchSizeSamples": 8, "resizeHw": [24, 32]})
+        cuda = torch.cuda.is_available()
+        if cuda:
+            loader = mx8.vision.ImageFolderLoader(self.link(), batch_size_samples=8, resize_hw=(24, 32),
+                                                  pin_memory=True)
+        else:
+            with self.assertWarnsRegex(UserWarning, r"pin_memory=True is ignored: no CUDA device is available"):
+                loader = mx8.vision.ImageFolderLoader(self.link(), batch_size_samples=8, resize_hw=(24, 32),
+                                                      pin_memory=True)
+        with loader:
+            for (images, labels), r in zip(loader, ref):
+                self.assertEqual(images.is_pinned(), cuda)
+                self.assertEqual(sha(images), r["sha256"])
+                self.assertEqual(labels.tolist(), r["labels"])
+        with self.assertWarnsRegex(UserWarning, r"pin_memory=True is ignored: batches are numpy arrays"):
+            mx8.vision.ImageFolderLoader(self.link(), resize_hw=(4, 4), tensors="numpy", pin_memory=True).close()
 
     @unittest.skipUnless(HAS_TORCH, TORCH_SKIP)
     def test_torch_utils_data_consumes_it(self) -> None:

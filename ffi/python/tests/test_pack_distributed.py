@@ -6,6 +6,7 @@ import hashlib
 import json
 import signal
 import subprocess
+import threading
 import time
 
 
@@ -88,6 +89,38 @@ class DistributedTest(DatasetCase):
         proc.communicate(timeout=30)
         self.assertTrue(wait_gone(runtime), "the runtime exits on its consumer's EOF while waiting")
         self.assertEqual(shm_files(proc.pid), [])
+
+    def test_ctrl_c_while_waiting_for_a_batch_stops_the_runtime_and_closes_the_loader(self) -> None:
+        url = self.coordinator("interrupted")
+        proc = consumer(f"""
+            import sys, time
+            import mx8
+            loader = mx8.load("", coord={url!r}, job="interrupted", node_id="only", tensors="numpy")
+            print(loader.stats()["runtime_pid"], flush=True)
+            try:
+                loader.next()  # never answered: the job waits for a second node
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+            try:
+                loader.next()
+            except mx8.Mx8Error as e:
+                print("then:", e, flush=True)
+            time.sleep(600)  # stay alive until the test kills it
+        """)
+        watchdog = threading.Timer(60, proc.kill)  # a hung consumer fails the test instead of hanging it
+        watchdog.start()
+        self.addCleanup(watchdog.cancel)
+        runtime = int(proc.stdout.readline())
+        time.sleep(1.0)  # inside loader.next(), waiting for a reply
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(proc.stdout.readline().strip(), "interrupted")
+        self.assertEqual(proc.stdout.readline().strip(), "then: the loader is closed")
+        # Python is still running: the runtime stopped because the loader was closed, not because Python exited.
+        self.assertIsNone(proc.poll())
+        self.assertTrue(wait_gone(runtime), "the runtime stops when Ctrl-C interrupts a request")
+        self.assertEqual(shm_files(proc.pid), [])
+        proc.kill()
+        proc.communicate(timeout=30)
 
     def test_every_id_reaches_the_python_consumers_when_an_agent_dies(self) -> None:
         url = self.coordinator("pyjob")

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* Bumped whenever a signature or the meaning of an output slot changes. */
-#define MX8AV_ABI 1
+#define MX8AV_ABI 2
 
 /* Result codes (mirrored by ffi/video/src/status.rs). */
 #define MX8AV_OK 0
@@ -41,6 +41,18 @@
 #define MX8AV_PROBE_INDEXED 10   /* index entries (all frames for MP4, cues for MKV) */
 #define MX8AV_PROBE_SLOTS 12
 
+/* Decode statistics slots (int64_t stats[MX8AV_STAT_SLOTS]). */
+#define MX8AV_STAT_PACKETS 0   /* packets sent to the decoder */
+#define MX8AV_STAT_DECODED 1   /* frames decoded */
+#define MX8AV_STAT_SCALED 2    /* frames scaled (swscale) into the output */
+#define MX8AV_STAT_COPIED 3    /* wanted frames copied from one already scaled */
+#define MX8AV_STAT_SEEKS 4     /* seeks */
+#define MX8AV_STAT_OPEN_NS 5   /* opening the container and the decoder */
+#define MX8AV_STAT_SCALE_NS 6  /* in swscale */
+#define MX8AV_STAT_TOTAL_NS 7  /* the whole call */
+#define MX8AV_STAT_ERR_CLIP 8  /* the clip `err` is about (-1: none) */
+#define MX8AV_STAT_SLOTS 10
+
 /* ABI version of this shim (MX8AV_ABI). */
 uint32_t mx8av_abi(void);
 
@@ -66,6 +78,14 @@ int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
                 size_t err_cap);
 
 /*
+ * mx8av_probe from a file path: FFmpeg reads only the header and the index
+ * (an MP4's moov wherever it lies), so indexing costs what reading the
+ * headers costs.
+ */
+int mx8av_probe_file(const char *path, int64_t *out, char *codec, size_t codec_cap,
+                     int64_t *keys, size_t keys_cap, char *err, size_t err_cap);
+
+/*
  * Decodes one clip: for each target timestamp (time-base ticks, ascending)
  * the frame shown at that time (the last frame whose best_effort_timestamp
  * is <= the target), scaled to width x height RGB24 into
@@ -73,7 +93,29 @@ int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
  * timestamp. tolerance (ticks, usually one frame duration) is how far past
  * the last frame a target may lie. threads: decoder threads (0 = 1).
  * max_packets / max_seconds (0 = no limit) bound the work of one clip.
+ * mx8av_decode_clip is this with one clip.
+ *
+ * mx8av_decode_clips decodes several clips of one video in one pass: one open, the wanted
+ * frames of all clips merged in time order, each frame decoded once (a seek
+ * only where the container's keyframe before the next wanted frame lies
+ * ahead of what was read), each distinct frame scaled once (a frame wanted
+ * by two overlapping clips is copied). targets: n_clips rows of count
+ * ticks, each row ascending. Clip k goes to out + slots[k] * count * height
+ * * width * 3 (out_pts, NULL or indexed the same way, gets each chosen
+ * frame's timestamp). status[k] receives clip k's result (a clip past the
+ * end fails alone with MX8AV_ESHORT; a failure that stops the pass fails
+ * every unfinished clip); err the message about clip stats[ERR_CLIP].
+ * max_packets / max_seconds are per clip (the pass gets n_clips times
+ * each). stats (NULL or MX8AV_STAT_SLOTS) receives counters and times.
+ * Returns MX8AV_OK when every clip decoded, else the first failed clip's
+ * code.
  */
+int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, size_t n_clips,
+                       size_t count, int64_t tolerance, uint32_t height, uint32_t width,
+                       uint8_t *out, const uint32_t *slots, uint32_t threads,
+                       uint64_t max_packets, double max_seconds, int32_t *status,
+                       int64_t *out_pts, int64_t *stats, char *err, size_t err_cap);
+
 int mx8av_decode_clip(const uint8_t *data, size_t len, const int64_t *targets,
                       size_t count, int64_t tolerance, uint32_t height,
                       uint32_t width, uint8_t *out, uint32_t threads,

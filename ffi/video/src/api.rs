@@ -7,7 +7,7 @@ use crate::shim;
 use crate::status::{VideoError, VideoResult, VideoStatus};
 
 /// ABI version of this library: bumped whenever a signature changes.
-pub const VIDEO_ABI: u32 = 1;
+pub const VIDEO_ABI: u32 = 2;
 
 const LIB_NAMES: [&str; 4] = ["libavformat", "libavcodec", "libswscale", "libavutil"];
 
@@ -125,6 +125,60 @@ pub unsafe extern "C" fn mx8_video_probe(
     })
 }
 
+/// Reads a video's index from a file (see `shim/mx8_av.h`,
+/// `mx8av_probe_file`): FFmpeg reads only the header and the index.
+/// `path` is `path_len` bytes of UTF-8 followed by a NUL.
+///
+/// # Safety
+/// `path` valid for `path_len + 1` bytes; `out` for 12 i64; `codec` for
+/// `codec_cap` bytes; `keys` NULL or valid for `keys_cap` i64; `err` NULL or
+/// valid for `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_probe_file(
+    path: *const u8,
+    path_len: usize,
+    out: *mut i64,
+    codec: *mut u8,
+    codec_cap: usize,
+    keys: *mut i64,
+    keys_cap: usize,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    let (err_ptr, err_len) = err.raw();
+    guard(err, || {
+        if path.is_null() || out.is_null() || codec.is_null() {
+            return null_argument("mx8_video_probe_file");
+        }
+        // SAFETY: `path` holds `path_len + 1` bytes per this function's contract.
+        let bytes = unsafe { std::slice::from_raw_parts(path, path_len + 1) };
+        if bytes[path_len] != 0 || bytes[..path_len].contains(&0) {
+            return Err(VideoError::new(
+                VideoStatus::InvalidArgument,
+                "mx8_video_probe_file: the path must be NUL-terminated with no NUL inside",
+            ));
+        }
+        let cap = if keys.is_null() { 0 } else { keys_cap };
+        // SAFETY: `path` is NUL-terminated (checked); the other pointers are
+        // valid for the sizes passed, per this function's contract.
+        let code = unsafe {
+            shim::mx8av_probe_file(
+                path as *const c_char,
+                out,
+                codec as *mut c_char,
+                codec_cap,
+                keys,
+                cap,
+                err_ptr as *mut c_char,
+                err_len,
+            )
+        };
+        shim_result(code, err_ptr, err_len)
+    })
+}
+
 /// Decodes one clip into `out` as `count × height × width × 3` RGB24 (see
 /// `shim/mx8_av.h`, `mx8av_decode_clip`).
 ///
@@ -190,6 +244,99 @@ pub unsafe extern "C" fn mx8_video_decode_clip(
                 max_packets,
                 max_seconds,
                 out_pts,
+                err_ptr as *mut c_char,
+                err_len,
+            )
+        };
+        shim_result(code, err_ptr, err_len)
+    })
+}
+
+/// Decodes several clips of one video in one pass (see `shim/mx8_av.h`,
+/// `mx8av_decode_clips`): clip `k` (row `k` of `targets`, `count` ticks)
+/// goes to `out + slots[k] * count * height * width * 3`; `status[k]`
+/// receives its shim code (0 = decoded). Returns `Ok` when every clip
+/// decoded, else the status of the first failed one (its message in
+/// `err`, about clip `stats[8]`).
+///
+/// # Safety
+/// `data` valid for `len` bytes; `targets` for `n_clips * count` i64;
+/// `slots` for `n_clips` u32 and `status` for `n_clips` i32; `out` for
+/// `out_len` bytes; `out_pts` NULL or valid for `out_len / (height * width
+/// * 3)` i64; `stats` NULL or valid for 10 i64; `err` NULL or valid for
+/// `err_cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_decode_clips(
+    data: *const u8,
+    len: usize,
+    targets: *const i64,
+    n_clips: usize,
+    count: usize,
+    tolerance: i64,
+    height: u32,
+    width: u32,
+    out: *mut u8,
+    out_len: usize,
+    slots: *const u32,
+    threads: u32,
+    max_packets: u64,
+    max_seconds: f64,
+    status: *mut i32,
+    out_pts: *mut i64,
+    stats: *mut i64,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    let (err_ptr, err_len) = err.raw();
+    guard(err, || {
+        if data.is_null() || targets.is_null() || out.is_null() || slots.is_null() || status.is_null() {
+            return null_argument("mx8_video_decode_clips");
+        }
+        let clip = (height as usize)
+            .checked_mul(width as usize)
+            .and_then(|p| p.checked_mul(3))
+            .and_then(|p| p.checked_mul(count))
+            .ok_or_else(|| VideoError::new(VideoStatus::InvalidArgument, "clip size overflows"))?;
+        // SAFETY: `slots` holds `n_clips` u32 per this function's contract.
+        let slot_list = unsafe { std::slice::from_raw_parts(slots, n_clips) };
+        for (k, &slot) in slot_list.iter().enumerate() {
+            let end = (slot as usize + 1).checked_mul(clip);
+            if end.map_or(true, |e| e > out_len) {
+                return Err(VideoError::new(
+                    VideoStatus::BufferTooSmall,
+                    format!("clip {k} in slot {slot} ({count} frames {height}x{width}) ends past the buffer of {out_len} bytes"),
+                ));
+            }
+        }
+        if !(max_seconds >= 0.0) {
+            return Err(VideoError::new(
+                VideoStatus::InvalidArgument,
+                format!("max_seconds must be >= 0: {max_seconds}"),
+            ));
+        }
+        // SAFETY: pointers valid per this function's contract; every slot's
+        // clip lies inside `out` (checked above), which is all the shim
+        // writes; `status` holds `n_clips` i32.
+        let code = unsafe {
+            shim::mx8av_decode_clips(
+                data,
+                len,
+                targets,
+                n_clips,
+                count,
+                tolerance,
+                height,
+                width,
+                out,
+                slots,
+                threads,
+                max_packets,
+                max_seconds,
+                status,
+                out_pts,
+                stats,
                 err_ptr as *mut c_char,
                 err_len,
             )

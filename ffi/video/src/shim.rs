@@ -5,7 +5,7 @@
 use std::os::raw::c_char;
 
 /// `MX8AV_ABI` of the shim this crate was written against.
-pub const SHIM_ABI: u32 = 1;
+pub const SHIM_ABI: u32 = 2;
 
 extern "C" {
     pub fn mx8av_abi() -> u32;
@@ -19,6 +19,36 @@ extern "C" {
         codec_cap: usize,
         keys: *mut i64,
         keys_cap: usize,
+        err: *mut c_char,
+        err_cap: usize,
+    ) -> i32;
+    pub fn mx8av_probe_file(
+        path: *const c_char,
+        out: *mut i64,
+        codec: *mut c_char,
+        codec_cap: usize,
+        keys: *mut i64,
+        keys_cap: usize,
+        err: *mut c_char,
+        err_cap: usize,
+    ) -> i32;
+    pub fn mx8av_decode_clips(
+        data: *const u8,
+        len: usize,
+        targets: *const i64,
+        n_clips: usize,
+        count: usize,
+        tolerance: i64,
+        height: u32,
+        width: u32,
+        out: *mut u8,
+        slots: *const u32,
+        threads: u32,
+        max_packets: u64,
+        max_seconds: f64,
+        status: *mut i32,
+        out_pts: *mut i64,
+        stats: *mut i64,
         err: *mut c_char,
         err_cap: usize,
     ) -> i32;
