@@ -14,6 +14,7 @@ import {
   type ImageFolderLoaderOptions,
 } from "../loader/image_folder.ts";
 import type { NativeBufferPool } from "../native/pool.ts";
+import { loadNativeLibrary } from "../native/library.ts";
 import { LOADER_DEFAULTS } from "../loader/options.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../loader/checkpoint.ts";
 import { RssGuard } from "../loader/rss_guard.ts";
@@ -837,6 +838,12 @@ function decodesDirect(
   const opts = slots.map((s) => s.hooks.options as ImageFolderLoaderOptions);
   const key = (o: ImageFolderLoaderOptions) =>
     `${o.decodeBackend ?? "auto"}|${o.decodeThreads ?? 0}|${o.maxPixels ?? ""}`;
+  // With sharp, each held undecoded source batch keeps its (large) decode
+  // working memory reserved until the mix decodes it; at a tight cap those
+  // reservations fill the budget before a mixed batch can be composed (a
+  // wait nothing can end), so sharp sources take the copying path.
+  const backend = opts[0]?.decodeBackend ?? "auto";
+  if (backend === "sharp" || !loadNativeLibrary().ok) return false;
   return opts.every((o) =>
     (o.onDecodeError ?? "error") === "error" && key(o) === key(opts[0])
   );

@@ -7,6 +7,7 @@ import {
 } from "../../mod.ts";
 import type { MixOptions } from "../../lib/mix/options.ts";
 import { freshStore, imageDataset } from "./_fixture.ts";
+import { nativeTest } from "../_helpers/native.ts";
 
 const quiet = () => {};
 const HW: [number, number] = [12, 16];
@@ -17,7 +18,7 @@ const PLANE = 3 * HW[0] * HW[1];
  * images, which turns the mix's direct decode off (it copies instead).
  */
 async function sources(
-  o: { skip?: boolean; batch?: number; cap?: number } = {},
+  o: { skip?: boolean; batch?: number; cap?: number; sharp?: boolean } = {},
 ) {
   const manifestStore = await freshStore();
   const opts = {
@@ -25,6 +26,7 @@ async function sources(
     resizeHw: HW,
     manifestStore,
     onDecodeError: o.skip ? "skip" as const : "error" as const,
+    ...(o.sharp ? { decodeBackend: "sharp" as const } : {}),
     log: quiet,
   };
   return {
@@ -74,24 +76,27 @@ const base: MixOptions = {
   seed: 5,
 };
 
-Deno.test("mix sample direct: decoding into the mixed batch gives the copying assembler's batches, sample for sample and pixel for pixel", async () => {
-  const direct = await run({ ...base, onSourceExhausted: "allow" });
-  const copy = await run({ ...base, onSourceExhausted: "allow" }, {
-    skip: true,
-  });
-  assert.equal(direct.assembly, "direct");
-  assert.equal(copy.assembly, "copy");
-  assert.equal(direct.error, undefined);
-  assert.equal(direct.batches.length, copy.batches.length);
-  direct.batches.forEach((b, i) => {
-    assert.deepEqual(b.ids, copy.batches[i].ids, `batch ${i} ids`);
-    assert.deepEqual(b.src, copy.batches[i].src, `batch ${i} sources`);
-    assert.equal(b.px.length, b.ids.length * PLANE);
-    assert.deepEqual(b.px, copy.batches[i].px, `batch ${i} pixels`);
-  });
-  assert.equal(direct.batches.flatMap((b) => b.ids).length, 60);
-  assert.equal(direct.inflightAfter, 0);
-});
+nativeTest(
+  "mix sample direct: decoding into the mixed batch gives the copying assembler's batches, sample for sample and pixel for pixel",
+  async () => {
+    const direct = await run({ ...base, onSourceExhausted: "allow" });
+    const copy = await run({ ...base, onSourceExhausted: "allow" }, {
+      skip: true,
+    });
+    assert.equal(direct.assembly, "direct");
+    assert.equal(copy.assembly, "copy");
+    assert.equal(direct.error, undefined);
+    assert.equal(direct.batches.length, copy.batches.length);
+    direct.batches.forEach((b, i) => {
+      assert.deepEqual(b.ids, copy.batches[i].ids, `batch ${i} ids`);
+      assert.deepEqual(b.src, copy.batches[i].src, `batch ${i} sources`);
+      assert.equal(b.px.length, b.ids.length * PLANE);
+      assert.deepEqual(b.px, copy.batches[i].px, `batch ${i} pixels`);
+    });
+    assert.equal(direct.batches.flatMap((b) => b.ids).length, 60);
+    assert.equal(direct.inflightAfter, 0);
+  },
+);
 
 Deno.test("mix sample direct: a source running out under error / cycle surfaces exactly where the copying assembler has it", async () => {
   // b (18) runs out after ~36 samples at 0.5/0.5 while a has more.
@@ -126,81 +131,117 @@ Deno.test("mix sample direct: a source running out under error / cycle surfaces 
   assert.equal(dc.inflightAfter, 0);
 });
 
-Deno.test("mix sample direct: a slow consumer and a tight cap; closing mid-epoch returns every byte", async () => {
-  const batchBytes = 5 * PLANE * 4;
-  // One batch per source + the mixed batch + JPEGs and decode working memory.
-  const cap = 8 * batchBytes + 5 * 2 ** 20;
-  const m = mix(await sources(), {
+nativeTest(
+  "mix sample direct: a slow consumer and a tight cap; closing mid-epoch returns every byte",
+  async () => {
+    const batchBytes = 5 * PLANE * 4;
+    // One batch per source + the mixed batch + JPEGs and decode working memory.
+    const cap = 8 * batchBytes + 5 * 2 ** 20;
+    const m = mix(await sources(), {
+      ...base,
+      onSourceExhausted: "allow",
+      maxInflightBytes: cap,
+      log: quiet,
+    });
+    let samples = 0, maxInflight = 0;
+    for await (const b of m) {
+      samples += b.sampleIds.length;
+      await new Promise((r) => setTimeout(r, 10));
+      maxInflight = Math.max(maxInflight, m.stats().inflightBytes);
+    }
+    const s = m.stats();
+    assert.equal(s.mixSampleAssembly, "direct");
+    assert.equal(samples, 60);
+    assert.ok(s.inflightHighWaterBytes <= cap);
+    assert.ok(maxInflight > batchBytes, "the sources prefetched");
+    assert.equal(s.inflightBytes, 0);
+
+    // Stop after two batches while sources and decodes are still ahead (a
+    // source batch may be on its way out of a closing loader: repeated).
+    for (let r = 0; r < 20; r++) {
+      const early = mix(await sources(), {
+        ...base,
+        onSourceExhausted: "allow",
+      });
+      let n = 0;
+      for await (const _ of early) if (++n === 2) break;
+      assert.equal(early.stats().inflightBytes, 0, `run ${r}: all returned`);
+    }
+  },
+);
+
+nativeTest(
+  "mix sample direct: an image that does not decode fails the mix naming its sample and file",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mx8-mix-bad-" });
+    try {
+      const src = await imageDataset("a", 42, 1);
+      for (const cls of ["a", "b"]) {
+        await Deno.mkdir(`${dir}/${cls}`);
+        for await (const e of Deno.readDir(`${src}/${cls}`)) {
+          await Deno.copyFile(
+            `${src}/${cls}/${e.name}`,
+            `${dir}/${cls}/${e.name}`,
+          );
+        }
+      }
+      const victim = [...Deno.readDirSync(`${dir}/b`)].map((e) =>
+        e.name
+      ).sort()[
+        0
+      ];
+      const jpeg = await Deno.readFile(`${dir}/b/${victim}`);
+      // A good header, then the entropy-coded data cut short and garbled.
+      const sos = jpeg.findIndex((v, i) => v === 0xff && jpeg[i + 1] === 0xda);
+      const bad = jpeg.slice(0, sos + 40);
+      bad.fill(0xff, sos + 20);
+      await Deno.writeFile(`${dir}/b/${victim}`, bad);
+      const manifestStore = await freshStore();
+      const o = {
+        batchSizeSamples: 5,
+        resizeHw: HW,
+        manifestStore,
+        log: quiet,
+      };
+      const m = mix({
+        a: new ImageFolderLoader(dir, o),
+        b: new ImageFolderLoader(await imageDataset("b", 18, 2), o),
+      }, { ...base, onSourceExhausted: "allow", log: quiet });
+      const err = await (async () => {
+        try {
+          for await (const _ of m) { /* until the bad image */ }
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      assert.ok(err instanceof DecodeError, String(err));
+      assert.ok(err.message.includes(victim), err.message);
+      assert.match(err.message, /cannot decode sample \d+/);
+      assert.equal(m.stats().mixSampleAssembly, "direct");
+      assert.equal(m.stats().inflightBytes, 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("mix sample with sharp sources: a slow consumer and a tight cap finish on the copying path (held undecoded batches would keep sharp's working memory until the budget is full, and wait forever)", async () => {
+  const cap = 8 * 5 * PLANE * 4 + 5 * 2 ** 20;
+  const m = mix(await sources({ sharp: true }), {
     ...base,
     onSourceExhausted: "allow",
     maxInflightBytes: cap,
     log: quiet,
   });
-  let samples = 0, maxInflight = 0;
+  let samples = 0;
   for await (const b of m) {
     samples += b.sampleIds.length;
     await new Promise((r) => setTimeout(r, 10));
-    maxInflight = Math.max(maxInflight, m.stats().inflightBytes);
   }
   const s = m.stats();
-  assert.equal(s.mixSampleAssembly, "direct");
+  assert.equal(s.mixSampleAssembly, "copy");
   assert.equal(samples, 60);
   assert.ok(s.inflightHighWaterBytes <= cap);
-  assert.ok(maxInflight > batchBytes, "the sources prefetched");
   assert.equal(s.inflightBytes, 0);
-
-  // Stop after two batches while sources and decodes are still ahead (a
-  // source batch may be on its way out of a closing loader: repeated).
-  for (let r = 0; r < 20; r++) {
-    const early = mix(await sources(), { ...base, onSourceExhausted: "allow" });
-    let n = 0;
-    for await (const _ of early) if (++n === 2) break;
-    assert.equal(early.stats().inflightBytes, 0, `run ${r}: all returned`);
-  }
-});
-
-Deno.test("mix sample direct: an image that does not decode fails the mix naming its sample and file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mx8-mix-bad-" });
-  try {
-    const src = await imageDataset("a", 42, 1);
-    for (const cls of ["a", "b"]) {
-      await Deno.mkdir(`${dir}/${cls}`);
-      for await (const e of Deno.readDir(`${src}/${cls}`)) {
-        await Deno.copyFile(
-          `${src}/${cls}/${e.name}`,
-          `${dir}/${cls}/${e.name}`,
-        );
-      }
-    }
-    const victim = [...Deno.readDirSync(`${dir}/b`)].map((e) => e.name).sort()[
-      0
-    ];
-    const jpeg = await Deno.readFile(`${dir}/b/${victim}`);
-    // A good header, then the entropy-coded data cut short and garbled.
-    const sos = jpeg.findIndex((v, i) => v === 0xff && jpeg[i + 1] === 0xda);
-    const bad = jpeg.slice(0, sos + 40);
-    bad.fill(0xff, sos + 20);
-    await Deno.writeFile(`${dir}/b/${victim}`, bad);
-    const manifestStore = await freshStore();
-    const o = { batchSizeSamples: 5, resizeHw: HW, manifestStore, log: quiet };
-    const m = mix({
-      a: new ImageFolderLoader(dir, o),
-      b: new ImageFolderLoader(await imageDataset("b", 18, 2), o),
-    }, { ...base, onSourceExhausted: "allow", log: quiet });
-    const err = await (async () => {
-      try {
-        for await (const _ of m) { /* until the bad image */ }
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    assert.ok(err instanceof DecodeError, String(err));
-    assert.ok(err.message.includes(victim), err.message);
-    assert.match(err.message, /cannot decode sample \d+/);
-    assert.equal(m.stats().mixSampleAssembly, "direct");
-    assert.equal(m.stats().inflightBytes, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
