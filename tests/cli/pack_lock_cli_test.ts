@@ -70,10 +70,20 @@ Deno.test("mx8 pack: a pack whose lock was taken over while it stalled never tou
     stderr: "piped",
   }).spawn();
   const aErr = new Response(a.stderr).text();
+  let aExited = false;
+  a.status.then(() => aExited = true);
   try {
     while (
       !(await shardNames(dst.path)).some((n) => n.startsWith("shard-00001"))
     ) {
+      // A pack that ended before its second shard fails the test, not hangs it.
+      if (aExited) {
+        assert.fail(
+          `pack A exited before its second shard: ${
+            (await a.status).code
+          }\n${await aErr}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
     a.kill("SIGSTOP");
