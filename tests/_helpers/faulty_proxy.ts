@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createServer, request } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** A running faulty proxy. */
@@ -50,6 +50,12 @@ export async function startFaultyProxy(
   plan: FaultPlan,
 ): Promise<FaultyProxy> {
   const up = new URL(target);
+  // Upstream connections are its own, so close() can end them: a pooled
+  // keep-alive connection (or a delayed forward starting after close) would
+  // keep the target server's close() waiting forever.
+  const agent = new Agent({ keepAlive: false });
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let closed = false;
   let requests = 0;
   let failures = 0;
   const server = createServer((req, res) => {
@@ -79,7 +85,12 @@ export async function startFaultyProxy(
       return;
     }
     const forward = () => {
+      if (closed) {
+        res.destroy();
+        return;
+      }
       const fwd = request({
+        agent,
         host: up.hostname,
         port: Number(up.port),
         method: req.method,
@@ -92,8 +103,13 @@ export async function startFaultyProxy(
       fwd.on("error", () => res.destroy());
       req.pipe(fwd);
     };
-    if (plan.delayMs) setTimeout(forward, plan.delayMs);
-    else forward();
+    if (plan.delayMs) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        forward();
+      }, plan.delayMs);
+      timers.add(t);
+    } else forward();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
@@ -107,6 +123,9 @@ export async function startFaultyProxy(
     },
     close: () =>
       new Promise<void>((r) => {
+        closed = true;
+        for (const t of timers) clearTimeout(t);
+        agent.destroy();
         server.closeAllConnections?.();
         server.close(() => r());
       }),
