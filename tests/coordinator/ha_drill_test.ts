@@ -90,6 +90,39 @@ async function agentsDone(agents: AgentProcess[], ms = 120_000) {
   }
 }
 
+/** Starts the drill's agents, following every replica, `ids:` sinks under `dir`. */
+function startDrillAgents(
+  replicas: CoordinatorProcess[],
+  dir: string,
+): AgentProcess[] {
+  const urls = replicas.map((r) => r.url).join(",");
+  return AGENTS.map((id) =>
+    startAgent(urls, id, [
+      "--sink",
+      `ids:${dir}/ids-${id}.txt`,
+      "--batch-size",
+      "5",
+      "--sink-sleep-ms",
+      "8",
+    ])
+  );
+}
+
+/** Checks the HA invariants of a drill from every replica's log and the agents' sinks. */
+function checkDrill(
+  replicas: CoordinatorProcess[],
+  results: Parameters<typeof checkHaRun>[0]["agents"],
+  dir: string,
+  samples: number,
+): ReturnType<typeof checkHaRun> {
+  return checkHaRun({
+    logs: replicas.map((r) => r.events()),
+    agents: results,
+    idFiles: AGENTS.map((id) => `${dir}/ids-${id}.txt`),
+    samples,
+  });
+}
+
 /** Waits until some replica logged `job_drained` (its tick may lag the agents' exit). */
 async function drained(replicas: CoordinatorProcess[]): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -121,17 +154,7 @@ Deno.test({
     );
     try {
       const first = await leaderOf(replicas);
-      const urls = replicas.map((r) => r.url).join(",");
-      const agents = AGENTS.map((id) =>
-        startAgent(urls, id, [
-          "--sink",
-          `ids:${work.path}/ids-${id}.txt`,
-          "--batch-size",
-          "5",
-          "--sink-sleep-ms",
-          "8",
-        ])
-      );
+      const agents = startDrillAgents(replicas, work.path);
       // Mid-job: some leases granted and some completed.
       await first.waitForEvent((e) => e.event === "lease_completed", 30_000);
       const killedAt = Date.now();
@@ -146,12 +169,7 @@ Deno.test({
           Date.parse(String(ready.ts)) - killedAt
         } ms (TTL 2000 ms), live leases restored: ${ready.live_leases}`,
       );
-      const report = await checkHaRun({
-        logs: replicas.map((r) => r.events()),
-        agents: results,
-        idFiles: AGENTS.map((id) => `${work.path}/ids-${id}.txt`),
-        samples: N,
-      });
+      const report = await checkDrill(replicas, results, work.path, N);
       assert.deepEqual(report.problems, []);
       assert.equal(report.delivered, N);
       assert.ok(report.leases >= 10, `agents got ${report.leases} leases`);
@@ -178,17 +196,7 @@ Deno.test({
     );
     try {
       const first = await leaderOf(replicas);
-      const urls = replicas.map((r) => r.url).join(",");
-      const agents = AGENTS.map((id) =>
-        startAgent(urls, id, [
-          "--sink",
-          `ids:${work.path}/ids-${id}.txt`,
-          "--batch-size",
-          "5",
-          "--sink-sleep-ms",
-          "8",
-        ])
-      );
+      const agents = startDrillAgents(replicas, work.path);
       await first.waitForEvent((e) => e.event === "lease_completed", 30_000);
       Deno.kill(first.pid, "SIGSTOP");
       const second = await leaderOf(replicas.filter((r) => r !== first));
@@ -210,12 +218,7 @@ Deno.test({
       );
       const results = await agentsDone(agents);
       await drained(replicas);
-      const report = await checkHaRun({
-        logs: replicas.map((r) => r.events()),
-        agents: results,
-        idFiles: AGENTS.map((id) => `${work.path}/ids-${id}.txt`),
-        samples: N,
-      });
+      const report = await checkDrill(replicas, results, work.path, N);
       assert.deepEqual(report.problems, []);
       assert.ok(report.leases >= 10, `agents got ${report.leases} leases`);
       // The paused leader never granted after the new one took over.
@@ -253,27 +256,12 @@ Deno.test({
     );
     try {
       const first = await leaderOf(replicas);
-      const urls = replicas.map((r) => r.url).join(",");
-      const agents = AGENTS.map((id) =>
-        startAgent(urls, id, [
-          "--sink",
-          `ids:${work.path}/ids-${id}.txt`,
-          "--batch-size",
-          "5",
-          "--sink-sleep-ms",
-          "8",
-        ])
-      );
+      const agents = startDrillAgents(replicas, work.path);
       await first.waitForEvent((e) => e.event === "lease_completed", 30_000);
       await etcd.kill(await etcd.leader());
       const results = await agentsDone(agents);
       await drained(replicas);
-      const report = await checkHaRun({
-        logs: replicas.map((r) => r.events()),
-        agents: results,
-        idFiles: AGENTS.map((id) => `${work.path}/ids-${id}.txt`),
-        samples: N,
-      });
+      const report = await checkDrill(replicas, results, work.path, N);
       assert.deepEqual(report.problems, []);
     } finally {
       await Promise.all(replicas.map((r) => r.stop()));
