@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type Client,
   Code,
   ConnectError,
   createClient,
@@ -47,8 +48,17 @@ function jobFor(
   });
 }
 
-function loaderOn(job: CoordinatorJob, nodeId: string, batch = 4) {
-  const client = createClient(
+function loaderOn(
+  job: CoordinatorJob,
+  nodeId: string,
+  batch = 4,
+  o: {
+    /** The client (default: straight to `job`). */
+    client?: Client<typeof Coordinator>;
+    log?: (event: string) => void;
+  } = {},
+) {
+  const client = o.client ?? createClient(
     Coordinator,
     createRouterTransport(coordinatorRoutes(job)),
   );
@@ -59,6 +69,7 @@ function loaderOn(job: CoordinatorJob, nodeId: string, batch = 4) {
     want: 1,
     batchSize: batch,
     caps: { maxInflightBytes: 1 << 20, maxRamBytes: 1 << 30 },
+    log: o.log,
   });
   const loader = new DataLoader(
     "",
@@ -149,19 +160,10 @@ Deno.test("a coordinator down longer than a few retries (manifest rows refused 6
     },
   });
   const events: string[] = [];
-  const source = new LeaseSource({
+  await using loader = loaderOn(job, "node-r", 4, {
     client,
-    jobId: "j1",
-    nodeId: "node-r",
-    want: 1,
-    batchSize: 4,
-    caps: { maxInflightBytes: 1 << 20, maxRamBytes: 1 << 30 },
     log: (e) => events.push(e),
-  });
-  await using loader = new DataLoader(
-    "",
-    { batchSizeSamples: 4, [SEGMENT_SOURCE]: source } as never,
-  );
+  }).loader;
   const ids: number[] = [];
   for await (const b of loader) ids.push(...Array.from(b.sampleIds, Number));
   assert.equal(refused, 6);
@@ -198,19 +200,10 @@ Deno.test("a progress report refused while the coordinator fails over is resent:
     },
   });
   const events: string[] = [];
-  const source = new LeaseSource({
+  await using loader = loaderOn(job, "node-f", 5, {
     client,
-    jobId: "j1",
-    nodeId: "node-f",
-    want: 1,
-    batchSize: 5,
-    caps: { maxInflightBytes: 1 << 20, maxRamBytes: 1 << 30 },
     log: (e) => events.push(e),
-  });
-  await using loader = new DataLoader(
-    "",
-    { batchSizeSamples: 5, [SEGMENT_SOURCE]: source } as never,
-  );
+  }).loader;
   const ids: number[] = [];
   for await (const b of loader) ids.push(...Array.from(b.sampleIds, Number));
   assert.ok(refused >= 12, `only ${refused} reports refused`);
