@@ -211,23 +211,14 @@ pub unsafe extern "C" fn mx8_video_decode_clip(
         if data.is_null() || targets.is_null() || out.is_null() {
             return null_argument("mx8_video_decode_clip");
         }
-        let need = (height as usize)
-            .checked_mul(width as usize)
-            .and_then(|p| p.checked_mul(3))
-            .and_then(|p| p.checked_mul(count))
-            .ok_or_else(|| VideoError::new(VideoStatus::InvalidArgument, "clip size overflows"))?;
+        let need = clip_bytes(height, width, count)?;
         if out_len < need {
             return Err(VideoError::new(
                 VideoStatus::BufferTooSmall,
                 format!("clip of {count} frames {height}x{width} needs {need} bytes, buffer has {out_len}"),
             ));
         }
-        if !(max_seconds >= 0.0) {
-            return Err(VideoError::new(
-                VideoStatus::InvalidArgument,
-                format!("max_seconds must be >= 0: {max_seconds}"),
-            ));
-        }
+        check_max_seconds(max_seconds)?;
         // SAFETY: pointers valid per this function's contract; `out` holds
         // `need` bytes, which is all the shim writes.
         let code = unsafe {
@@ -294,11 +285,7 @@ pub unsafe extern "C" fn mx8_video_decode_clips(
         if data.is_null() || targets.is_null() || out.is_null() || slots.is_null() || status.is_null() {
             return null_argument("mx8_video_decode_clips");
         }
-        let clip = (height as usize)
-            .checked_mul(width as usize)
-            .and_then(|p| p.checked_mul(3))
-            .and_then(|p| p.checked_mul(count))
-            .ok_or_else(|| VideoError::new(VideoStatus::InvalidArgument, "clip size overflows"))?;
+        let clip = clip_bytes(height, width, count)?;
         // SAFETY: `slots` holds `n_clips` u32 per this function's contract.
         let slot_list = unsafe { std::slice::from_raw_parts(slots, n_clips) };
         for (k, &slot) in slot_list.iter().enumerate() {
@@ -310,12 +297,7 @@ pub unsafe extern "C" fn mx8_video_decode_clips(
                 ));
             }
         }
-        if !(max_seconds >= 0.0) {
-            return Err(VideoError::new(
-                VideoStatus::InvalidArgument,
-                format!("max_seconds must be >= 0: {max_seconds}"),
-            ));
-        }
+        check_max_seconds(max_seconds)?;
         // SAFETY: pointers valid per this function's contract; every slot's
         // clip lies inside `out` (checked above), which is all the shim
         // writes; `status` holds `n_clips` i32.
@@ -368,4 +350,25 @@ fn shim_result(code: i32, err: *mut u8, cap: usize) -> VideoResult {
             .into_owned()
     };
     Err(VideoError::new(VideoStatus::of_shim(code), message))
+}
+
+/// Bytes of one RGB24 clip of `count` frames of `height` x `width`.
+fn clip_bytes(height: u32, width: u32, count: usize) -> Result<usize, VideoError> {
+    (height as usize)
+        .checked_mul(width as usize)
+        .and_then(|p| p.checked_mul(3))
+        .and_then(|p| p.checked_mul(count))
+        .ok_or_else(|| VideoError::new(VideoStatus::InvalidArgument, "clip size overflows"))
+}
+
+/// Refuses a negative or NaN per-clip time limit.
+fn check_max_seconds(max_seconds: f64) -> Result<(), VideoError> {
+    if max_seconds >= 0.0 {
+        Ok(())
+    } else {
+        Err(VideoError::new(
+            VideoStatus::InvalidArgument,
+            format!("max_seconds must be >= 0: {max_seconds}"),
+        ))
+    }
 }
