@@ -118,7 +118,11 @@ export type {
   MixWeights,
 } from "./lib/mix/options.ts";
 export type { MixSourceStats, MixStats } from "./lib/mix/stats.ts";
-export { MixChangedError, MixSourceExhaustedError } from "./lib/mix/errors.ts";
+export {
+  MixCapTooSmallError,
+  MixChangedError,
+  MixSourceExhaustedError,
+} from "./lib/mix/errors.ts";
 export {
   BarrierTimeoutError,
   CoordinatorRefusedError,

@@ -32,6 +32,12 @@ export interface Slot {
   ready: () => Promise<void>;
   /** Resume token for the source until it opens (`""`: from the start). */
   pendingToken: string;
+  /** Pulls waiting for the source's next batch now. */
+  pulling: number;
+  /** Batches pulled from the source so far (all its loaders). */
+  pulledBatches: number;
+  /** Samples in them (an empty batch counts 1, as the budget counts it). */
+  pulledSamples: number;
 }
 
 /**
@@ -44,10 +50,19 @@ export async function pull(
   slot: Slot,
 ): Promise<{ release(): void } | null> {
   const t0 = performance.now();
+  slot.pulling++;
   try {
     await slot.ready();
-    return await slot.loader.next();
+    const b = await slot.loader.next() as
+      | { release(): void; sampleIds?: ArrayLike<bigint> }
+      | null;
+    if (b) {
+      slot.pulledBatches++;
+      slot.pulledSamples += Math.max(1, b.sampleIds?.length ?? 0);
+    }
+    return b;
   } finally {
+    slot.pulling--;
     slot.waitMs += performance.now() - t0;
   }
 }

@@ -128,6 +128,11 @@ export class DirectAssembler {
     return this.#delivered;
   }
 
+  /** Whether a mixed batch is decoding (its delivery will release memory). */
+  get decoding(): boolean {
+    return this.#decoding.size > 0;
+  }
+
   /**
    * Whether source `i` holds samples not yet placed in a mixed batch.
    *

@@ -58,3 +58,49 @@ export class MixChangedError extends Mx8Error {
     this.changes = changes;
   }
 }
+
+/**
+ * A sample mix cannot make its next batch within its cap: the batch draws
+ * from several sources, each holds one batch (compressed bytes, tensor,
+ * decode working memory) until the mixed batch is made, and they do not all
+ * fit in `maxInflightBytes`.
+ */
+export class MixCapTooSmallError extends Mx8Error {
+  /** The source whose batch could not be reserved. */
+  readonly source: string;
+  /** Bytes its batch asked for. */
+  readonly needBytes: number;
+  /** Bytes the other held batches reserved then. */
+  readonly usedBytes: number;
+  /** The mix's cap. */
+  readonly capBytes: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param source Source name.
+   * @param needBytes Bytes its batch asked for.
+   * @param usedBytes Bytes reserved then.
+   * @param capBytes The cap.
+   */
+  constructor(
+    source: string,
+    needBytes: number,
+    usedBytes: number,
+    capBytes: number,
+  ) {
+    super(
+      `mix: granularity "sample" cannot make its next batch within maxInflightBytes ${capBytes}: ` +
+        `source "${source}"'s next batch needs ${needBytes} bytes while ${usedBytes} are held by the source batches this mixed batch also draws from ` +
+        `(each keeps its compressed bytes, tensor and decode working memory until the mixed batch is made); ` +
+        `raise maxInflightBytes (a batch of every source it draws from must fit at once: more than ${
+          usedBytes + needBytes
+        } bytes here), lower the sources' batchSizeSamples, or use granularity "batch"`,
+    );
+    this.name = "MixCapTooSmallError";
+    this.source = source;
+    this.needBytes = needBytes;
+    this.usedBytes = usedBytes;
+    this.capBytes = capBytes;
+  }
+}

@@ -27,12 +27,17 @@ import {
   type MixCheckpoint,
   type MixFingerprint,
 } from "./checkpoint.ts";
-import { MixChangedError, MixSourceExhaustedError } from "./errors.ts";
+import {
+  MixCapTooSmallError,
+  MixChangedError,
+  MixSourceExhaustedError,
+} from "./errors.ts";
 import { type MixOptions, pointsInUnits, weightPoints } from "./options.ts";
 import { MixScheduler } from "./scheduler.ts";
 import { SharedBudget } from "./shared_budget.ts";
 import { SampleAssembler, sampleShape } from "./sample_assembler.ts";
 import { DirectAssembler } from "./direct_assembler.ts";
+import { type Stall, watchStall } from "./stall_watch.ts";
 import { MixDecoders } from "./shared_decoder.ts";
 import { type MixSource, pull, type Slot } from "./_slot.ts";
 import { foldSourceStats, type MixStats } from "./stats.ts";
@@ -133,6 +138,7 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
   #opened?: Promise<void>;
   #prev?: () => void;
   #closed = false;
+  #closing?: Promise<void>;
   #ended = false;
   #failed?: unknown;
   #replanned = false;
@@ -212,6 +218,9 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
         opened: false,
         ready: () => Promise.resolve(),
         pendingToken: "",
+        pulling: 0,
+        pulledBatches: 0,
+        pulledSamples: 0,
       };
     });
     this.#slots.forEach((s, i) => s.ready = () => this.#ready(i));
@@ -495,6 +504,12 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     this.#prev = undefined;
     const t0 = performance.now();
     this.#waitingSince = t0;
+    const unwatch = this.#granularity === "sample"
+      ? watchStall(
+        { blocked: () => this.#blocked(), activity: () => this.#activity() },
+        (s) => this.#stalled(s),
+      )
+      : undefined;
     try {
       await this.open();
       const out = this.#granularity === "batch"
@@ -503,6 +518,10 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
           this.#sched!,
           (i) => this.#ranOut(i),
         );
+      if (this.#failed) {
+        await this.close();
+        throw this.#failed;
+      }
       if (out === null) {
         this.#ended = true;
         return null;
@@ -519,15 +538,55 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
       this.#rss!.onBatch();
       return out as unknown as MixedBatch<T>;
     } catch (err) {
-      if (this.#failed) throw this.#failed;
+      if (this.#failed) {
+        await this.close();
+        throw this.#failed;
+      }
       if (this.#closed) return null;
       this.#failed = err;
       await this.close();
       throw err;
     } finally {
+      unwatch?.();
       this.#waitMs += performance.now() - t0;
       this.#waitingSince = undefined;
     }
+  }
+
+  /** The source a waiting sample mix cannot get a batch from (see stall_watch.ts). */
+  #blocked(): Stall | undefined {
+    const budget = this.#budget;
+    if (!budget || this.#assembler?.decoding) return undefined;
+    for (let i = 0; i < this.#slots.length; i++) {
+      const slot = this.#slots[i];
+      if (slot.pulling === 0) continue;
+      const need = budget.blockedBytes(i, slot.pulledSamples);
+      if (need === undefined) continue;
+      return {
+        source: slot.name,
+        needBytes: need,
+        usedBytes: budget.usedBytes,
+        capBytes: budget.capBytes,
+      };
+    }
+    return undefined;
+  }
+
+  #activity(): number {
+    return this.#budget?.activity ?? 0;
+  }
+
+  /** Fails the mix waiting in `next()` (it closes, then throws). */
+  #stalled(s: Stall): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = new MixCapTooSmallError(
+      s.source,
+      s.needBytes,
+      s.usedBytes,
+      s.capBytes,
+    );
+    this.#log("mix_stalled", { ...s });
+    void this.close();
   }
 
   async #nextBatch(): Promise<
@@ -800,9 +859,17 @@ export class MixLoader<T> implements AsyncIterable<MixedBatch<T>> {
     };
   }
 
-  /** Closes every source and returns all memory. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Closes every source and returns all memory. Idempotent: every call
+   * resolves once all is returned.
+   *
+   * @returns Resolves when closed.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#tune?.stop();
     this.#prev?.();

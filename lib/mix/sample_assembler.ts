@@ -74,6 +74,9 @@ export class SampleAssembler {
     this.#partials = slots.map(() => undefined);
   }
 
+  /** Always false: the sources decode their own batches. */
+  readonly decoding = false;
+
   /**
    * Whether source `i` still holds unread samples.
    *

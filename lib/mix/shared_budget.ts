@@ -29,6 +29,10 @@ export class SharedBudget {
   readonly #perSample: boolean;
   #used = 0;
   #highWater = 0;
+  /** Grants and releases so far (a stall check compares it over time). */
+  #activity = 0;
+  /** Per source: units the plan had consumed when the budget was made. */
+  #startGranted: number[];
   /** Look-ahead copy of the consumer's scheduler and the units it produced. */
   #ahead!: MixScheduler;
   #picks: number[] = [];
@@ -70,6 +74,7 @@ export class SharedBudget {
     this.#closedSlots = new Array(k).fill(false);
     this.#needed = new Array(k).fill(false);
     for (let i = 0; i < k; i++) this.#granted[i] = plan.count(i);
+    this.#startGranted = [...this.#granted];
     this.replan(plan);
   }
 
@@ -93,6 +98,44 @@ export class SharedBudget {
   /** Highest `usedBytes` so far. */
   get highWaterBytes(): number {
     return this.#highWater;
+  }
+
+  /** Counts every grant and release: unchanged means nothing moved. */
+  get activity(): number {
+    return this.#activity;
+  }
+
+  /**
+   * The bytes source `i`'s next batch waits for, when only a release can
+   * grant them: its pending top-up (it holds the turn), or its first request
+   * when that is the plan's next batch, every unit granted to the source was
+   * already pulled (so the batch a pull waits for is this one) and it does
+   * not fit beside what is reserved.
+   *
+   * @param i Source index.
+   * @param pulledUnits Units pulled from source `i` since the budget was
+   *   made (samples under sample units, else batches).
+   * @returns The bytes it waits for, or undefined when it is not blocked.
+   */
+  blockedBytes(i: number, pulledUnits: number): number | undefined {
+    const t = this.#topUp;
+    if (this.#turn >= 0) {
+      return this.#turn === i && t && this.#used + t.bytes > this.capBytes
+        ? t.bytes
+        : undefined;
+    }
+    const w = this.#waiters[i][0];
+    if (!w || this.#used + w.bytes <= this.capBytes) return undefined;
+    if (this.#granted[i] - this.#startGranted[i] > pulledUnits) {
+      return undefined;
+    }
+    const pos = this.#position(i);
+    for (let j = 0; j < this.#granted.length; j++) {
+      if (j !== i && !this.#closedSlots[j] && this.#position(j) < pos) {
+        return undefined;
+      }
+    }
+    return w.bytes;
   }
 
   /**
@@ -239,6 +282,7 @@ export class SharedBudget {
    * @param bytes Bytes.
    */
   release(bytes: number): void {
+    this.#activity++;
     this.#used -= bytes;
     if (this.#used < 0) {
       throw new Error(`mix budget released more than reserved (${this.#used})`);
@@ -247,6 +291,7 @@ export class SharedBudget {
   }
 
   #take(bytes: number): void {
+    this.#activity++;
     this.#used += bytes;
     if (this.#used > this.#highWater) this.#highWater = this.#used;
   }

@@ -51,14 +51,16 @@ export function rawDataset(name: string, n: number): Promise<string> {
  * @param name Dataset name.
  * @param n Number of images.
  * @param seed Generator seed.
+ * @param size `[width, height]` of every image (default 40×32).
  * @returns Its directory.
  */
 export function imageDataset(
   name: string,
   n: number,
   seed: number,
+  [width, height]: [number, number] = [40, 32],
 ): Promise<string> {
-  const key = `img:${name}:${n}:${seed}`;
+  const key = `img:${name}:${n}:${seed}:${width}x${height}`;
   let p = made.get(key);
   if (!p) {
     p = (async () => {
@@ -66,8 +68,8 @@ export function imageDataset(
       await generatePhotoJpegs(dir, {
         count: n,
         classes: ["a", "b"],
-        width: 40,
-        height: 32,
+        width,
+        height,
         seed,
       });
       return dir;

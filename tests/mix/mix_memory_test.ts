@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { DataLoader, ImageFolderLoader, mix } from "../../mod.ts";
+import {
+  DataLoader,
+  ImageFolderLoader,
+  mix,
+  MixCapTooSmallError,
+} from "../../mod.ts";
+import { nativeTest } from "../_helpers/native.ts";
 import { listLocalFiles } from "../../lib/snapshot/index_base.ts";
 import { startS3 } from "../_helpers/s3rver.ts";
 import {
@@ -82,6 +88,60 @@ Deno.test("mix: a cap too small for sample granularity is refused with the numbe
     /holds one decoded batch per source plus the mixed batch \(294912 bytes\), more than maxInflightBytes 100000/,
   );
 });
+
+nativeTest(
+  "mix: sample sources whose held batches do not fit together fail naming the source and the bytes (the mix waited forever)",
+  async () => {
+    // 400×300 JPEGs to 32×32: each source batch holds its compressed bytes
+    // and decode working memory (≈0.55 MB with the tensor) until the mixed
+    // batch is decoded, far more than the tensors the up-front check counts
+    // (294 912 bytes). One such batch fits in 700 000 bytes, two do not.
+    const manifestStore = await freshStore();
+    const o = {
+      batchSizeSamples: 8,
+      resizeHw: [32, 32] as [number, number],
+      manifestStore,
+      log: quiet,
+    };
+    const m = mix([
+      new ImageFolderLoader(await imageDataset("p", 32, 1, [400, 300]), o),
+      new ImageFolderLoader(await imageDataset("q", 32, 2, [400, 300]), o),
+    ], {
+      granularity: "sample",
+      maxInflightBytes: 700_000,
+      onSourceExhausted: "allow",
+      log: quiet,
+    });
+    let hang: ReturnType<typeof setTimeout> | undefined;
+    const err = await Promise.race([
+      (async () => {
+        for await (const _ of m) { /* never reached */ }
+      })().then(() => new Error("the mix ended without an error"), (e) => e),
+      new Promise((r) => {
+        hang = setTimeout(() => r(new Error("the mix waited forever")), 60_000);
+      }),
+    ]);
+    clearTimeout(hang);
+    assert.ok(err instanceof MixCapTooSmallError, String(err));
+    assert.equal(err.capBytes, 700_000);
+    assert.ok(err.usedBytes + err.needBytes > 700_000);
+    assert.match(
+      err.message,
+      /source "1"'s next batch needs \d+ bytes while \d+ are held .* raise maxInflightBytes .* or use granularity "batch"/,
+    );
+    assert.equal(m.stats().inflightBytes, 0, "every reservation returned");
+    await assert.rejects(() => m.next(), MixCapTooSmallError);
+
+    // The same sources at a cap that holds a batch of each: the whole epoch.
+    const ok = mix([
+      new ImageFolderLoader(await imageDataset("p", 32, 1, [400, 300]), o),
+      new ImageFolderLoader(await imageDataset("q", 32, 2, [400, 300]), o),
+    ], { granularity: "sample", maxInflightBytes: 2_000_000, log: quiet });
+    let n = 0;
+    for await (const b of ok) n += b.sampleIds.length;
+    assert.equal(n, 64);
+  },
+);
 
 Deno.test("mix: a local and an S3 (s3rver) source mixed, exact and complete", async () => {
   await using s3 = await startS3(["mixb"]);
