@@ -9,6 +9,7 @@ import { startAgent } from "../agent/_agents.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 import { sharedFixtures, videoTest } from "./_fixtures.ts";
 import { clipDigestLines } from "./_clip_digest_sink.ts";
+import { passWorkingBytes } from "../../lib/video/working_memory.ts";
 
 const SINK = new URL("./_clip_digest_sink.ts", import.meta.url).pathname;
 
@@ -170,8 +171,15 @@ videoTest(
       jobFlags(work.path, data, { blockSize: 3, heartbeatMs: 200 }),
     );
     const events: string[] = [];
+    // A batch of 6 clips spans at most two videos: the two largest (VP9,
+    // 245 kB each) + one decoder + room for two batch tensors. Batches wait
+    // for each other under the cap.
+    const cap = 2 * (await Deno.stat((await sharedFixtures()).vp9)).size +
+      2 * 6 * 8 * 32 * 32 * 3 +
+      passWorkingBytes({ width: 320, height: 240 }, 1);
     await using clips = loader("", {
-      video: { ...CLIPS, batchSizeClips: 6 },
+      video: { ...CLIPS, batchSizeClips: 6, decodeConcurrency: 1 },
+      maxInflightBytes: cap,
       coordUrl: coord.url,
       jobId: "job",
       nodeId: "lib",
@@ -190,6 +198,9 @@ videoTest(
     assert.equal(s.videosFromManifest, 7);
     assert.equal(s.videosProbed, 0);
     assert.equal(s.inflightBytes, 0);
+    assert.equal(s.maxInflightBytes, cap);
+    assert.ok(s.inflightHighWaterBytes <= cap, JSON.stringify(s));
+    assert.ok(s.inflightHighWaterBytes > cap / 2, "the cap was reached");
     assert.equal(clips.manifestHash, coord.manifestHash);
     assert.throws(() => clips.checkpoint(), /GetResumeCheckpoint/);
     assert.ok(events.includes("job_drained"), events.join(","));
