@@ -201,7 +201,7 @@ async function* leaseJobs(
     const { start, end, lease } = await planLease(ctx, seg, reader);
     const clipRows = Float64Array.from(
       { length: lease.plan.length },
-      (_, i) => Number(lease.plan.at(i).sampleId),
+      (_, i) => Number(lease.plan.sampleIdAt(i)),
     );
     const cut = leaseClipBatches(start, end, clipRows, ctx.batchSizeClips);
     let reported = start;

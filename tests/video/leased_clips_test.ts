@@ -239,3 +239,33 @@ videoTest(
     return Promise.resolve();
   },
 );
+
+videoTest(
+  "leased videos of a folder (no index in their rows) are probed by the agent, with the same clips as video() alone",
+  async () => {
+    await using work = await tempDir();
+    await packedVideos(work.path);
+    const src = join(work.path, "src");
+    const expected = await localClips(work.path, src);
+    await using coord = await startCoordinator(
+      jobFlags(work.path, src, { blockSize: 4, heartbeatMs: 200 }),
+    );
+    await using clips = video("", {
+      ...CLIPS,
+      coordUrl: coord.url,
+      jobId: "job",
+      nodeId: "lib",
+      log: () => {},
+    });
+    let lines = "";
+    for await (const b of clips) lines += clipDigestLines(b);
+    assert.deepEqual(
+      lines.split("\n").filter((l) => l !== "").sort(),
+      expected,
+    );
+    const s = clips.stats();
+    assert.equal(s.videosProbed, 7);
+    assert.equal(s.videosFromManifest, 0);
+    assert.equal(s.inflightBytes, 0);
+  },
+);
