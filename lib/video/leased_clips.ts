@@ -141,6 +141,11 @@ export async function* leasedClipBatches(
       pump();
     });
   };
+  // After close() nothing is reported (the lease source is closing): the
+  // lease expires and its rest is leased again, as for images.
+  const report = (job: Job, bytes: number) => {
+    if (!ctx.closed()) job.report(bytes);
+  };
   try {
     for (;;) {
       pump();
@@ -152,7 +157,7 @@ export async function* leasedClipBatches(
         continue;
       }
       if (!job.batch) {
-        job.report(0);
+        report(job, 0);
         continue;
       }
       const batch = await job.batch;
@@ -161,7 +166,7 @@ export async function* leasedClipBatches(
         // Every clip was skipped (onDecodeError "skip"): nothing to hand
         // over, but its videos are done.
         batch.release();
-        job.report(0);
+        report(job, 0);
         continue;
       }
       const bytes = batch.clips.data.byteLength;
@@ -171,7 +176,7 @@ export async function* leasedClipBatches(
       } finally {
         batch.release();
       }
-      job.report(bytes);
+      report(job, bytes);
     }
   } catch (err) {
     // close() while we waited is a normal end (e.g. SIGTERM), not a failure.

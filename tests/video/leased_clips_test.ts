@@ -269,3 +269,39 @@ videoTest(
     assert.equal(s.inflightBytes, 0);
   },
 );
+
+videoTest(
+  "SIGTERM while a video agent decodes and delivers: a clean stop (exit 143), no error, its lease is requeued",
+  async () => {
+    await using work = await tempDir();
+    const data = await packedVideos(work.path);
+    await using coord = await startCoordinator(
+      jobFlags(work.path, data, {
+        blockSize: 8,
+        leaseTtlMs: 1500,
+        heartbeatMs: 200,
+      }),
+    );
+    const agent = startAgent(coord.url, "t", [
+      "--sink",
+      `ids:${work.path}/ids.txt`,
+      "--video",
+      JSON.stringify(CLIPS),
+      "--batch-size",
+      "4",
+      "--sink-sleep-ms",
+      "50",
+    ]);
+    await coord.waitForEvent((e) => e.event === "lease_granted", 60_000);
+    // Batches are being built ahead while the sink sleeps.
+    while ((await readLines(`${work.path}/ids.txt`)).length < 8) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    agent.kill("SIGTERM");
+    const r = await agent.done;
+    assert.equal(r.code, 143, r.stderr);
+    assert.match(r.stdout, /^mx8 agent stopped by SIGTERM node=t clips=\d+/m);
+    assert.doesNotMatch(r.stderr, /error/i);
+    await coord.waitForEvent((e) => e.event === "range_requeued", 30_000);
+  },
+);
