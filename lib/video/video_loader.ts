@@ -108,7 +108,10 @@ interface Opened {
  * (`libmx8_video`): `clips` is `[B, T, H, W, 3]` uint8, or `[B, 3, T, H, W]`
  * float32 with `toFloat`. Clip order and ids are deterministic from the
  * manifest, options, seed and epoch; `checkpoint()` + `resumeFrom` continue
- * after the last delivered batch.
+ * after the last delivered batch. With `coordUrl` and `jobId` the videos are
+ * leased from a coordinator instead (the link is ignored: pass `""`): each
+ * lease's clips are planned with the same ids, and a lease's progress passes
+ * a video once all its clips were handed over (`docs/video.md`).
  *
  * @example Read 8-frame clips of a folder of videos
  * ```ts ignore
@@ -141,7 +144,8 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #passes: ThreadBudget;
   /** The coordinator's leases (distributed mode), else undefined. */
   #source?: SegmentSource;
-  #leased = { leases: 0, videos: 0, clips: 0 };
+  /** Videos indexed and clips planned over the leases so far. */
+  #leased = { videos: 0, clips: 0 };
   #decoded = {
     clips: 0,
     framesDecoded: 0,
@@ -494,7 +498,6 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
       indexOf: (reader, row, size) => this.#indexRow(reader, row, size),
       build: (lease, from, to) => this.#build(from, to, lease),
       onPlanned: (plan, rows, videos) => {
-        this.#leased.leases++;
         this.#leased.videos += videos;
         this.#leased.clips += plan.length;
         for (const s of plan.skipped) {
