@@ -52,10 +52,10 @@ Options:
                                ({ clips, clipIds, sampleIds, startSeconds }); JSON holds
                                video()'s clip options, "clip" required, e.g.
                                '{"clip":16,"stride":8,"resizeHw":[224,224]}'; keys:
-                               ${AGENT_VIDEO_KEYS.join(", ")}
+${wrapKeys(AGENT_VIDEO_KEYS, 31, 84)}
                                (docs/video.md); --batch-size then counts clips (default 8)
   --batch-size N               samples per batch (default ${LOADER_DEFAULTS.batchSizeSamples})
-  --max-inflight-bytes N       inflight byte cap (default ${LOADER_DEFAULTS.maxInflightBytes}; --video: 256 MiB)
+  --max-inflight-bytes N       inflight byte cap (default ${LOADER_DEFAULTS.maxInflightBytes})
   --prefetch-batches N         batches fetched ahead (default ${LOADER_DEFAULTS.prefetchBatches}; --video: 2)
   --max-queue-batches N        ready batches bound (default ${LOADER_DEFAULTS.maxQueueBatches}; not with --video)
   --sink-sleep-ms N            sleep N ms per delivered sample or clip (fault injection: slow sink)
@@ -71,6 +71,27 @@ Logs one JSON line per event on stderr; last stdout line:
   mx8 agent done node=ID samples=N batches=M leases=K
   (--video: mx8 agent done node=ID clips=N batches=M leases=K)
 (SIGTERM/SIGINT before the drain: "mx8 agent stopped by SIGTERM …", exit 143/130)`;
+
+/** `keys` as comma-separated lines indented by `indent`, at most `width` wide. */
+function wrapKeys(
+  keys: readonly string[],
+  indent: number,
+  width: number,
+): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const [i, k] of keys.entries()) {
+    const word = k + (i < keys.length - 1 ? "," : "");
+    if (line && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  lines.push(line);
+  return lines.map((l) => " ".repeat(indent) + l).join("\n");
+}
 
 /** The `agent` subcommand. */
 export const agentCommand: Command = {
