@@ -1,7 +1,8 @@
 /**
  * Agent sinks: where delivered batches go. `null` discards, `ids:PATH`
- * appends each sample id on its own line, `module:PATH` hands each batch to
- * a TypeScript module's default export (the ETL hook).
+ * appends each sample id (each clip's id and sample id, for video clips) on
+ * its own line, `module:PATH` hands each batch to a TypeScript module's
+ * default export (the ETL hook).
  *
  * @module
  */
@@ -9,6 +10,10 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Mx8Error, pathError } from "../errors.ts";
 import type { RawBatch } from "../loader/data_loader.ts";
+import type { ClipBatch } from "../video/clip_batch.ts";
+
+/** What an agent delivers: raw sample bytes, or decoded clips (`--video`). */
+export type AgentBatch = RawBatch | ClipBatch;
 
 /** A sink failed to take a batch (a `module:` sink threw, an `ids:` file could not be written). */
 export class SinkError extends Mx8Error {
@@ -42,14 +47,14 @@ export interface Sink {
   /** Describes the sink for logs. */
   readonly name: string;
   /** Consumes one batch (awaited before the next is taken). */
-  write(batch: RawBatch): Promise<void>;
+  write(batch: AgentBatch): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
 }
 
 /** The default export a `module:` sink must have. */
 export type SinkModuleFn = (
-  batch: RawBatch,
+  batch: AgentBatch,
   ctx: SinkContext,
 ) => unknown | Promise<unknown>;
 
@@ -81,7 +86,7 @@ export async function openSink(spec: string, ctx: SinkContext): Promise<Sink> {
     return {
       name: `ids:${path}`,
       async write(batch) {
-        const text = Array.from(batch.sampleIds, (id) => `${id}\n`).join("");
+        const text = idLines(batch);
         const bytes = enc.encode(text);
         let off = 0;
         try {
@@ -141,4 +146,32 @@ export async function openSink(spec: string, ctx: SinkContext): Promise<Sink> {
   throw new Mx8Error(
     `Unknown sink "${spec}": use null, ids:PATH or module:PATH`,
   );
+}
+
+/**
+ * The `ids:` sink's lines for a batch: one sample id a line, or for clips
+ * one line a clip, `<clip id>\t<sample id>\t<start seconds>`.
+ *
+ * @param batch A delivered batch.
+ * @returns The lines, each ending in a newline.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { idLines } from "./sink.ts";
+ * const clips = {
+ *   clipIds: BigInt64Array.of(77n), sampleIds: BigInt64Array.of(3n),
+ *   startSeconds: Float64Array.of(0.32),
+ * };
+ * assert.equal(idLines(clips as never), "77\t3\t0.32\n");
+ * ```
+ */
+export function idLines(batch: AgentBatch): string {
+  if ("clipIds" in batch) {
+    return Array.from(
+      batch.clipIds,
+      (id, i) => `${id}\t${batch.sampleIds[i]}\t${batch.startSeconds[i]}\n`,
+    ).join("");
+  }
+  return Array.from(batch.sampleIds, (id) => `${id}\n`).join("");
 }

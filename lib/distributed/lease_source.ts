@@ -466,43 +466,45 @@ export class LeaseSource implements SegmentSource {
     // Ask for the next lease once, at a random point of this one.
     const prefetchAt = prefetchPoint(start, end);
     let prefetched = false;
+    const progress = (cursor: number, samples: number, bytes: number) => {
+      if (lost) return;
+      if (!prefetched && cursor >= prefetchAt && cursor < end) {
+        prefetched = true;
+        this.#prefetchNext(signal);
+      }
+      // Reports go out in order so the cursor never moves backwards.
+      this.#reports = this.#reports.then(async () => {
+        try {
+          await this.#reporting(signal, () =>
+            this.#o.client.reportProgress({
+              jobId: this.#o.jobId,
+              nodeId: this.#o.nodeId,
+              leaseId: lease.leaseId,
+              cursor: BigInt(cursor),
+              deliveredSamples: BigInt(samples),
+              deliveredBytes: BigInt(bytes),
+            }));
+          if (cursor >= end) {
+            this.#log("lease_completed", { lease_id: lease.leaseId });
+          }
+        } catch (err) {
+          const ce = ConnectError.from(err);
+          lost = true;
+          this.#log("lease_lost", {
+            lease_id: lease.leaseId,
+            cursor,
+            error: ce.rawMessage,
+          });
+        }
+      });
+    };
     return {
       batches,
       row: rowOf,
       label: (id) => labelIdOfHint(rowOf(id).decodeHint) ?? -1,
-      done: (_index, ids, bytes) => {
-        if (lost) return;
-        const cursor = ids[ids.length - 1] + 1;
-        if (!prefetched && cursor >= prefetchAt && cursor < end) {
-          prefetched = true;
-          this.#prefetchNext(signal);
-        }
-        // Reports go out in order so the cursor never moves backwards.
-        this.#reports = this.#reports.then(async () => {
-          try {
-            await this.#reporting(signal, () =>
-              this.#o.client.reportProgress({
-                jobId: this.#o.jobId,
-                nodeId: this.#o.nodeId,
-                leaseId: lease.leaseId,
-                cursor: BigInt(cursor),
-                deliveredSamples: BigInt(ids.length),
-                deliveredBytes: BigInt(bytes),
-              }));
-            if (cursor >= end) {
-              this.#log("lease_completed", { lease_id: lease.leaseId });
-            }
-          } catch (err) {
-            const ce = ConnectError.from(err);
-            lost = true;
-            this.#log("lease_lost", {
-              lease_id: lease.leaseId,
-              cursor,
-              error: ce.rawMessage,
-            });
-          }
-        });
-      },
+      done: (_index, ids, bytes) =>
+        progress(ids[ids.length - 1] + 1, ids.length, bytes),
+      progress,
     };
   }
 

@@ -43,6 +43,13 @@ export interface VideoLoaderOptions extends
     | "resumeFrom"
     | "manifestStore"
     | "log"
+    | "coordUrl"
+    | "jobId"
+    | "nodeId"
+    | "want"
+    | "authToken"
+    | "connectTimeoutMs"
+    | "barrierTimeoutMs"
   > {
   /** Clip options: `clip` frames per clip, `stride`, `frameStep` or `fps`, … */
   video: VideoOptions;
@@ -163,6 +170,13 @@ const VIDEO_SHARED_OPTIONS = [
   "resumeFrom",
   "manifestStore",
   "log",
+  "coordUrl",
+  "jobId",
+  "nodeId",
+  "want",
+  "authToken",
+  "connectTimeoutMs",
+  "barrierTimeoutMs",
 ] as const satisfies readonly (keyof VideoLoaderOptions)[];
 
 /** Options that only mean something when images are decoded. */

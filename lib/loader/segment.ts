@@ -20,6 +20,14 @@ export interface Segment {
   delivered?(index: number, ids: Float64Array): void;
   /** Called in order when the consumer is done with batch `index` (next iteration or release). */
   done?(index: number, ids: Float64Array, bytes: number): void;
+  /**
+   * Reports progress directly (a lease's segments): every sample id below
+   * `cursor` was delivered, `samples` of them since the last report. For
+   * loaders whose batches are not runs of sample ids (video clips). Calls
+   * must come in order with a cursor that never moves backwards (an equal
+   * one renews the lease).
+   */
+  progress?(cursor: number, samples: number, bytes: number): void;
 }
 
 /** What every segment of a loader shares. */

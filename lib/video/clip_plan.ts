@@ -181,6 +181,25 @@ export class ClipPlan {
   }
 
   /**
+   * The `sample_id` of the video of the clip at a delivery position, without
+   * materialising the clip (no clip id hash).
+   *
+   * @param position In `[0, length)`.
+   * @returns The video's manifest `sample_id`.
+   * @throws {RangeError} If `position` is out of range.
+   */
+  sampleIdAt(position: number): bigint {
+    if (
+      !Number.isInteger(position) || position < 0 || position >= this.length
+    ) {
+      throw new RangeError(
+        `Clip position must be an integer in [0, ${this.length}): ${position}`,
+      );
+    }
+    return this.#videos[this.#video[this.#order[position]]].sampleId;
+  }
+
+  /**
    * The id of the clip of a video starting at a frame: the first 60 bits of
    * SHA-256 over (manifest hash, seed, epoch, sample id, start frame).
    *

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { LoaderOptions } from "../loader/options.ts";
 import type { ManifestStore } from "../manifest_store/store.ts";
 import type { VideoBackendOption } from "./backend.ts";
 import type { ClipPlanOptions } from "./clip_plan.ts";
@@ -17,8 +18,25 @@ export const VIDEO_EXTENSIONS: readonly string[] = [
   ".mov",
 ];
 
-/** Options of `video(link, options)`. */
-export interface VideoOptions extends Omit<ClipPlanOptions, "manifestHash"> {
+/**
+ * Options of `video(link, options)`. With `coordUrl` and `jobId` the videos
+ * are leased from a coordinator (distributed mode, see `docs/video.md`):
+ * `nodeId`, `want`, `authToken`, `connectTimeoutMs` and `barrierTimeoutMs`
+ * mean what they mean for image loaders.
+ */
+export interface VideoOptions
+  extends
+    Omit<ClipPlanOptions, "manifestHash">,
+    Pick<
+      LoaderOptions,
+      | "coordUrl"
+      | "jobId"
+      | "nodeId"
+      | "want"
+      | "authToken"
+      | "connectTimeoutMs"
+      | "barrierTimeoutMs"
+    > {
   /** Clips per batch (default 8). */
   batchSizeClips?: number;
   /** Output `[height, width]` of every frame (default `[224, 224]`). */

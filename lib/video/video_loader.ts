@@ -9,9 +9,13 @@
  */
 
 import { Mx8Error } from "../errors.ts";
+import { leaseSourceFor } from "../distributed/mod.ts";
+import { SEGMENT_SOURCE } from "../loader/base_loader.ts";
 import { ByteBudget } from "../loader/byte_budget.ts";
 import { CheckpointError } from "../loader/checkpoint.ts";
 import { type Dataset, openDataset } from "../loader/dataset.ts";
+import { validateLoaderOptions } from "../loader/options.ts";
+import type { SegmentSource } from "../loader/segment.ts";
 import type { ManifestRow } from "../manifest/row.ts";
 import { openManifestStore } from "../manifest_store/open.ts";
 import { SampleReader } from "../sample_bytes/sample_reader.ts";
@@ -30,6 +34,13 @@ import {
   encodeVideoIndexCache,
 } from "./index_cache.ts";
 import { type ClipDecoder, openClipDecoder } from "./clip_decoder.ts";
+import {
+  LEASE_IDS_PER_BATCH,
+  leasedClipBatches,
+  type LeasedClipsContext,
+  type LeaseVideos,
+  videoNodeStats,
+} from "./leased_clips.ts";
 import {
   isVideoLocation,
   type ResolvedVideoOptions,
@@ -97,7 +108,10 @@ interface Opened {
  * (`libmx8_video`): `clips` is `[B, T, H, W, 3]` uint8, or `[B, 3, T, H, W]`
  * float32 with `toFloat`. Clip order and ids are deterministic from the
  * manifest, options, seed and epoch; `checkpoint()` + `resumeFrom` continue
- * after the last delivered batch.
+ * after the last delivered batch. With `coordUrl` and `jobId` the videos are
+ * leased from a coordinator instead (the link is ignored: pass `""`): each
+ * lease's clips are planned with the same ids, and a lease's progress passes
+ * a video once all its clips were handed over (`docs/video.md`).
  *
  * @example Read 8-frame clips of a folder of videos
  * ```ts ignore
@@ -128,6 +142,10 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   #delivered = { batches: 0, clips: 0 };
   #clipErrorsSkipped = 0;
   #passes: ThreadBudget;
+  /** The coordinator's leases (distributed mode), else undefined. */
+  #source?: SegmentSource;
+  /** Videos indexed and clips planned over the leases so far. */
+  #leased = { videos: 0, clips: 0 };
   #decoded = {
     clips: 0,
     framesDecoded: 0,
@@ -142,7 +160,9 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
    * @param link Dataset link.
    * @param options Clip and loader options (`clip` is required).
    * @throws {RangeError} For an out-of-range option.
-   * @throws {TypeError} For an unknown `onDecodeError`.
+   * @throws {TypeError} For an unknown `onDecodeError`, or `coordUrl`
+   *   without `jobId`.
+   * @throws {Mx8Error} For `resumeFrom` in distributed mode.
    */
   constructor(link: string, options: VideoOptions) {
     this.#o = resolveVideoOptions(options);
@@ -157,6 +177,42 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
         console.error(
           JSON.stringify({ ts: new Date().toISOString(), event, ...fields }),
         ));
+    this.#source = this.#leaseSource(options);
+    this.#source?.attachStats?.(() => videoNodeStats(this.stats()));
+  }
+
+  /** The lease source in distributed mode (`coordUrl`), else undefined. */
+  #leaseSource(options: VideoOptions): SegmentSource | undefined {
+    const given =
+      (options as { [SEGMENT_SOURCE]?: SegmentSource })[SEGMENT_SOURCE];
+    if (!given && options.coordUrl === undefined) return undefined;
+    if (options.resumeFrom !== undefined) {
+      throw new Mx8Error(
+        `resumeFrom is for a video loader working alone: a distributed job resumes through its coordinator (mx8 coordinator --resume-from)`,
+      );
+    }
+    if (given) return given;
+    const { coordUrl, jobId, nodeId, want, authToken } = options;
+    const { connectTimeoutMs, barrierTimeoutMs } = options;
+    if (!jobId) {
+      throw new TypeError(
+        `Distributed mode needs jobId (coordUrl ${coordUrl} was given)`,
+      );
+    }
+    const lease = validateLoaderOptions({
+      coordUrl,
+      jobId,
+      nodeId,
+      want,
+      authToken,
+      connectTimeoutMs,
+      barrierTimeoutMs,
+      maxInflightBytes: this.#o.maxInflightBytes,
+    });
+    return leaseSourceFor(
+      { ...lease, log: this.#log },
+      LEASE_IDS_PER_BATCH,
+    );
   }
 
   /**
@@ -172,13 +228,19 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
    * @throws {CheckpointError} When `resumeFrom` belongs to another dataset or plan.
    */
   async open(): Promise<void> {
+    if (this.#source) {
+      // Distributed: each lease's videos are indexed and planned as it comes.
+      this.#decoder ??= openClipDecoder(this.#o.backend);
+      return;
+    }
     this.#opened ??= this.#open();
     this.#ready = await this.#opened;
   }
 
   /** The pinned manifest's hash (after `open()`). */
   get manifestHash(): string | undefined {
-    return this.#ready?.dataset.snapshot.manifestHash;
+    return this.#ready?.dataset.snapshot.manifestHash ??
+      (this.#source?.info.manifestHash || undefined);
   }
 
   /** The clip plan (after `open()`). */
@@ -313,6 +375,11 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
    * @throws {Mx8Error} Before `open()`.
    */
   checkpoint(): string {
+    if (this.#source) {
+      throw new Mx8Error(
+        `checkpoint() is for a video loader working alone; a distributed job resumes from the coordinator's GetResumeCheckpoint token (mx8 coordinator --resume-from)`,
+      );
+    }
     if (!this.#ready) {
       throw new Mx8Error(
         `checkpoint() needs an opened loader: await open() first`,
@@ -334,11 +401,11 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   stats(): VideoLoaderStats {
     return {
       backend: this.#decoder?.backend,
-      videosIndexed: this.#ready?.indexes.length ?? 0,
+      videosIndexed: this.#ready?.indexes.length ?? this.#leased.videos,
       videosProbed: this.#videosProbed,
       videosFromManifest: this.#videosFromManifest,
       videosSkipped: this.#videosSkipped,
-      plannedClips: this.#ready?.plan.length ?? 0,
+      plannedClips: this.#ready?.plan.length ?? this.#leased.clips,
       deliveredBatchesTotal: this.#delivered.batches,
       deliveredClipsTotal: this.#delivered.clips,
       clipErrorsSkipped: this.#clipErrorsSkipped,
@@ -364,6 +431,14 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     }
     this.#iterating = true;
     await this.open();
+    if (this.#source) {
+      try {
+        yield* leasedClipBatches(this.#leasedContext());
+      } finally {
+        this.#iterating = false;
+      }
+      return;
+    }
     const { plan } = this.#ready!;
     const queue: { to: number; batch: Promise<ClipBatch> }[] = [];
     let next = this.#position;
@@ -410,9 +485,67 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     }
   }
 
-  /** Reserves, reads, decodes and lays out the clips at plan positions [from, to). */
-  #build(from: number, to: number): Promise<ClipBatch> {
-    const { plan, reader, rows, sizes, indexes } = this.#ready!;
+  /** What the leased iteration needs from this loader. */
+  #leasedContext(): LeasedClipsContext {
+    return {
+      source: this.#source!,
+      options: this.#options,
+      batchSizeClips: this.#o.batchSizeClips,
+      prefetchBatches: this.#o.prefetchBatches,
+      signal: this.#abort.signal,
+      closed: () => this.#closed,
+      stop: () => this.#abort.abort(new Mx8Error("video loader stopped")),
+      indexOf: (reader, row, size) => this.#indexRow(reader, row, size),
+      build: (lease, from, to) => this.#build(from, to, lease),
+      onPlanned: (plan, rows, videos) => {
+        this.#leased.videos += videos;
+        this.#leased.clips += plan.length;
+        for (const s of plan.skipped) {
+          this.#videosSkipped++;
+          this.#log("video_skipped", {
+            sample_id: Number(s.sampleId),
+            reason: s.reason,
+          });
+        }
+        this.#log("lease_clips_planned", {
+          rows,
+          videos,
+          clips: plan.length,
+        });
+      },
+      onDelivered: (b) => {
+        this.#delivered.batches++;
+        this.#delivered.clips += b.clips.shape[0];
+      },
+    };
+  }
+
+  /** A leased video's index: its row's decode hint, else a probe. */
+  async #indexRow(
+    reader: SampleReader,
+    row: ManifestRow,
+    size: number,
+  ): Promise<VideoIndex | undefined> {
+    const hinted = parseVideoIndexHint(row.decodeHint, BigInt(row.sampleId));
+    if (hinted) {
+      this.#videosFromManifest++;
+      return hinted;
+    }
+    const probed = await this.#index(reader, row, size);
+    if (probed) this.#videosProbed++;
+    return probed;
+  }
+
+  /**
+   * Reserves, reads, decodes and lays out the clips at plan positions
+   * [from, to) of the plan (the lease's in distributed mode).
+   */
+  #build(
+    from: number,
+    to: number,
+    on: LeaseVideos = this.#ready!,
+  ): Promise<ClipBatch> {
+    const { plan, reader, rows, sizes, indexes } = on;
     return buildClipBatch(
       {
         plan,
@@ -454,6 +587,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     this.#abort.abort(new Mx8Error("video loader closed"));
     const opened = await this.#opened?.catch(() => undefined);
     await opened?.reader.close();
+    await this.#source?.close();
     await this.#decoder?.close();
   }
 

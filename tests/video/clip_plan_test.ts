@@ -166,3 +166,20 @@ Deno.test("options out of range are rejected with the value", () => {
     /Clip position must be an integer in \[0, 25\)/,
   );
 });
+
+Deno.test("sampleIdAt: the video of the clip at each position, shuffled or not, as at() gives it", () => {
+  for (const shuffle of [false, true]) {
+    const plan = new ClipPlan([video(4n, 60), video(9n, 100), video(2n, 40)], {
+      clip: 8,
+      stride: 6,
+      shuffle,
+      seed: 5,
+    });
+    assert.ok(plan.length > 10);
+    for (let i = 0; i < plan.length; i++) {
+      assert.equal(plan.sampleIdAt(i), plan.at(i).sampleId);
+    }
+    assert.throws(() => plan.sampleIdAt(plan.length), /Clip position/);
+    assert.throws(() => plan.sampleIdAt(-1), /Clip position/);
+  }
+});
