@@ -18,7 +18,10 @@
  * intervals. The simulated nodes de-synchronize as `LeaseSource` does
  * (random heartbeat phase, 90–100 % periods, staggered first lease, next
  * lease prefetched at a random point of the current one; `--lease-prefetch
- * off` requests it at the end instead). The native simulator's 100 ms
+ * off` requests it at the end instead) and pace their progress reports as an
+ * agent's consumer does: one interval after the previous report was sent
+ * (`--progress-from answer`: after its answer, which lets every coordinator
+ * turn synchronize the nodes it answered). The native simulator's 100 ms
  * timeline gives the `peak / mean` column and, with `--timeline FILE`, a TSV
  * of the window; the last table is each node count's median run (CPU ms per
  * RPC and latency as the node count grows).
