@@ -30,6 +30,8 @@ export interface WorkerReport {
    * reports, RPCs slower than 5 ms, slowest ms]`.
    */
   timeline?: { binMs: number; bins: number[][] };
+  /** RPCs started per 10 ms of the window (native simulator). */
+  starts10?: number[];
   /** Runtime that ran the simulator, e.g. `node v20.20.2`. */
   runtime?: string;
 }

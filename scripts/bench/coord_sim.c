@@ -7,18 +7,30 @@
  *   --url http://HOST:PORT --node-ids a,b,... --seconds S
  *   --heartbeat-ms H --progress-ms P --step K [--prefetch 1|0]
  *   [--timeline-ms T] [--warmup-ms W] [--content-length 1|0]
+ *   [--progress-from send|answer]
  * prints "registered" once every node registered, reads the window start
  * (Unix ms) from stdin, and prints one JSON WorkerReport line at the end:
  * {"hist":{bucket:count},"calls":{method:count},"errors":N,"firstError":"…",
  *  "timeline":{"binMs":T,"bins":[[hb,lease,progress,slow,max_ms],…]},
- *  "cpuSeconds":C,"runtime":"native (nghttp2 x.y.z)"}, C being its own CPU
- * time over the window. Latency buckets are 0.05 ms.
+ *  "starts10":[n,…],"cpuSeconds":C,"runtime":"native (nghttp2 x.y.z)"},
+ * starts10 being the RPCs started per 10 ms of the window (how bunched the
+ * calls are) and C its own CPU time over the window. Latency buckets are
+ * 0.05 ms.
  *
  * Nodes behave as lib/distributed/lease_source.ts: first heartbeat and
  * first RequestLease at a random phase of one heartbeat interval, heartbeat
  * periods of 90-100 % of the interval, lease waits up to 10 % longer than
  * asked, and (--prefetch 1, the default) the next lease requested (want 2)
  * at a random point in [50 %, 90 %) of the current one.
+ *
+ * Progress reports keep their own pace, as an agent's consumer does (it
+ * reports each batch as it finishes it, whenever the previous report was
+ * answered): the next one is due one interval after the previous one was
+ * sent, or at once when the previous answer came later than that
+ * (--progress-from send, the default). --progress-from answer makes it due
+ * one interval after the answer instead (the simulator before): every node
+ * answered in the same coordinator turn then reports again in the same
+ * instant, so each slow turn bunches the reports for the rest of the run.
  *
  * Why: a JS simulator costs the shared 2-core machine more CPU per RPC than
  * the coordinator itself, and its own event-loop delays land in the measured
@@ -255,6 +267,13 @@ static uint64_t step = 10;
 static int prefetch = 1;
 /* Send content-length with every request (--content-length, default 1). */
 static int send_content_length = 1;
+/* Next progress report one interval after the previous one was sent (1,
+ * as an agent's consumer) or after its answer (0, --progress-from answer). */
+static int progress_from_send = 1;
+/* RPCs started per 10 ms of the window. */
+#define FINE_US 10000
+static uint64_t *starts10;
+static int starts10_bins;
 static uint64_t *hist;
 static uint64_t calls[M_COUNT];
 /* Timeline (--timeline-ms T > 0): per T ms bin of the window, RPCs started
@@ -467,6 +486,8 @@ static void on_done(call_t *c, int ok) {
   node_t *n = c->node;
   int64_t t = now_us();
   if (c->in_window) {
+    int64_t f = (c->t0_us - window_start_us) / FINE_US;
+    if (f >= 0 && f < starts10_bins) starts10[f]++;
     int64_t b = (t - c->t0_us) / BUCKET_US;
     if (b >= MAX_BUCKETS) b = MAX_BUCKETS - 1;
     hist[b]++;
@@ -506,25 +527,30 @@ static void on_done(call_t *c, int ok) {
   case M_LEASE:
     on_lease(n, c, ok, t);
     break;
-  case M_PROGRESS:
+  case M_PROGRESS: {
+    /* The consumer's next batch: one interval after this report went out
+     * (not later than now), or one interval after its answer. */
+    int64_t due = progress_from_send ? c->t0_us + progress_us : t + progress_us;
+    if (due < t) due = t;
     n->work_busy = 0;
     if (n->cursor >= n->end) {
       n->has_lease = 0;
       if (n->has_next) { /* go on with the prefetched lease */
         n->has_next = 0;
         start_lease(n, n->next_id, n->next_start, n->next_end);
-        n->next_work = t + progress_us;
+        n->next_work = due;
       } else {
         n->next_work = t; /* lease the next block at once */
       }
     } else {
-      n->next_work = t + progress_us;
+      n->next_work = due;
       if (prefetch && !n->prefetched && n->cursor >= n->prefetch_at) {
         n->prefetched = 1;
         n->prefetch_due = 1;
       }
     }
     break;
+  }
   default:
     break;
   }
@@ -644,6 +670,10 @@ int main(int argc, char **argv) {
   warmup_us = (int64_t)(atof(arg(argc, argv, "--warmup-ms", "0")) * 1000);
   prefetch = atoi(arg(argc, argv, "--prefetch", "1"));
   send_content_length = atoi(arg(argc, argv, "--content-length", "1"));
+  const char *from = arg(argc, argv, "--progress-from", "send");
+  if (strcmp(from, "send") != 0 && strcmp(from, "answer") != 0)
+    fail("--progress-from must be send or answer");
+  progress_from_send = strcmp(from, "send") == 0;
 
   char host[256];
   int port;
@@ -679,6 +709,8 @@ int main(int argc, char **argv) {
   int64_t delay_us = (start_wall - wall_ms()) * 1000;
   window_start_us = now_us() + (delay_us > 0 ? delay_us : 0);
   window_end_us = window_start_us + (int64_t)(seconds * 1e6);
+  starts10_bins = (int)((window_end_us - window_start_us + FINE_US - 1) / FINE_US);
+  starts10 = calloc((size_t)starts10_bins, sizeof *starts10);
   if (timeline_us > 0) {
     timeline_bins = (int)((window_end_us - window_start_us + timeline_us - 1) / timeline_us);
     timeline = calloc((size_t)timeline_bins, sizeof *timeline);
@@ -734,6 +766,10 @@ int main(int argc, char **argv) {
     }
     printf("]}");
   }
+  printf(",\"starts10\":[");
+  for (int b = 0; b < starts10_bins; b++)
+    printf("%s%llu", b ? "," : "", (unsigned long long)starts10[b]);
+  printf("]");
   printf(",\"cpuSeconds\":%.4f", cpu);
   printf(",\"runtime\":\"native (nghttp2 %s)\"}\n", nghttp2_version(0)->version_str);
   fflush(stdout);

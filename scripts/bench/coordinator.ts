@@ -18,7 +18,10 @@
  * intervals. The simulated nodes de-synchronize as `LeaseSource` does
  * (random heartbeat phase, 90–100 % periods, staggered first lease, next
  * lease prefetched at a random point of the current one; `--lease-prefetch
- * off` requests it at the end instead). The native simulator's 100 ms
+ * off` requests it at the end instead) and pace their progress reports as an
+ * agent's consumer does: one interval after the previous report was sent
+ * (`--progress-from answer`: after its answer, which lets every coordinator
+ * turn synchronize the nodes it answered). The native simulator's 100 ms
  * timeline gives the `peak / mean` column and, with `--timeline FILE`, a TSV
  * of the window; the last table is each node count's median run (CPU ms per
  * RPC and latency as the node count grows).
@@ -42,6 +45,8 @@
  *   [--coord-log FILE (the coordinator's stdout, e.g. with --v8-flags=--trace-gc)]
  *   [--gc-stats (the coordinator's GCs in the window: allocation per RPC, pauses)]
  *   [--content-length on|off (native simulator: send it, as agents do; default on)]
+ *   [--progress-from send|answer (native simulator: next progress report one interval
+ *   after the previous one was sent, as an agent's consumer, default; or after its answer)]
  *   [--main PATH (the coordinator of another checkout's main.ts, e.g. the code before a change)]
  *   [--lag FILE (the coordinator's event-loop lag, CPU and run-queue wait per 100 ms,
  *   `_coord_lag.ts`; FILE.N.RUN with several runs)]
@@ -114,6 +119,13 @@ export interface Row {
    * only): 1.0 = a flat load, 1.5 = bursts half again above it.
    */
   peak?: number;
+  /**
+   * How bunched the RPC starts are (native simulator only): the 99th
+   * percentile and the largest count of RPCs started in one 10 ms bin,
+   * each over the mean bin's. Timers at independent phases give
+   * ≈1.3 / 1.6 at 512 nodes; nodes that fire together give more.
+   */
+  bunch?: [number, number];
   /** Increase of {@linkcode BenchOptions.counter} over the window. */
   counterDelta?: number;
   /** The coordinator's collections in the window (`--gc-stats`). */
@@ -514,6 +526,7 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     if (r.firstError) console.error(`  first error: ${r.firstError}`);
   }
   const timeline = mergeTimelines(reports, startAt);
+  const bunch = bunching(reports);
   if (timeline && o.timeline) {
     await Deno.writeTextFile(o.timeline, timeline.tsv);
   }
@@ -546,6 +559,7 @@ export async function runOne(nodes: number, o: BenchOptions): Promise<Row> {
     calls,
     probe: probed,
     peak: timeline?.peak,
+    bunch,
     counterDelta: counter0 === undefined || counter1 === undefined
       ? undefined
       : counter1 - counter0,
@@ -604,6 +618,25 @@ function mergeTimelines(
     ),
   ].join("\n") + "\n";
   return { tsv, peak: mean > 0 ? Math.max(...sums) / mean : NaN };
+}
+
+/**
+ * The 99th percentile and the largest of the RPCs started per 10 ms bin
+ * (all simulators summed), each over the mean bin's; undefined when a
+ * simulator did not count them.
+ */
+function bunching(reports: WorkerReport[]): [number, number] | undefined {
+  if (!reports.every((r) => r.starts10)) return undefined;
+  const n = Math.min(...reports.map((r) => r.starts10!.length));
+  const sums = Array.from(
+    { length: n },
+    (_, b) => reports.reduce((a, r) => a + r.starts10![b], 0),
+  );
+  const mean = sums.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  if (!(mean > 0)) return undefined;
+  const sorted = [...sums].sort((a, b) => a - b);
+  const p99 = sorted[Math.min(n - 1, Math.floor(0.99 * n))];
+  return [p99 / mean, sorted[n - 1] / mean];
 }
 
 /**
@@ -717,6 +750,7 @@ async function main(): Promise<void> {
       "coord-log": { type: "string" },
       "gc-stats": { type: "boolean", default: false },
       "content-length": { type: "string", default: "on" },
+      "progress-from": { type: "string", default: "send" },
       main: { type: "string", default: MAIN_TS },
       lag: { type: "string" },
       repeat: { type: "string", default: "3" },
@@ -781,6 +815,17 @@ async function main(): Promise<void> {
       values["content-length"] === "on" ? "1" : "0",
     );
   }
+  if (!["send", "answer"].includes(values["progress-from"]!)) {
+    throw new Error(
+      `--progress-from must be send or answer: ${values["progress-from"]}`,
+    );
+  }
+  // The next progress report is due one interval after the previous one
+  // was sent, as an agent's consumer reports each batch at its own pace
+  // (`answer`: after the previous answer, the simulator before).
+  if (sim.label === NATIVE_LABEL) {
+    sim.args.push("--progress-from", values["progress-from"]!);
+  }
   try {
     for (const n of counts) {
       for (let run = 1; run <= repeat; run++) {
@@ -833,15 +878,17 @@ async function main(): Promise<void> {
         values["lease-prefetch"]
       }, content-length sent: ${
         sim.label === NATIVE_LABEL ? values["content-length"] : "on"
+      }, progress paced from the previous report's ${
+        sim.label === NATIVE_LABEL ? values["progress-from"] : "answer"
       }, coordinator ${values.main}, ${seconds} s window after a ${
         values["warmup-ms"]
       } ms warm-up (first grants, cold JIT; --warmup-ms 0 measures from the start), ${cores} cores, load average ${loadAverage()}\n`,
   );
   console.log(
-    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | CPU ms / RPC | clients CPU % | steal % | peak / mean 100 ms | errors | heartbeat / request_lease / report_progress |",
+    "| nodes | RPCs/s | p50 ms | p99 ms | max ms | probe p50 / p99 ms | coordinator CPU % | CPU ms / RPC | clients CPU % | steal % | peak / mean 100 ms | 10 ms bins p99 / max ÷ mean | errors | heartbeat / request_lease / report_progress |",
   );
   console.log(
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   );
   for (const r of rows) {
     console.log(
@@ -851,8 +898,8 @@ async function main(): Promise<void> {
         r.probe ? `${r.probe[0].toFixed(2)} / ${r.probe[1].toFixed(2)}` : "—"
       } | ${r.cpu.toFixed(0)} | ${cpuPerRpc(r).toFixed(3)} | ${
         r.clientCpu.toFixed(0)
-      } | ${r.steal.toFixed(1)} | ${
-        r.peak?.toFixed(2) ?? "—"
+      } | ${r.steal.toFixed(1)} | ${r.peak?.toFixed(2) ?? "—"} | ${
+        r.bunch ? `${r.bunch[0].toFixed(2)} / ${r.bunch[1].toFixed(2)}` : "—"
       } | ${r.errors} | ${r.calls.heartbeat ?? 0} / ${
         r.calls.request_lease ?? 0
       } / ${r.calls.report_progress ?? 0} |`,

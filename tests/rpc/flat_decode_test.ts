@@ -12,7 +12,11 @@ import {
   ReportProgressRequestSchema,
   RequestLeaseRequestSchema,
 } from "../../lib/gen/mx8/v1/coordinator_pb.ts";
-import { decodesFlat, flatDecoder } from "../../lib/rpc/flat_decode.ts";
+import {
+  asciiHash,
+  decodesFlat,
+  flatDecoder,
+} from "../../lib/rpc/flat_decode.ts";
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -165,4 +169,39 @@ Deno.test("flatDecoder of a message it does not handle is fromBinary", () => {
     create(desc, { manifestHash: "h", classes: ["a", "b"] }),
   );
   assert.deepStrictEqual(flatDecoder(desc)(bytes), fromBinary(desc, bytes));
+});
+
+Deno.test("flatDecoder's string cache gives each string its own value: keys that collide, more ids than it holds", () => {
+  const enc = new TextEncoder();
+  const key = (s: string) => {
+    const b = enc.encode(s);
+    return asciiHash(b, 0, b.length);
+  };
+  // Two node ids of equal length with the same cache key (birthday search).
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; pair === undefined; i++) {
+    const id = `node-${i.toString(36).padStart(6, "0")}`;
+    const other = seen.get(key(id));
+    if (other !== undefined) pair = [other, id];
+    seen.set(key(id), id);
+  }
+  assert.notEqual(pair[0], pair[1]);
+  assert.equal(key(pair[0]), key(pair[1]));
+  const decode = flatDecoder(HeartbeatRequestSchema);
+  const beat = (nodeId: string) =>
+    toBinary(
+      HeartbeatRequestSchema,
+      create(HeartbeatRequestSchema, { jobId: "j", nodeId }),
+    );
+  for (const id of [pair[0], pair[1], pair[0], pair[1]]) {
+    assert.equal(decode(beat(id)).nodeId, id);
+  }
+  // More distinct ids than the cache holds, twice round.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 20000; i++) {
+      const id = `n${i}`;
+      assert.equal(decode(beat(id)).nodeId, id);
+    }
+  }
 });
