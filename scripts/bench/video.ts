@@ -4,8 +4,9 @@
  * 224×224 RGB24, read by
  *
  * - MX8 `video()` (native `libmx8_video`, defaults: batches of 8 clips, one
- *   decode pass per video and batch, one decoder thread per core), in its
- *   own process so its RSS is measured;
+ *   decode pass per video and batch, a video's batches on one decoder kept
+ *   open, which gets every decode thread when its video is read alone), in
+ *   its own process so its RSS is measured;
  * - a PyAV loop as issue 18 specifies it (per clip: seek to the keyframe
  *   before, decode, to_ndarray + resize; `thread_type="AUTO"`; 2 worker
  *   processes splitting the clips);
