@@ -10,7 +10,7 @@
 
 /** Symbols exported by `libmx8_video`. */
 export const videoSymbols = {
-  /** ABI version of the library (2). */
+  /** ABI version of the library (3). */
   mx8_video_abi: {
     parameters: [],
     result: "u32", // uint32_t
@@ -111,6 +111,57 @@ export const videoSymbols = {
     ],
     result: "u32", // VideoStatus
     nonblocking: true,
+  },
+  /**
+   * Opens a decode session over a copy of a video's bytes: its decoder kept
+   * open across passes. NULL when out of memory (or no bytes).
+   */
+  mx8_video_session_open: {
+    parameters: [
+      "buffer", // const uint8_t *data (copied)
+      "usize", // size_t len
+      "u32", // uint32_t threads (0 = 1)
+    ],
+    result: "pointer", // Mx8avSession * or NULL
+  },
+  /**
+   * One pass on a session (mx8_video_decode_clips without the bytes and
+   * threads), going on from where the last pass stopped when it can.
+   */
+  mx8_video_session_decode: {
+    parameters: [
+      "pointer", // Mx8avSession *session
+      "buffer", // const int64_t *targets (n_clips rows of count ticks, each ascending)
+      "usize", // size_t n_clips
+      "usize", // size_t count (frames per clip)
+      "i64", // int64_t tolerance (ticks past the last frame)
+      "u32", // uint32_t height
+      "u32", // uint32_t width
+      "buffer", // uint8_t *out
+      "usize", // size_t out_len
+      "buffer", // const uint32_t *slots (n_clips)
+      "u64", // uint64_t max_packets per clip (0 = none)
+      "f64", // double max_seconds per clip (0 = none)
+      "buffer", // int32_t *status (n_clips, shim codes)
+      "buffer", // int64_t *out_pts (per slot frame) or NULL
+      "buffer", // int64_t stats[10] or NULL
+      "buffer", // uint8_t *err
+      "usize", // size_t err_cap
+    ],
+    result: "u32", // VideoStatus
+    nonblocking: true,
+  },
+  /** Frees a session (NULL: nothing). */
+  mx8_video_session_close: {
+    parameters: [
+      "pointer", // Mx8avSession *session
+    ],
+    result: "void",
+  },
+  /** Sessions open in the process (for tests: every one is freed). */
+  mx8_video_session_live: {
+    parameters: [],
+    result: "u64", // uint64_t
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -19,7 +19,7 @@ import { readMessage } from "./errors.ts";
 import { type VideoLibrary, videoSymbols } from "./video_ffi.ts";
 
 /** ABI version of `libmx8_video` these bindings are written for. */
-export const VIDEO_ABI = 2;
+export const VIDEO_ABI = 3;
 
 /** Outcome of {@linkcode loadVideoLibrary}. */
 export type VideoLibraryResult =

@@ -14,7 +14,13 @@ import {
 } from "./backend.ts";
 import { cliAvailable, decodeClipCli, probeVideoCli } from "./cli_decoder.ts";
 import { VideoUnavailableError } from "./errors.ts";
-import { decodeClip, decodeClips, probeVideo } from "./native_decoder.ts";
+import {
+  decodeClip,
+  decodeClips,
+  type DecodedClips,
+  probeVideo,
+  VideoSession,
+} from "./native_decoder.ts";
 import type { VideoIndex } from "./types.ts";
 
 /** Options of {@linkcode ClipDecoder.decodeMany}. */
@@ -45,6 +51,20 @@ export interface DecodeManyResult {
   framesDecoded: number;
   /** Milliseconds of the pass. */
   decodeMs: number;
+}
+
+/**
+ * A video's decoder kept open across passes (see `VideoSession`): the
+ * next pass goes on from where the last stopped.
+ */
+export interface ClipSession {
+  /** One pass: as {@linkcode ClipDecoder.decodeMany}, on the session's video. */
+  decodeMany(
+    clips: readonly (readonly number[])[],
+    o: DecodeManyOptions,
+  ): Promise<DecodeManyResult>;
+  /** Frees the session (after its running pass, if any). Idempotent. */
+  release(): void;
 }
 
 /** What the loader needs of a backend. */
@@ -82,6 +102,15 @@ export interface ClipDecoder {
     clips: readonly (readonly number[])[],
     o: DecodeManyOptions,
   ): Promise<DecodeManyResult>;
+  /**
+   * Opens a session over a copy of `bytes` with `threads` decoder threads
+   * (absent: the backend has none, every pass opens the video).
+   */
+  openSession?(
+    bytes: Uint8Array,
+    index: VideoIndex,
+    threads: number,
+  ): ClipSession;
   /** Frees what the backend holds (temporary files). */
   close(): Promise<void>;
 }
@@ -114,15 +143,25 @@ function nativeDecoder(): ClipDecoder {
     decode: async (bytes, index, times, o) => {
       await decodeClip(bytes, index, times, o);
     },
-    decodeMany: async (bytes, index, clips, o) => {
-      const r = await decodeClips(bytes, index, clips, o);
+    decodeMany: async (bytes, index, clips, o) =>
+      passResult(await decodeClips(bytes, index, clips, o)),
+    openSession: (bytes, index, threads) => {
+      const session = new VideoSession(bytes, index, threads);
       return {
-        errors: r.errors,
-        framesDecoded: r.stats.framesDecoded,
-        decodeMs: r.stats.totalMs,
+        decodeMany: async (clips, o) =>
+          passResult(await session.decode(clips, o)),
+        release: () => session.release(),
       };
     },
     close: () => Promise.resolve(),
+  };
+}
+
+function passResult(r: DecodedClips): DecodeManyResult {
+  return {
+    errors: r.errors,
+    framesDecoded: r.stats.framesDecoded,
+    decodeMs: r.stats.totalMs,
   };
 }
 

@@ -55,8 +55,10 @@ export {
   type DecodedClip,
   type DecodedClips,
   type DecodePassStats,
+  liveVideoSessions,
   probeVideo,
   videoAvailable,
+  VideoSession,
 } from "./native_decoder.ts";
 export { VideoDecodeError, VideoUnavailableError } from "./errors.ts";
 export type { VideoIndex } from "./types.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { Mx8Error } from "../errors.ts";
 import { readMessage } from "../native/errors.ts";
 import { VideoStatus, videoStatusName } from "../native/video_ffi.ts";
 import { loadVideoLibrary } from "../native/video_library.ts";
@@ -388,6 +389,199 @@ export async function decodeClips(
   options: DecodeClipsOptions,
 ): Promise<DecodedClips> {
   const lib = requireVideoLibrary();
+  const p = preparePass(index, clips, options);
+  const code = await lib.symbols.mx8_video_decode_clips(
+    bytes,
+    BigInt(bytes.length),
+    p.targets,
+    BigInt(p.n),
+    BigInt(p.t),
+    p.tolerance,
+    options.height,
+    options.width,
+    options.out,
+    BigInt(options.out.length),
+    p.slots,
+    options.threads ?? 1,
+    BigInt(options.maxPackets ?? 0),
+    options.maxSeconds ?? 0,
+    p.status,
+    p.pts,
+    p.stats,
+    p.err,
+    BigInt(p.err.length),
+  );
+  return readPass(code, index, clips, options, p);
+}
+
+/**
+ * One video's decoder kept open across passes (the batches of a
+ * `VideoLoader`): native memory holding a copy of the video's bytes, the
+ * demuxer and decoder with their position, and the last clip's scaled
+ * frames. A pass whose first wanted frame lies after where the last one
+ * stopped goes on decoding forward (no seek, no GOP lead-in decoded again);
+ * one that starts within the kept frames copies them; one further back, or
+ * after a failed pass or the end of the video, opens the video again. The
+ * frames of every clip are exactly those {@linkcode decodeClips} returns.
+ * One pass at a time; `release()` (or `using`) frees it, after the pass
+ * running then, if any.
+ *
+ * @example
+ * ```ts ignore
+ * import { probeVideo, VideoSession } from "./native_decoder.ts";
+ * const bytes = await Deno.readFile("clip.mp4");
+ * const index = probeVideo(bytes, 0n);
+ * using session = new VideoSession(bytes, index);
+ * const out = new Uint8Array(4 * 112 * 112 * 3);
+ * await session.decode([[0, 0.04, 0.08, 0.12]], { height: 112, width: 112, out });
+ * await session.decode([[0.16, 0.2, 0.24, 0.28]], { height: 112, width: 112, out }); // no seek
+ * ```
+ */
+export class VideoSession implements Disposable {
+  /** The video's index. */
+  readonly index: VideoIndex;
+  #lib: VideoLibrary;
+  #ptr: Deno.PointerObject | null;
+  #busy = false;
+  #released = false;
+
+  /**
+   * Opens a session over a copy of `bytes` (the caller may drop its own).
+   *
+   * @param bytes The whole video file.
+   * @param index Its index (from {@linkcode probeVideo}).
+   * @param threads Decoder threads (default 1), fixed for the session.
+   * @throws {VideoUnavailableError} Without `libmx8_video`.
+   * @throws {VideoDecodeError} `OutOfMemory` when native memory runs out.
+   */
+  constructor(bytes: Uint8Array, index: VideoIndex, threads = 1) {
+    this.#lib = requireVideoLibrary();
+    this.index = index;
+    this.#ptr = bytes.length === 0 ? null : this.#lib.symbols
+      .mx8_video_session_open(bytes, BigInt(bytes.length), threads);
+    if (this.#ptr === null) {
+      throw new VideoDecodeError(
+        "OutOfMemory",
+        `sample ${index.sampleId}`,
+        `cannot open a decode session over ${bytes.length} bytes (out of memory, or no bytes)`,
+      );
+    }
+  }
+
+  /** Whether `release()` was called. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * Decodes clips of the video as {@linkcode decodeClips} does (same
+   * options; `threads` is the session's), going on from the last pass.
+   *
+   * @param clips Target times (seconds, ascending) of each clip; all the same length.
+   * @param options Size, the slab, slots, limits, labels.
+   * @returns Per-clip errors, chosen frame times and the pass's counters.
+   * @throws {Mx8Error} When released or while another pass runs.
+   * @throws {RangeError} As {@linkcode decodeClips}.
+   */
+  async decode(
+    clips: readonly (readonly number[])[],
+    options: DecodeClipsOptions,
+  ): Promise<DecodedClips> {
+    if (this.#released || this.#ptr === null) {
+      throw new Mx8Error(
+        `video session of sample ${this.index.sampleId} is released: open a new one`,
+      );
+    }
+    if (this.#busy) {
+      throw new Mx8Error(
+        `video session of sample ${this.index.sampleId} runs a pass already: await it first`,
+      );
+    }
+    const p = preparePass(this.index, clips, options);
+    this.#busy = true;
+    try {
+      const code = await this.#lib.symbols.mx8_video_session_decode(
+        this.#ptr,
+        p.targets,
+        BigInt(p.n),
+        BigInt(p.t),
+        p.tolerance,
+        options.height,
+        options.width,
+        options.out,
+        BigInt(options.out.length),
+        p.slots,
+        BigInt(options.maxPackets ?? 0),
+        options.maxSeconds ?? 0,
+        p.status,
+        p.pts,
+        p.stats,
+        p.err,
+        BigInt(p.err.length),
+      );
+      return readPass(code, this.index, clips, options, p);
+    } finally {
+      this.#busy = false;
+      if (this.#released) this.#free();
+    }
+  }
+
+  /** Frees the native session now, or when its running pass ends. Idempotent. */
+  release(): void {
+    this.#released = true;
+    if (!this.#busy) this.#free();
+  }
+
+  /** Same as {@linkcode VideoSession.release}. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  #free(): void {
+    const ptr = this.#ptr;
+    this.#ptr = null;
+    if (ptr !== null) this.#lib.symbols.mx8_video_session_close(ptr);
+  }
+}
+
+/**
+ * Video sessions open in this process (opened, not yet freed): every one
+ * must be freed (tests check it).
+ *
+ * @returns The count (0 without `libmx8_video`).
+ *
+ * @example
+ * ```ts
+ * import { liveVideoSessions } from "./native_decoder.ts";
+ * console.log(liveVideoSessions()); // 0 when nothing is decoding
+ * ```
+ */
+export function liveVideoSessions(): number {
+  const loaded = loadVideoLibrary();
+  return loaded.ok
+    ? Number(loaded.library.symbols.mx8_video_session_live())
+    : 0;
+}
+
+/** The arrays of one pass. */
+interface Pass {
+  n: number;
+  t: number;
+  targets: BigInt64Array;
+  tolerance: bigint;
+  slots: Uint32Array;
+  pts: BigInt64Array;
+  status: Int32Array;
+  stats: BigInt64Array;
+  err: Uint8Array;
+}
+
+/** Checks a pass's arguments and lays out its arrays. */
+function preparePass(
+  index: VideoIndex,
+  clips: readonly (readonly number[])[],
+  options: DecodeClipsOptions,
+): Pass {
   const { height, width, out } = options;
   if (
     !(Number.isInteger(height) && height > 0 && Number.isInteger(width) &&
@@ -415,33 +609,30 @@ export async function decodeClips(
   const ticks = (s: number) => BigInt(Math.round((s * den) / num));
   const targets = new BigInt64Array(n * t);
   clips.forEach((c, k) => c.forEach((s, i) => targets[k * t + i] = ticks(s)));
-  const tolerance = index.frameRate > 0 ? ticks(1 / index.frameRate) : 0n;
-  const pts = new BigInt64Array((maxSlot + 1) * t);
-  const status = new Int32Array(n);
-  const stats = new BigInt64Array(10);
-  const err = new Uint8Array(ERR_CAP);
-  const code = await lib.symbols.mx8_video_decode_clips(
-    bytes,
-    BigInt(bytes.length),
+  return {
+    n,
+    t,
     targets,
-    BigInt(n),
-    BigInt(t),
-    tolerance,
-    height,
-    width,
-    out,
-    BigInt(out.length),
+    tolerance: index.frameRate > 0 ? ticks(1 / index.frameRate) : 0n,
     slots,
-    options.threads ?? 1,
-    BigInt(options.maxPackets ?? 0),
-    options.maxSeconds ?? 0,
-    status,
-    pts,
-    stats,
-    err,
-    BigInt(err.length),
-  );
-  const s = Array.from(stats, Number);
+    pts: new BigInt64Array((maxSlot + 1) * t),
+    status: new Int32Array(n),
+    stats: new BigInt64Array(10),
+    err: new Uint8Array(ERR_CAP),
+  };
+}
+
+/** Reads a pass's results (per-clip errors, frame times, counters). */
+function readPass(
+  code: number,
+  index: VideoIndex,
+  clips: readonly (readonly number[])[],
+  options: DecodeClipsOptions,
+  p: Pass,
+): DecodedClips {
+  const { status, pts, slots, t, err } = p;
+  const [num, den] = index.timeBase;
+  const s = Array.from(p.stats, Number);
   const label = (k: number) =>
     options.labels?.[k] ?? `sample ${index.sampleId} clip ${k}`;
   const message = code === 0 ? "" : readMessage(err);
@@ -460,7 +651,7 @@ export async function decodeClips(
     frameSeconds: clips.map((_, k) =>
       Array.from(
         pts.subarray(slots[k] * t, (slots[k] + 1) * t),
-        (p) => (Number(p) * num) / den,
+        (x) => (Number(x) * num) / den,
       )
     ),
     stats: {

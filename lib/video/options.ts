@@ -57,7 +57,12 @@ export interface VideoOptions
    * one per core).
    */
   decodeConcurrency?: number;
-  /** Decoder threads per pass (default 1: parallelism is across passes). */
+  /**
+   * Decoder threads per pass (default 1: parallelism is across passes and
+   * videos; but a video read alone — the only one in the batches being
+   * built — gets every thread of the budget, as its batches decode one
+   * after the other on its one decoder).
+   */
   decodeThreads?: number;
   /** Most packets one clip may decode (default 10000). */
   maxPacketsPerClip?: number;
@@ -88,6 +93,8 @@ export interface ResolvedVideoOptions {
   prefetchBatches: number;
   decodeConcurrency: number;
   decodeThreads: number;
+  /** Whether `decodeThreads` was given (else a video read alone gets every thread). */
+  decodeThreadsGiven: boolean;
   maxPacketsPerClip: number;
   maxSecondsPerClip: number;
   onDecodeError: "error" | "skip";
@@ -159,6 +166,7 @@ export function resolveVideoOptions(o: VideoOptions): ResolvedVideoOptions {
     ),
     prefetchBatches: int("prefetchBatches", o.prefetchBatches, 2),
     decodeThreads,
+    decodeThreadsGiven: o.decodeThreads !== undefined,
     decodeConcurrency: int(
       "decodeConcurrency",
       o.decodeConcurrency,

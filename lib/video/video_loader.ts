@@ -48,6 +48,7 @@ import {
   VIDEO_EXTENSIONS,
   type VideoOptions,
 } from "./options.ts";
+import { SessionHandoffs } from "./session_handoff.ts";
 import { decodeThreadBudget, ThreadBudget } from "./thread_budget.ts";
 import type { VideoIndex } from "./types.ts";
 import { isVideoHint, parseVideoIndexHint } from "./index_hint.ts";
@@ -128,6 +129,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
   readonly #options: VideoOptions;
   readonly #o: ResolvedVideoOptions;
   readonly #budget: ByteBudget;
+  readonly #handoffs: SessionHandoffs;
   readonly #abort = new AbortController();
   readonly #log: (event: string, fields: Record<string, unknown>) => void;
   #opened?: Promise<Opened>;
@@ -171,6 +173,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     this.link = link;
     this.#options = options;
     this.#budget = new ByteBudget(this.#o.maxInflightBytes);
+    this.#handoffs = new SessionHandoffs(this.#budget);
     this.#passes = new ThreadBudget(this.#o.decodeConcurrency);
     this.#log = options.log ??
       ((event, fields) =>
@@ -482,6 +485,8 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
           await q.batch.then((b) => b.release(), () => {});
         }
       }
+      // Sessions kept for batches that will not be built now.
+      await this.#handoffs.releaseAll();
     }
   }
 
@@ -559,6 +564,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
         options: this.#o,
         passes: this.#passes,
         threads: decodeThreadBudget(),
+        handoffs: this.#handoffs,
         onPass: (p) => {
           this.#decoded.clips += p.clips;
           this.#decoded.framesDecoded += p.framesDecoded;
@@ -586,6 +592,7 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     this.#closed = true;
     this.#abort.abort(new Mx8Error("video loader closed"));
     const opened = await this.#opened?.catch(() => undefined);
+    await this.#handoffs.releaseAll();
     await opened?.reader.close();
     await this.#source?.close();
     await this.#decoder?.close();

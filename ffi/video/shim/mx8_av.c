@@ -6,6 +6,7 @@
 #include "mx8_av.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -282,8 +283,187 @@ static int want_cmp(const void *a, const void *b) {
 
 static int64_t elapsed_ns(double since) { return (int64_t)((now_seconds() - since) * 1e9); }
 
-typedef struct {
+/* `until` of a kept frame whose successor is not decoded yet. */
+#define UNTIL_UNKNOWN INT64_MAX
+
+/*
+ * A decoder kept open across passes over one video: the container and the
+ * decoder with their position, the frame last decoded, and the last frames
+ * scaled (the overlap of one batch's last clip with the next batch's first:
+ * clips overlap when the stride is below the clip length).
+ */
+struct Mx8avSession {
+  Video v;
+  int opened;               /* v and its decoder are open */
+  int one_shot;             /* one pass then closed: keeps no frames */
+  uint8_t *owned;           /* the video's bytes, when the session copied them */
+  const uint8_t *data;
+  size_t len;
+  uint32_t threads;
+  AVPacket *pkt;
+  AVFrame *frame, *held;    /* held: the frame decoded last (shown until the next one) */
+  int64_t held_ts, last_ts;
+  /* sought: the keyframe timestamp of the last seek (INT64_MIN: none, the
+     pass decodes from where the demuxer is); last_dts: the furthest decode
+     time read; skipped: the latest presentation time of a skipped frame. */
+  int64_t sought, last_dts, skipped;
+  int fresh, skipping, may_seek; /* fresh: no frame decoded since the last seek */
+  AVStream *st;
+  AVRational tb;
+  int64_t start, delay;
   struct SwsContext *sws;
+  /* Kept scaled frames (a ring of `kcap`): kept frame j is shown at times
+     [kts[j], kuntil[j]); kts INT64_MIN: empty. */
+  uint32_t kh, kw;
+  size_t kcap, knext;
+  uint8_t *kpix;
+  int64_t *kts, *kuntil;
+};
+
+static atomic_long live_sessions = 0;
+
+long mx8av_session_live(void) { return live_sessions; }
+
+/* Kept frames whose successor is unknown are exact from now on (a seek). */
+static void kept_exact(Mx8avSession *s) {
+  for (size_t j = 0; j < s->kcap; j++)
+    if (s->kts[j] != INT64_MIN && s->kuntil[j] == UNTIL_UNKNOWN) s->kuntil[j] = s->kts[j] + 1;
+}
+
+/* A frame shown from `ts` on was decoded or skipped: it ends what precedes it. */
+static void kept_bound(Mx8avSession *s, int64_t ts) {
+  for (size_t j = 0; j < s->kcap; j++)
+    if (s->kts[j] != INT64_MIN && s->kts[j] < ts && s->kuntil[j] > ts) s->kuntil[j] = ts;
+}
+
+static void kept_add(Mx8avSession *s, int64_t ts, const uint8_t *pixels) {
+  if (s->kcap == 0) return;
+  for (size_t j = 0; j < s->kcap; j++)
+    if (s->kts[j] == ts) return;
+  size_t plane = (size_t)s->kh * s->kw * 3;
+  size_t j = s->knext;
+  s->knext = (j + 1) % s->kcap;
+  memcpy(s->kpix + j * plane, pixels, plane);
+  s->kts[j] = ts;
+  s->kuntil[j] = UNTIL_UNKNOWN;
+}
+
+/* The kept frame shown at `target`, or -1. */
+static long kept_find(const Mx8avSession *s, int64_t target) {
+  for (size_t j = 0; j < s->kcap; j++) {
+    if (s->kts[j] == INT64_MIN) continue;
+    if (s->kts[j] == target) return (long)j;
+    if (s->kts[j] < target && s->kuntil[j] != UNTIL_UNKNOWN && target < s->kuntil[j]) return (long)j;
+  }
+  return -1;
+}
+
+/* Sizes the kept frames for clips of `count` frames of height x width (emptied on a change). */
+static int kept_size(Mx8avSession *s, uint32_t height, uint32_t width, size_t count) {
+  if (s->one_shot) return MX8AV_OK;
+  if (s->kh == height && s->kw == width && s->kcap == count) return MX8AV_OK;
+  av_freep(&s->kpix);
+  av_freep(&s->kts);
+  av_freep(&s->kuntil);
+  s->kcap = s->knext = 0;
+  s->kpix = av_malloc_array(count, (size_t)height * width * 3);
+  s->kts = av_malloc_array(count, sizeof(int64_t));
+  s->kuntil = av_malloc_array(count, sizeof(int64_t));
+  if (!s->kpix || !s->kts || !s->kuntil) return MX8AV_ENOMEM;
+  for (size_t j = 0; j < count; j++) s->kts[j] = INT64_MIN;
+  s->kh = height;
+  s->kw = width;
+  s->kcap = count;
+  return MX8AV_OK;
+}
+
+/* Closes the container and the decoder (the next pass opens them again). */
+static void session_shut(Mx8avSession *s) {
+  if (!s->opened) return;
+  video_close(&s->v);
+  av_frame_unref(s->held);
+  s->opened = 0;
+#ifdef __GLIBC__
+  /* The decoder's frame buffers (MiBs each) are back in glibc's arena of
+     this thread; give the pages to the system now, or the process keeps
+     each worker thread's peak as RSS beyond the loader's byte budget. */
+  malloc_trim(0);
+#endif
+}
+
+/* (Re)opens the container and the decoder at the start of the video. */
+static int session_reopen(Mx8avSession *s, double deadline, char *err, size_t err_cap) {
+  session_shut(s);
+  if (s->kts) kept_exact(s);
+  int r = video_open(&s->v, s->data, s->len, 0, deadline, err, err_cap);
+  if (r == MX8AV_OK) r = decoder_open(&s->v, s->threads, err, err_cap);
+  if (r != MX8AV_OK) {
+    video_close(&s->v);
+    return r;
+  }
+  s->opened = 1;
+  s->st = s->v.fmt->streams[s->v.stream];
+  s->tb = s->st->time_base;
+  s->start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
+  /* How far the index's first timestamp precedes the first presentation
+     time: the reorder delay of an index that lists decode times. */
+  s->delay = 0;
+  if (avformat_index_get_entries_count(s->st) > 0) {
+    const AVIndexEntry *e0 = avformat_index_get_entry(s->st, 0);
+    if (e0 && e0->timestamp < s->start) s->delay = s->start - e0->timestamp;
+  }
+  s->held_ts = s->last_ts = AV_NOPTS_VALUE;
+  s->sought = s->last_dts = s->skipped = INT64_MIN;
+  s->fresh = 1;
+  s->skipping = 0;
+  s->may_seek = 1;
+  return MX8AV_OK;
+}
+
+Mx8avSession *mx8av_session_open(const uint8_t *data, size_t len, int copy, uint32_t threads) {
+  if (!data || len == 0) return NULL;
+  Mx8avSession *s = av_mallocz(sizeof *s);
+  if (!s) return NULL;
+  s->pkt = av_packet_alloc();
+  s->frame = av_frame_alloc();
+  s->held = av_frame_alloc();
+  if (copy) {
+    s->owned = av_malloc(len);
+    if (s->owned) memcpy(s->owned, data, len);
+  }
+  if (!s->pkt || !s->frame || !s->held || (copy && !s->owned)) {
+    av_packet_free(&s->pkt);
+    av_frame_free(&s->frame);
+    av_frame_free(&s->held);
+    av_free(s->owned);
+    av_free(s);
+    return NULL;
+  }
+  s->data = copy ? s->owned : data;
+  s->len = len;
+  s->threads = threads ? threads : 1;
+  s->held_ts = AV_NOPTS_VALUE;
+  live_sessions++;
+  return s;
+}
+
+void mx8av_session_close(Mx8avSession *s) {
+  if (!s) return;
+  session_shut(s);
+  sws_freeContext(s->sws);
+  av_packet_free(&s->pkt);
+  av_frame_free(&s->frame);
+  av_frame_free(&s->held);
+  av_free(s->kpix);
+  av_free(s->kts);
+  av_free(s->kuntil);
+  av_free(s->owned);
+  av_free(s);
+  live_sessions--;
+}
+
+typedef struct {
+  Mx8avSession *s;
   uint32_t height, width;
   size_t count; /* frames per clip */
   uint8_t *out;
@@ -302,6 +482,12 @@ static uint8_t *slot_frame(Sink *s, const Want *w) {
   return s->out + ((size_t)s->slots[w->clip] * s->count + w->frame) * plane;
 }
 
+/* Records that `w` got the frame shown from `ts`. */
+static void wrote(Sink *s, const Want *w, int64_t ts) {
+  if (s->out_pts) s->out_pts[(size_t)s->slots[w->clip] * s->count + w->frame] = ts;
+  s->done[w->clip]++;
+}
+
 /* Writes `frame` (timestamp ts) as the wanted frame `w` (scaled RGB24). */
 static int emit(Sink *s, const AVFrame *frame, int64_t ts, const Want *w, char *err, size_t err_cap) {
   size_t plane = (size_t)s->height * s->width * 3;
@@ -311,24 +497,26 @@ static int emit(Sink *s, const AVFrame *frame, int64_t ts, const Want *w, char *
     s->stats[MX8AV_STAT_COPIED]++;
   } else {
     double t0 = now_seconds();
-    s->sws = sws_getCachedContext(s->sws, frame->width, frame->height, frame->format, (int)s->width,
-                                  (int)s->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!s->sws) {
+    Mx8avSession *se = s->s;
+    se->sws = sws_getCachedContext(se->sws, frame->width, frame->height, frame->format,
+                                   (int)s->width, (int)s->height, AV_PIX_FMT_RGB24, SWS_BILINEAR,
+                                   NULL, NULL, NULL);
+    if (!se->sws) {
       set_err(err, err_cap, "swscale cannot convert %dx%d %s to %ux%u rgb24", frame->width,
               frame->height, av_get_pix_fmt_name(frame->format), s->width, s->height);
       return MX8AV_EDECODE;
     }
     uint8_t *planes[4] = {dst, NULL, NULL, NULL};
     int strides[4] = {(int)s->width * 3, 0, 0, 0};
-    sws_scale(s->sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
+    sws_scale(se->sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
               planes, strides);
     s->stats[MX8AV_STAT_SCALED]++;
     s->stats[MX8AV_STAT_SCALE_NS] += elapsed_ns(t0);
     s->last_ts = ts;
     s->last_dst = dst;
+    kept_add(se, ts, dst);
   }
-  if (s->out_pts) s->out_pts[(size_t)s->slots[w->clip] * s->count + w->frame] = ts;
-  s->done[w->clip]++;
+  wrote(s, w, ts);
   return MX8AV_OK;
 }
 
@@ -342,18 +530,18 @@ static int64_t keyframe_before(AVStream *st, int64_t ts) {
   return e ? e->timestamp : INT64_MIN;
 }
 
-int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, size_t n_clips,
-                       size_t count, int64_t tolerance, uint32_t height, uint32_t width,
-                       uint8_t *out, const uint32_t *slots, uint32_t threads,
-                       uint64_t max_packets, double max_seconds, int32_t *status,
-                       int64_t *out_pts, int64_t *stats, char *err, size_t err_cap) {
+int mx8av_session_decode(Mx8avSession *se, const int64_t *targets, size_t n_clips, size_t count,
+                         int64_t tolerance, uint32_t height, uint32_t width, uint8_t *out,
+                         const uint32_t *slots, uint64_t max_packets, double max_seconds,
+                         int32_t *status, int64_t *out_pts, int64_t *stats, char *err,
+                         size_t err_cap) {
   char t[128];
   int64_t no_stats[MX8AV_STAT_SLOTS];
   if (!stats) stats = no_stats;
   memset(stats, 0, sizeof(int64_t) * MX8AV_STAT_SLOTS);
   stats[MX8AV_STAT_ERR_CLIP] = -1;
   if (err && err_cap > 0) err[0] = 0;
-  if (!data || len == 0) return set_err(err, err_cap, "empty input"), MX8AV_EARG;
+  if (!se) return set_err(err, err_cap, "no session"), MX8AV_EARG;
   if (!targets || n_clips == 0 || count == 0 || !out || !slots || !status || height == 0 ||
       width == 0)
     return set_err(err, err_cap, "a clip needs at least one target and a non-empty output"), MX8AV_EARG;
@@ -369,54 +557,54 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
   size_t n = n_clips * count;
   Want *wants = av_malloc_array(n, sizeof(Want));
   uint32_t *done = av_calloc(n_clips, sizeof(uint32_t));
-  Video v;
-  memset(&v, 0, sizeof v);
-  Sink sink = {NULL, height, width, count, out, slots, out_pts, done, stats, 0, NULL};
-  AVPacket *pkt = av_packet_alloc();
-  AVFrame *frame = av_frame_alloc();
-  AVFrame *held = av_frame_alloc();
-  int64_t held_ts = AV_NOPTS_VALUE;
+  Sink sink = {se, height, width, count, out, slots, out_pts, done, stats, 0, NULL};
+  AVPacket *pkt = se->pkt;
+  AVFrame *frame = se->frame;
+  AVFrame *held = se->held;
   /* A failure that ends the pass: every unfinished clip gets `r`. */
-  int r = (!wants || !done || !pkt || !frame || !held) ? MX8AV_ENOMEM : MX8AV_OK;
+  int r = (!wants || !done) ? MX8AV_ENOMEM : kept_size(se, height, width, count);
   if (r != MX8AV_OK) set_err(err, err_cap, "out of memory (frames)");
   /* Limits are per clip: the pass gets n_clips times each. */
   uint64_t packet_cap = max_packets > 0 ? max_packets * n_clips : 0;
   double time_cap = max_seconds > 0 ? max_seconds * (double)n_clips : 0;
   double started = now_seconds();
+  double deadline = time_cap > 0 ? started + time_cap : 0;
+  size_t next = 0;
   if (r == MX8AV_OK) {
     for (size_t k = 0; k < n_clips; k++)
       for (size_t i = 0; i < count; i++)
         wants[k * count + i] = (Want){targets[k * count + i], (uint32_t)k, (uint32_t)i};
     qsort(wants, n, sizeof(Want), want_cmp);
-    r = video_open(&v, data, len, 0, time_cap > 0 ? started + time_cap : 0, err, err_cap);
+    if (se->opened) {
+      /* Wanted frames behind the decoder's position come from the frames
+         kept from the last pass; without them, decode again from the start. */
+      while (next < n && se->held_ts != AV_NOPTS_VALUE && wants[next].target < se->held_ts) {
+        long j = kept_find(se, wants[next].target);
+        if (j < 0) break;
+        size_t plane = (size_t)height * width * 3;
+        memcpy(slot_frame(&sink, &wants[next]), se->kpix + (size_t)j * plane, plane);
+        stats[MX8AV_STAT_COPIED]++;
+        wrote(&sink, &wants[next], se->kts[j]);
+        next++;
+      }
+      if (next < n && se->held_ts != AV_NOPTS_VALUE && wants[next].target < se->held_ts)
+        session_shut(se);
+    }
+    if (!se->opened) r = session_reopen(se, deadline, err, err_cap);
+    else se->v.src.deadline = deadline;
   }
-  if (r == MX8AV_OK) r = decoder_open(&v, threads, err, err_cap);
   stats[MX8AV_STAT_OPEN_NS] = elapsed_ns(started);
-  AVStream *st = r == MX8AV_OK ? v.fmt->streams[v.stream] : NULL;
-  AVRational tb = st ? st->time_base : (AVRational){1, 1};
-  int64_t start = st && st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
-  /* How far the index's first timestamp precedes the first presentation
-     time: the reorder delay of an index that lists decode times. */
-  int64_t delay = 0;
-  if (st && avformat_index_get_entries_count(st) > 0) {
-    const AVIndexEntry *e0 = avformat_index_get_entry(st, 0);
-    if (e0 && e0->timestamp < start) delay = start - e0->timestamp;
-  }
-  /* sought: the keyframe timestamp of the last seek (INT64_MIN: none, the
-     pass decodes from where the demuxer is). fresh: no frame decoded since
-     the last seek. */
-  int64_t sought = INT64_MIN, last_dts = INT64_MIN;
-  int fresh = 1, draining = 0, retries = 0, may_seek = 1;
+  AVStream *st = se->opened ? se->st : NULL;
+  AVRational tb = st ? se->tb : (AVRational){1, 1};
+  int64_t start = se->start, delay = se->delay;
+  int draining = 0, retries = 0;
   /* Lead-in frames nobody wants (one frame duration or more before the next
      wanted frame) that no other frame references are not decoded
-     (AVDISCARD_NONREF). skipped: the latest presentation time among them.
-     Should the frame shown at a wanted time be one of them (variable frame
-     rate), the pass decodes that stretch again without skipping. */
-  int may_skip = 1, skipping = 0, redo = 0;
-  int64_t skipped = INT64_MIN;
-  size_t next = 0;
+     (AVDISCARD_NONREF). Should the frame shown at a wanted time be one of
+     them (variable frame rate), the pass decodes that stretch again
+     without skipping. */
+  int may_skip = 1, redo = 0;
   uint64_t packets = 0;
-  int64_t last_ts = AV_NOPTS_VALUE;
   while (r == MX8AV_OK && next < n) {
     if (time_cap > 0 && now_seconds() - started > time_cap) {
       set_err(err, err_cap,
@@ -430,63 +618,65 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
          from the keyframe before it, skipping nothing. */
       redo = 0;
       may_skip = 0;
-      skipped = INT64_MIN;
+      se->skipped = INT64_MIN;
       int64_t key = keyframe_before(st, wants[next].target - delay);
       int64_t back = key != INT64_MIN ? key + delay : start;
-      if (av_seek_frame(v.fmt, v.stream, back, AVSEEK_FLAG_BACKWARD) < 0 &&
-          avformat_seek_file(v.fmt, v.stream, INT64_MIN, start, start, 0) < 0) {
+      if (av_seek_frame(se->v.fmt, se->v.stream, back, AVSEEK_FLAG_BACKWARD) < 0 &&
+          avformat_seek_file(se->v.fmt, se->v.stream, INT64_MIN, start, start, 0) < 0) {
         set_err(err, err_cap, "cannot seek back to find the frame at %.3f s",
                 ticks_seconds(wants[next].target, tb));
         r = MX8AV_EDECODE;
         break;
       }
       stats[MX8AV_STAT_SEEKS]++;
-      avcodec_flush_buffers(v.dec);
+      avcodec_flush_buffers(se->v.dec);
+      kept_exact(se);
       av_frame_unref(held);
-      held_ts = AV_NOPTS_VALUE;
-      sought = key != INT64_MIN ? key : INT64_MIN;
-      last_dts = key != INT64_MIN ? key : INT64_MIN;
-      fresh = 1;
+      se->held_ts = AV_NOPTS_VALUE;
+      se->sought = key != INT64_MIN ? key : INT64_MIN;
+      se->last_dts = key != INT64_MIN ? key : INT64_MIN;
+      se->fresh = 1;
       draining = 0;
     }
     /* Seek when the container's keyframe before the next wanted frame lies
        ahead of what was read: decoding up to it would be wasted. */
     int64_t want = wants[next].target;
-    if (may_seek && !draining && want > start) {
+    if (se->may_seek && !draining && want > start) {
       /* The index may list decode times (MP4): the keyframe shown at or
          before `want` is the one whose decode time is at or before
          want - delay. */
       int64_t key = keyframe_before(st, want - delay);
-      int ahead = last_dts == INT64_MIN ? 1 : key != INT64_MIN && key > last_dts;
+      int ahead = se->last_dts == INT64_MIN ? 1 : key != INT64_MIN && key > se->last_dts;
       /* Demuxers seek by presentation time (MP4 maps it back to the
          index's decode times). */
       int64_t to = key != INT64_MIN ? key + delay : want;
-      if (ahead && av_seek_frame(v.fmt, v.stream, to, AVSEEK_FLAG_BACKWARD) >= 0) {
-        avcodec_flush_buffers(v.dec);
+      if (ahead && av_seek_frame(se->v.fmt, se->v.stream, to, AVSEEK_FLAG_BACKWARD) >= 0) {
+        avcodec_flush_buffers(se->v.dec);
+        kept_exact(se);
         av_frame_unref(held);
-        held_ts = AV_NOPTS_VALUE;
-        skipped = INT64_MIN;
-        sought = key == INT64_MIN ? want : key;
-        last_dts = sought;
-        fresh = 1;
+        se->held_ts = AV_NOPTS_VALUE;
+        se->skipped = INT64_MIN;
+        se->sought = key == INT64_MIN ? want : key;
+        se->last_dts = se->sought;
+        se->fresh = 1;
         stats[MX8AV_STAT_SEEKS]++;
       } else if (ahead) {
-        last_dts = want; /* unseekable: decode forward from here */
+        se->last_dts = want; /* unseekable: decode forward from here */
       }
     }
     int rr;
     if (!draining) {
-      rr = av_read_frame(v.fmt, pkt);
+      rr = av_read_frame(se->v.fmt, pkt);
       if (rr == AVERROR_EOF || rr == AVERROR(EIO) || rr == AVERROR_INVALIDDATA) {
         draining = 1;
-        rr = avcodec_send_packet(v.dec, NULL);
+        rr = avcodec_send_packet(se->v.dec, NULL);
       } else if (rr < 0) {
         set_err(err, err_cap, "read failed after %llu packets: %s", (unsigned long long)packets,
                 av_text(rr, t, sizeof t));
         r = rr == AVERROR_EXIT ? MX8AV_ELIMIT : MX8AV_EDECODE;
         break;
       } else {
-        if (pkt->stream_index != v.stream) {
+        if (pkt->stream_index != se->v.stream) {
           av_packet_unref(pkt);
           continue;
         }
@@ -498,15 +688,18 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
           break;
         }
         if (packet_cap == 0) packets++;
-        if (pkt->dts != AV_NOPTS_VALUE && pkt->dts > last_dts) last_dts = pkt->dts;
+        if (pkt->dts != AV_NOPTS_VALUE && pkt->dts > se->last_dts) se->last_dts = pkt->dts;
         int skip = may_skip && pkt->pts != AV_NOPTS_VALUE && pkt->duration > 0 &&
                    pkt->pts + pkt->duration <= wants[next].target;
-        if (skip != skipping) {
-          v.dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-          skipping = skip;
+        if (skip != se->skipping) {
+          se->v.dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+          se->skipping = skip;
         }
-        if (skip && pkt->pts > skipped) skipped = pkt->pts;
-        rr = avcodec_send_packet(v.dec, pkt);
+        if (skip) {
+          if (pkt->pts > se->skipped) se->skipped = pkt->pts;
+          kept_bound(se, pkt->pts);
+        }
+        rr = avcodec_send_packet(se->v.dec, pkt);
         av_packet_unref(pkt);
         /* A corrupt packet: the decoder conceals what it can; go on. */
         if (rr == AVERROR_INVALIDDATA) rr = 0;
@@ -519,10 +712,10 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
       }
     }
     for (;;) {
-      rr = avcodec_receive_frame(v.dec, frame);
+      rr = avcodec_receive_frame(se->v.dec, frame);
       if (rr == AVERROR(EAGAIN)) break;
       if (rr == AVERROR_EOF) {
-        if (skipped != INT64_MIN && skipped > held_ts) {
+        if (se->skipped != INT64_MIN && se->skipped > se->held_ts) {
           /* The last frame shown may be a skipped one. */
           redo = 1;
           break;
@@ -532,7 +725,7 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
         for (; next < n; next++) {
           const Want *w = &wants[next];
           if (status[w->clip] != MX8AV_OK) continue;
-          if (held_ts == AV_NOPTS_VALUE) {
+          if (se->held_ts == AV_NOPTS_VALUE) {
             if (err && err[0] == 0) stats[MX8AV_STAT_ERR_CLIP] = w->clip;
             if (err && err[0] == 0)
               set_err(err, err_cap,
@@ -540,17 +733,17 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
                       "of %zu): the file is truncated or shorter than its header says",
                       ticks_seconds(w->target, tb), w->frame + 1, count);
             status[w->clip] = MX8AV_ESHORT;
-          } else if (w->target > held_ts + tolerance) {
+          } else if (w->target > se->held_ts + tolerance) {
             if (err && err[0] == 0) stats[MX8AV_STAT_ERR_CLIP] = w->clip;
             if (err && err[0] == 0)
               set_err(err, err_cap,
                       "the video ends at %.3f s but clip frame %u of %zu is at %.3f s: the file "
                       "is truncated or shorter than its header says",
-                      ticks_seconds(held_ts, tb), w->frame + 1, count,
+                      ticks_seconds(se->held_ts, tb), w->frame + 1, count,
                       ticks_seconds(w->target, tb));
             status[w->clip] = MX8AV_ESHORT;
           } else {
-            int e = emit(&sink, held, held_ts, w, err, err_cap);
+            int e = emit(&sink, held, se->held_ts, w, err, err_cap);
             if (e != MX8AV_OK) status[w->clip] = e;
           }
         }
@@ -564,21 +757,21 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
       stats[MX8AV_STAT_DECODED]++;
       int64_t ts = frame->best_effort_timestamp;
       if (ts == AV_NOPTS_VALUE) ts = frame->pts;
-      if (ts == AV_NOPTS_VALUE) ts = last_ts == AV_NOPTS_VALUE ? start : last_ts + 1;
-      last_ts = ts;
-      if (fresh && sought != INT64_MIN && ts > wants[next].target) {
+      if (ts == AV_NOPTS_VALUE) ts = se->last_ts == AV_NOPTS_VALUE ? start : se->last_ts + 1;
+      se->last_ts = ts;
+      if (se->fresh && se->sought != INT64_MIN && ts > wants[next].target) {
         /* The seek landed after the wanted frame (an index that lists
            decode times, or lies): seek to the keyframe before that one,
            and after a few tries decode from the start without seeking. */
         av_frame_unref(frame);
-        int64_t back = ++retries < 4 ? keyframe_before(st, sought - 1) : INT64_MIN;
+        int64_t back = ++retries < 4 ? keyframe_before(st, se->sought - 1) : INT64_MIN;
         int ok = back != INT64_MIN &&
-                 av_seek_frame(v.fmt, v.stream, back + delay, AVSEEK_FLAG_BACKWARD) >= 0;
+                 av_seek_frame(se->v.fmt, se->v.stream, back + delay, AVSEEK_FLAG_BACKWARD) >= 0;
         if (!ok) {
           back = start;
-          may_seek = 0;
-          ok = av_seek_frame(v.fmt, v.stream, start, AVSEEK_FLAG_BACKWARD) >= 0 ||
-               avformat_seek_file(v.fmt, v.stream, INT64_MIN, start, start, 0) >= 0;
+          se->may_seek = 0;
+          ok = av_seek_frame(se->v.fmt, se->v.stream, start, AVSEEK_FLAG_BACKWARD) >= 0 ||
+               avformat_seek_file(se->v.fmt, se->v.stream, INT64_MIN, start, start, 0) >= 0;
         }
         if (!ok) {
           set_err(err, err_cap, "cannot seek back to the start to find the frame at %.3f s",
@@ -587,18 +780,19 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
           goto done;
         }
         stats[MX8AV_STAT_SEEKS]++;
-        avcodec_flush_buffers(v.dec);
+        avcodec_flush_buffers(se->v.dec);
+        kept_exact(se);
         av_frame_unref(held);
-        held_ts = AV_NOPTS_VALUE;
-        skipped = INT64_MIN;
-        sought = back;
-        last_dts = back;
+        se->held_ts = AV_NOPTS_VALUE;
+        se->skipped = INT64_MIN;
+        se->sought = back;
+        se->last_dts = back;
         draining = 0;
         break;
       }
-      fresh = 0;
-      if (skipped != INT64_MIN && next < n && wants[next].target < ts &&
-          skipped <= wants[next].target && skipped > held_ts) {
+      se->fresh = 0;
+      if (se->skipped != INT64_MIN && next < n && wants[next].target < ts &&
+          se->skipped <= wants[next].target && se->skipped > se->held_ts) {
         /* The frame shown at the next wanted time was skipped. */
         av_frame_unref(frame);
         redo = 1;
@@ -607,17 +801,21 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
       /* Wanted frames before this one are shown by the held (previous)
          frame; one before the very first frame gets the first frame. */
       while (r == MX8AV_OK && next < n && wants[next].target < ts) {
-        if (held_ts != AV_NOPTS_VALUE) r = emit(&sink, held, held_ts, &wants[next], err, err_cap);
-        else r = emit(&sink, frame, ts, &wants[next], err, err_cap);
+        if (se->held_ts != AV_NOPTS_VALUE)
+          r = emit(&sink, held, se->held_ts, &wants[next], err, err_cap);
+        else
+          r = emit(&sink, frame, ts, &wants[next], err, err_cap);
         next++;
       }
       while (r == MX8AV_OK && next < n && wants[next].target == ts) {
         r = emit(&sink, frame, ts, &wants[next], err, err_cap);
         next++;
       }
+      /* The frame kept last (the held one, or one before) is shown until this one. */
+      kept_bound(se, ts);
       av_frame_unref(held);
       av_frame_move_ref(held, frame);
-      held_ts = ts;
+      se->held_ts = ts;
       if (r != MX8AV_OK || next == n) goto done;
     }
     if (draining && rr == AVERROR(EAGAIN)) {
@@ -628,7 +826,6 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
   }
 done:
   stats[MX8AV_STAT_PACKETS] = (int64_t)packets;
-  stats[MX8AV_STAT_TOTAL_NS] = elapsed_ns(started);
   int first = MX8AV_OK;
   for (size_t k = 0; k < n_clips; k++) {
     if (status[k] == MX8AV_OK && done && done[k] < count) status[k] = r != MX8AV_OK ? r : MX8AV_ESHORT;
@@ -640,20 +837,31 @@ done:
     if (status[k] != MX8AV_OK) stats[MX8AV_STAT_ERR_CLIP] = (int64_t)k;
   if (first == MX8AV_ESHORT && err && err_cap > 0 && err[0] == 0)
     set_err(err, err_cap, "the video ends before a frame the clip wants");
-  sws_freeContext(sink.sws);
-  av_frame_free(&held);
-  av_frame_free(&frame);
-  av_packet_free(&pkt);
   av_free(wants);
   av_free(done);
-  video_close(&v);
-#ifdef __GLIBC__
-  /* The decoder's frame buffers (MiBs each) are back in glibc's arena of
-     this thread; give the pages to the system now, or the process keeps
-     each worker thread's peak as RSS beyond the loader's byte budget. */
-  malloc_trim(0);
-#endif
+  /* After a failure or the end of the video the decoder's state is not one
+     the next pass can go on from: it opens the video again. */
+  if (r != MX8AV_OK || draining) session_shut(se);
+  se->v.src.deadline = 0;
+  stats[MX8AV_STAT_TOTAL_NS] = elapsed_ns(started);
   return first;
+}
+
+int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, size_t n_clips,
+                       size_t count, int64_t tolerance, uint32_t height, uint32_t width,
+                       uint8_t *out, const uint32_t *slots, uint32_t threads,
+                       uint64_t max_packets, double max_seconds, int32_t *status,
+                       int64_t *out_pts, int64_t *stats, char *err, size_t err_cap) {
+  if (err && err_cap > 0) err[0] = 0;
+  if (stats) memset(stats, 0, sizeof(int64_t) * MX8AV_STAT_SLOTS);
+  if (!data || len == 0) return set_err(err, err_cap, "empty input"), MX8AV_EARG;
+  Mx8avSession *s = mx8av_session_open(data, len, 0, threads);
+  if (!s) return set_err(err, err_cap, "out of memory (session)"), MX8AV_ENOMEM;
+  s->one_shot = 1;
+  int r = mx8av_session_decode(s, targets, n_clips, count, tolerance, height, width, out, slots,
+                               max_packets, max_seconds, status, out_pts, stats, err, err_cap);
+  mx8av_session_close(s);
+  return r;
 }
 
 int mx8av_decode_clip(const uint8_t *data, size_t len, const int64_t *targets, size_t count,

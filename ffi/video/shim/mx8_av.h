@@ -4,8 +4,9 @@
  * system's FFmpeg headers by build.rs, so no FFmpeg struct layout is ever
  * copied into Rust: only integers, doubles and byte buffers cross.
  *
- * Every function is reentrant (no global state); one call = one open of an
- * in-memory video, so calls on different threads never share FFmpeg objects.
+ * Every function is reentrant (no global state but a counter of live
+ * sessions); a session is used by one thread at a time, so calls on
+ * different threads never share FFmpeg objects.
  */
 #ifndef MX8_AV_H
 #define MX8_AV_H
@@ -14,7 +15,7 @@
 #include <stdint.h>
 
 /* Bumped whenever a signature or the meaning of an output slot changes. */
-#define MX8AV_ABI 2
+#define MX8AV_ABI 3
 
 /* Result codes (mirrored by ffi/video/src/status.rs). */
 #define MX8AV_OK 0
@@ -115,6 +116,36 @@ int mx8av_decode_clips(const uint8_t *data, size_t len, const int64_t *targets, 
                        uint8_t *out, const uint32_t *slots, uint32_t threads,
                        uint64_t max_packets, double max_seconds, int32_t *status,
                        int64_t *out_pts, int64_t *stats, char *err, size_t err_cap);
+
+/*
+ * A session: one video's decoder kept open across passes (batches), so a
+ * pass whose first wanted frame lies after where the last one stopped goes
+ * on decoding forward, with no seek and no GOP lead-in decoded again.
+ * mx8av_session_open copies the video's bytes when `copy` is set (else
+ * they must outlive the session) and opens nothing yet (the first pass
+ * opens the container and the decoder with `threads` threads; NULL: out of
+ * memory or no bytes). A session keeps the last `count` frames it scaled
+ * (height x width RGB24; the overlap of one batch's last clip with the
+ * next's first), so a pass that starts at most that far behind the
+ * decoder still needs no seek; one that starts further behind, or follows
+ * a failed pass or the end of the video, opens the video again.
+ * mx8av_session_decode is mx8av_decode_clips on the session (same
+ * arguments and results; one pass at a time). mx8av_session_close frees
+ * everything; mx8av_session_live counts the sessions open in the process.
+ */
+typedef struct Mx8avSession Mx8avSession;
+
+Mx8avSession *mx8av_session_open(const uint8_t *data, size_t len, int copy, uint32_t threads);
+
+int mx8av_session_decode(Mx8avSession *s, const int64_t *targets, size_t n_clips, size_t count,
+                         int64_t tolerance, uint32_t height, uint32_t width, uint8_t *out,
+                         const uint32_t *slots, uint64_t max_packets, double max_seconds,
+                         int32_t *status, int64_t *out_pts, int64_t *stats, char *err,
+                         size_t err_cap);
+
+void mx8av_session_close(Mx8avSession *s);
+
+long mx8av_session_live(void);
 
 int mx8av_decode_clip(const uint8_t *data, size_t len, const int64_t *targets,
                       size_t count, int64_t tolerance, uint32_t height,

@@ -7,7 +7,7 @@ use crate::shim;
 use crate::status::{VideoError, VideoResult, VideoStatus};
 
 /// ABI version of this library: bumped whenever a signature changes.
-pub const VIDEO_ABI: u32 = 2;
+pub const VIDEO_ABI: u32 = 3;
 
 const LIB_NAMES: [&str; 4] = ["libavformat", "libavcodec", "libswscale", "libavutil"];
 
@@ -285,18 +285,8 @@ pub unsafe extern "C" fn mx8_video_decode_clips(
         if data.is_null() || targets.is_null() || out.is_null() || slots.is_null() || status.is_null() {
             return null_argument("mx8_video_decode_clips");
         }
-        let clip = clip_bytes(height, width, count)?;
         // SAFETY: `slots` holds `n_clips` u32 per this function's contract.
-        let slot_list = unsafe { std::slice::from_raw_parts(slots, n_clips) };
-        for (k, &slot) in slot_list.iter().enumerate() {
-            let end = (slot as usize + 1).checked_mul(clip);
-            if end.map_or(true, |e| e > out_len) {
-                return Err(VideoError::new(
-                    VideoStatus::BufferTooSmall,
-                    format!("clip {k} in slot {slot} ({count} frames {height}x{width}) ends past the buffer of {out_len} bytes"),
-                ));
-            }
-        }
+        unsafe { check_slots(slots, n_clips, count, height, width, out_len) }?;
         check_max_seconds(max_seconds)?;
         // SAFETY: pointers valid per this function's contract; every slot's
         // clip lies inside `out` (checked above), which is all the shim
@@ -325,6 +315,137 @@ pub unsafe extern "C" fn mx8_video_decode_clips(
         };
         shim_result(code, err_ptr, err_len)
     })
+}
+
+/// Opens a decode session over a copy of `data` (see `shim/mx8_av.h`,
+/// `mx8av_session_open`): the video's decoder kept open across passes.
+/// Returns NULL when `len` is 0 or memory runs out. Free it with
+/// `mx8_video_session_close`.
+///
+/// # Safety
+/// `data` valid for `len` bytes (copied; not kept).
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_session_open(
+    data: *const u8,
+    len: usize,
+    threads: u32,
+) -> *mut shim::Session {
+    if data.is_null() || len == 0 {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `data` holds `len` bytes per this function's contract; the
+    // shim copies them (copy = 1) and keeps no pointer to them.
+    unsafe { shim::mx8av_session_open(data, len, 1, threads) }
+}
+
+/// One decode pass on a session: `mx8_video_decode_clips` without the
+/// bytes and threads (the session's), going on from where its last pass
+/// stopped when it can (see `shim/mx8_av.h`, `mx8av_session_decode`).
+///
+/// # Safety
+/// `session` from `mx8_video_session_open`, not closed, used by no other
+/// call at the same time; the other pointers as `mx8_video_decode_clips`.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_session_decode(
+    session: *mut shim::Session,
+    targets: *const i64,
+    n_clips: usize,
+    count: usize,
+    tolerance: i64,
+    height: u32,
+    width: u32,
+    out: *mut u8,
+    out_len: usize,
+    slots: *const u32,
+    max_packets: u64,
+    max_seconds: f64,
+    status: *mut i32,
+    out_pts: *mut i64,
+    stats: *mut i64,
+    err: *mut u8,
+    err_cap: usize,
+) -> u32 {
+    // SAFETY: `err` per this function's contract.
+    let err = unsafe { ErrOut::new(err, err_cap) };
+    let (err_ptr, err_len) = err.raw();
+    guard(err, || {
+        if session.is_null() || targets.is_null() || out.is_null() || slots.is_null() || status.is_null() {
+            return null_argument("mx8_video_session_decode");
+        }
+        // SAFETY: `slots` holds `n_clips` u32 per this function's contract.
+        unsafe { check_slots(slots, n_clips, count, height, width, out_len) }?;
+        check_max_seconds(max_seconds)?;
+        // SAFETY: `session` is live and used by this call alone; every
+        // slot's clip lies inside `out` (checked above), which is all the
+        // shim writes; the other pointers per this function's contract.
+        let code = unsafe {
+            shim::mx8av_session_decode(
+                session,
+                targets,
+                n_clips,
+                count,
+                tolerance,
+                height,
+                width,
+                out,
+                slots,
+                max_packets,
+                max_seconds,
+                status,
+                out_pts,
+                stats,
+                err_ptr as *mut c_char,
+                err_len,
+            )
+        };
+        shim_result(code, err_ptr, err_len)
+    })
+}
+
+/// Frees a session (its bytes, decoder and kept frames). NULL is a no-op.
+///
+/// # Safety
+/// `session` from `mx8_video_session_open`, closed once, not in use.
+#[no_mangle]
+pub unsafe extern "C" fn mx8_video_session_close(session: *mut shim::Session) {
+    // SAFETY: per this function's contract; the shim ignores NULL.
+    unsafe { shim::mx8av_session_close(session) }
+}
+
+/// Sessions open in this process (opened and not yet closed): tests check
+/// that every session is freed.
+#[no_mangle]
+pub extern "C" fn mx8_video_session_live() -> u64 {
+    // SAFETY: reads an atomic counter; no pointers.
+    let n = unsafe { shim::mx8av_session_live() };
+    n.max(0) as u64
+}
+
+/// Checks that every clip slot of a pass lies inside `out`.
+///
+/// # Safety
+/// `slots` valid for `n_clips` u32.
+unsafe fn check_slots(
+    slots: *const u32,
+    n_clips: usize,
+    count: usize,
+    height: u32,
+    width: u32,
+    out_len: usize,
+) -> VideoResult {
+    let clip = clip_bytes(height, width, count)?;
+    // SAFETY: `slots` holds `n_clips` u32 per this function's contract.
+    let slot_list = unsafe { std::slice::from_raw_parts(slots, n_clips) };
+    for (k, &slot) in slot_list.iter().enumerate() {
+        let end = (slot as usize + 1).checked_mul(clip);
+        if end.map_or(true, |e| e > out_len) {
+            return Err(VideoError::new(
+                VideoStatus::BufferTooSmall,
+                format!("clip {k} in slot {slot} ({count} frames {height}x{width}) ends past the buffer of {out_len} bytes"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn null_argument(what: &str) -> VideoResult {
