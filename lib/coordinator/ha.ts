@@ -34,7 +34,7 @@ import type { CoordinatorJob, HaGate } from "./job.ts";
  * Fenced txns a leader keeps in flight at most; past it, changes wait for
  * a slot and share one txn (group commit).
  */
-export const MAX_INFLIGHT_TXNS = 16;
+export const MAX_INFLIGHT_TXNS = 4;
 
 /** Metadata key of the leader's URL on a follower's FAILED_PRECONDITION. */
 export const LEADER_METADATA = "mx8-leader";
@@ -100,7 +100,10 @@ export class HaReplica implements HaGate, AsyncDisposable {
     this.#o = options;
     this.#client = new EtcdClient(options.endpoints, {
       auth: options.auth,
-      timeoutMs: Math.max(500, Math.floor(options.ttlMs / 3)),
+      // Campaign, reads and lease grants: half a TTL. A third of it (667
+      // ms) timed out lease grants of a CPU-starved replica and delayed its
+      // takeover (a fenced write or keepalive waits as its leadership lasts).
+      timeoutMs: Math.max(1000, Math.floor(options.ttlMs / 2)),
     });
     this.#keys = jobKeys(job.jobId);
     this.#meta = { ...options.meta, v: LAYOUT_VERSION, ready: false };

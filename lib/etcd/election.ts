@@ -464,8 +464,22 @@ export class Leadership {
     clearTimeout(this.#deadline);
     const left = this.#lastKeepalive + this.ttlMs - this.#marginMs -
       performance.now();
+    const due = performance.now() + Math.max(0, left);
     this.#deadline = setTimeout(() => {
-      if (!this.stillLeader() && this.#elected) this.stepDown("expired");
+      if (!this.stillLeader() && this.#elected) {
+        // Why: keepalives unanswered (etcd slow) or this process starved
+        // (the timer itself fired late).
+        const now = performance.now();
+        this.stepDown(
+          "expired",
+          true,
+          `last answered keepalive sent ${
+            Math.round(now - this.#lastKeepalive)
+          } ms ago, ${this.#keepalivesInFlight} in flight, deadline timer ${
+            Math.round(now - due)
+          } ms late`,
+        );
+      }
     }, Math.max(0, left));
   }
 }

@@ -316,6 +316,15 @@ async function failover(): Promise<boolean> {
           : ""
       }`,
     );
+    // Why leaders stepped down on their own: the first details per reason.
+    for (const reason of reasons.keys()) {
+      const details = events.filter((e) =>
+        e.event === "leader_lost" && e.reason === reason && e.detail
+      ).slice(0, 3).map((e) => String(e.detail).slice(0, 160));
+      if (details.length > 0) {
+        console.log(`leader_lost ${reason}: ${details.join(" | ")}`);
+      }
+    }
     for (const p of report.problems) console.error(`bench:ha: ${p}`);
     if (failovers.length < KILLS) {
       console.error(
