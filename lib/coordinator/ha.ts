@@ -55,6 +55,8 @@ export interface HaReplicaOptions {
   onEvent: EventSink;
   /** Cursor progress flush period in ms (default 1000). */
   flushMs?: number;
+  /** Fenced txns in flight at most (default {@linkcode MAX_INFLIGHT_TXNS}). */
+  maxInflight?: number;
 }
 
 /**
@@ -67,6 +69,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
   readonly #client: EtcdClient;
   readonly #keys: JobKeys;
   readonly #meta: MetaRecord;
+  readonly #maxInflight: number;
   readonly #abort = new AbortController();
   #leadership: Leadership | undefined;
   #store: HaJobStore | undefined;
@@ -107,6 +110,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     });
     this.#keys = jobKeys(job.jobId);
     this.#meta = { ...options.meta, v: LAYOUT_VERSION, ready: false };
+    this.#maxInflight = Math.max(1, options.maxInflight ?? MAX_INFLIGHT_TXNS);
   }
 
   /** Whether this replica leads and may act now. */
@@ -174,10 +178,10 @@ export class HaReplica implements HaGate, AsyncDisposable {
       // far; changes derived from membership are ordered after it in etcd
       // (barrier txns, lib/ha/pipeline.ts).
       return Promise.resolve();
-    } else if (!flush && store.inflight >= MAX_INFLIGHT_TXNS) {
+    } else if (!flush && store.inflight >= this.#maxInflight) {
       // etcd busy: changes made meanwhile share one txn when a slot frees
       // (group commit), which bounds the write rate.
-      run = this.#batch ??= store.slot(MAX_INFLIGHT_TXNS).then(
+      run = this.#batch ??= store.slot(this.#maxInflight).then(
         (): Promise<CommitResult | void> => {
           this.#batch = undefined;
           if (this.#store !== store) {
@@ -194,11 +198,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     } else {
       run = this.#plan(store, flush);
     }
-    return run.then((done) => {
-      if (done === undefined) return;
-      this.#counts.txns += done.txns;
-      this.#counts.keys += done.keys;
-    }, (err) => {
+    return run.then(() => {}, (err) => {
       if (err instanceof NotLeaderError) {
         throw new ConnectError(
           `Leadership of job "${this.#job.jobId}" was lost (${err.reason}): retry at the new leader`,
@@ -212,7 +212,12 @@ export class HaReplica implements HaGate, AsyncDisposable {
   /** Plans (synchronously) and sends the writes of every change so far. */
   #plan(store: HaJobStore, flush: boolean): Promise<CommitResult> {
     this.#planned = this.#job.durableVersion;
-    return store.commit(this.#job.image(), flush);
+    // Counted once per plan (callers sharing a batch wait on the same one).
+    return store.commit(this.#job.image(), flush).then((done) => {
+      this.#counts.txns += done.txns;
+      this.#counts.keys += done.keys;
+      return done;
+    });
   }
 
   /** @inheritdoc */
