@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { CoordinatorJob } from "../coordinator/job.ts";
 import { type CoordinatorEvent, jsonLinesSink } from "../coordinator/events.ts";
 import { serveCoordinator } from "../coordinator/server.ts";
-import { HaReplica } from "../coordinator/ha.ts";
+import { HaReplica, MAX_INFLIGHT_TXNS } from "../coordinator/ha.ts";
 import { LeaseError } from "../lease/errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../lease/blocks.ts";
 import { openDatasetSummary } from "../loader/dataset.ts";
@@ -59,6 +59,8 @@ Options:
                            (client URLs): the elected leader serves, followers answer
                            mutating RPCs with FAILED_PRECONDITION + mx8-leader (docs/ha.md)
   --ha-ttl-ms N            leader lease TTL with --ha-etcd (default 2000, min 2000)
+  --ha-max-inflight N      fenced etcd txns the leader keeps in flight (default 4; past
+                           it changes share one txn; 1: one at a time, fewest writes)
   --advertise-url URL      this replica's URL as agents reach it (default: its url=)
   --ha-etcd-user USER      etcd user when etcd has auth enabled; the password is read
                            from $MX8_ETCD_PASSWORD
@@ -122,6 +124,8 @@ export interface CoordinatorArgs {
   haEtcd?: string[];
   /** Leader lease TTL in HA mode (ms). */
   haTtlMs: number;
+  /** Fenced txns the HA leader keeps in flight (`--ha-max-inflight`). */
+  haMaxInflight: number;
   /** URL this replica advertises to agents. */
   advertiseUrl?: string;
   /** etcd user and password (`--ha-etcd-user`, `MX8_ETCD_PASSWORD`). */
@@ -259,6 +263,7 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
       "body-timeout-ms": { type: "string" },
       "ha-etcd": { type: "string" },
       "ha-ttl-ms": { type: "string" },
+      "ha-max-inflight": { type: "string" },
       "ha-etcd-user": { type: "string" },
       "advertise-url": { type: "string" },
     },
@@ -309,7 +314,12 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
   }
   if (haEtcd === undefined) {
     for (
-      const flag of ["ha-ttl-ms", "advertise-url", "ha-etcd-user"] as const
+      const flag of [
+        "ha-ttl-ms",
+        "ha-max-inflight",
+        "advertise-url",
+        "ha-etcd-user",
+      ] as const
     ) {
       if (values[flag] !== undefined) {
         throw new UsageError(`--${flag} needs --ha-etcd`);
@@ -376,6 +386,12 @@ export function parseCoordinatorArgs(args: string[]): CoordinatorArgs {
     ),
     haEtcd,
     haTtlMs: intFlag("ha-ttl-ms", values["ha-ttl-ms"], 2000, 2000),
+    haMaxInflight: intFlag(
+      "ha-max-inflight",
+      values["ha-max-inflight"],
+      1,
+      MAX_INFLIGHT_TXNS,
+    ),
     advertiseUrl: advertiseUrl?.replace(/\/$/, ""),
     ...(user === undefined
       ? {}
@@ -468,6 +484,7 @@ export const coordinatorCommand: Command = {
       endpoints: args.haEtcd,
       auth: args.haEtcdAuth,
       ttlMs: args.haTtlMs,
+      maxInflight: args.haMaxInflight,
       advertiseUrl: args.advertiseUrl ?? server.url,
       meta: {
         jobId: args.jobId,

@@ -25,10 +25,16 @@ import {
   type MetaRecord,
 } from "../ha/layout.ts";
 import { loadJob } from "../ha/load.ts";
-import { HaJobStore } from "../ha/store.ts";
+import { type CommitResult, HaJobStore } from "../ha/store.ts";
 import type { EventSink } from "./events.ts";
 import type { HaMetrics } from "./metrics.ts";
 import type { CoordinatorJob, HaGate } from "./job.ts";
+
+/**
+ * Fenced txns a leader keeps in flight at most; past it, changes wait for
+ * a slot and share one txn (group commit).
+ */
+export const MAX_INFLIGHT_TXNS = 4;
 
 /** Metadata key of the leader's URL on a follower's FAILED_PRECONDITION. */
 export const LEADER_METADATA = "mx8-leader";
@@ -49,6 +55,8 @@ export interface HaReplicaOptions {
   onEvent: EventSink;
   /** Cursor progress flush period in ms (default 1000). */
   flushMs?: number;
+  /** Fenced txns in flight at most (default {@linkcode MAX_INFLIGHT_TXNS}). */
+  maxInflight?: number;
 }
 
 /**
@@ -61,18 +69,19 @@ export class HaReplica implements HaGate, AsyncDisposable {
   readonly #client: EtcdClient;
   readonly #keys: JobKeys;
   readonly #meta: MetaRecord;
+  readonly #maxInflight: number;
   readonly #abort = new AbortController();
   #leadership: Leadership | undefined;
   #store: HaJobStore | undefined;
   #leaderUrl: string | undefined;
   #leaderSeenAt = performance.now();
-  #chain: Promise<unknown> = Promise.resolve();
+  #batch: Promise<CommitResult | void> | undefined;
   #refreshedAt = -Infinity;
   #loop: Promise<void> | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #term = 0;
-  /** The job's durable version this leader's etcd state reflects. */
-  #committed = -1;
+  /** The job's durable version whose writes this leader has planned. */
+  #planned = -1;
   #counts = {
     elected: 0,
     lost: 0,
@@ -94,10 +103,14 @@ export class HaReplica implements HaGate, AsyncDisposable {
     this.#o = options;
     this.#client = new EtcdClient(options.endpoints, {
       auth: options.auth,
-      timeoutMs: Math.max(500, Math.floor(options.ttlMs / 3)),
+      // Campaign, reads and lease grants: half a TTL. A third of it (667
+      // ms) timed out lease grants of a CPU-starved replica and delayed its
+      // takeover (a fenced write or keepalive waits as its leadership lasts).
+      timeoutMs: Math.max(1000, Math.floor(options.ttlMs / 2)),
     });
     this.#keys = jobKeys(job.jobId);
     this.#meta = { ...options.meta, v: LAYOUT_VERSION, ready: false };
+    this.#maxInflight = Math.max(1, options.maxInflight ?? MAX_INFLIGHT_TXNS);
   }
 
   /** Whether this replica leads and may act now. */
@@ -155,29 +168,37 @@ export class HaReplica implements HaGate, AsyncDisposable {
         ),
       );
     }
-    if (!flush && this.#job.durableVersion === this.#committed) {
+    let run: Promise<CommitResult | void>;
+    if (!flush && this.#job.durableVersion === this.#planned) {
       // Nothing durable changed (a heartbeat, cursor progress, a request
-      // that got no lease): no view to build and nothing to wait for — its
-      // answer reveals no change a failover could lose (a completion still
-      // on its way to etcd is resent by its holder to the next leader).
+      // that got no lease): answer at once, without waiting for the txns
+      // in flight. Its answer reveals no change a failover could lose: an
+      // answer that acknowledges one (a resent final report) moves the
+      // durable version, so it waits for every durable write planned so
+      // far; changes derived from membership are ordered after it in etcd
+      // (barrier txns, lib/ha/pipeline.ts).
       return Promise.resolve();
+    } else if (!flush && store.inflight >= this.#maxInflight) {
+      // etcd busy: changes made meanwhile share one txn when a slot frees
+      // (group commit), which bounds the write rate.
+      run = this.#batch ??= store.slot(this.#maxInflight).then(
+        (): Promise<CommitResult | void> => {
+          this.#batch = undefined;
+          if (this.#store !== store) {
+            return Promise.reject(
+              new NotLeaderError(
+                "resigned",
+                `Leadership of job "${this.#job.jobId}" ended while a change waited for etcd`,
+              ),
+            );
+          }
+          return this.#plan(store, false);
+        },
+      );
+    } else {
+      run = this.#plan(store, flush);
     }
-    const mine = this.#job.durableVersion;
-    const run = this.#chain.then(async () => {
-      // Group commit: a commit queued earlier already wrote this change.
-      if (!flush && this.#committed >= mine) {
-        return { keys: 0, txns: 0, deferred: false };
-      }
-      const version = this.#job.durableVersion;
-      const done = await store.commit(this.#job.image(), flush);
-      if (!done.deferred) this.#committed = Math.max(this.#committed, version);
-      return done;
-    });
-    this.#chain = run.catch(() => {});
-    return run.then((done) => {
-      this.#counts.txns += done.txns;
-      this.#counts.keys += done.keys;
-    }, (err) => {
+    return run.then(() => {}, (err) => {
       if (err instanceof NotLeaderError) {
         throw new ConnectError(
           `Leadership of job "${this.#job.jobId}" was lost (${err.reason}): retry at the new leader`,
@@ -185,6 +206,17 @@ export class HaReplica implements HaGate, AsyncDisposable {
         );
       }
       throw err;
+    });
+  }
+
+  /** Plans (synchronously) and sends the writes of every change so far. */
+  #plan(store: HaJobStore, flush: boolean): Promise<CommitResult> {
+    this.#planned = this.#job.durableVersion;
+    // Counted once per plan (callers sharing a batch wait on the same one).
+    return store.commit(this.#job.image(), flush).then((done) => {
+      this.#counts.txns += done.txns;
+      this.#counts.keys += done.keys;
+      return done;
     });
   }
 
@@ -306,7 +338,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
           this.#meta,
         );
         this.#job.restore(loaded.image as never);
-        this.#committed = this.#job.durableVersion;
+        this.#planned = this.#job.durableVersion;
         this.#store = store;
         this.#counts.failovers = store.meta.failovers ?? 0;
         this.#emit({

@@ -203,7 +203,9 @@ export class EtcdClient {
    * @param compares Conditions.
    * @param success Ops when all hold.
    * @param failure Ops otherwise.
-   * @param options `timeoutMs`: this call's timeout instead of the client's.
+   * @param options `timeoutMs`: this call's timeout instead of the
+   *   client's; `signal`: stops waiting for the answer when aborted (the
+   *   outcome is then unknown, code 1).
    * @returns Which branch ran and its answers.
    * @throws {EtcdError} When etcd refuses (e.g. more than 128 ops, code 3).
    */
@@ -211,13 +213,17 @@ export class EtcdClient {
     compares: Compare[],
     success: Op[],
     failure: Op[] = [],
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<TxnResult> {
     const body = await this.#call("/v3/kv/txn", {
       compare: compares.map(encodeCompare),
       success: success.map(encodeOp),
       failure: failure.map(encodeOp),
-    }, { idempotent: false, timeoutMs: options.timeoutMs });
+    }, {
+      idempotent: false,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
     return readTxn(body);
   }
 
@@ -335,9 +341,11 @@ export class EtcdClient {
   async #call(
     path: string,
     request: unknown,
-    { idempotent, timeoutMs = this.#timeoutMs, anonymous = false }: {
+    { idempotent, timeoutMs = this.#timeoutMs, anonymous = false, signal }: {
       idempotent: boolean;
       timeoutMs?: number;
+      /** Stops waiting when aborted (never retried elsewhere). */
+      signal?: AbortSignal;
       /** Sent without a token (the authenticate call itself). */
       anonymous?: boolean;
     },
@@ -354,10 +362,24 @@ export class EtcdClient {
           method: "POST",
           headers,
           body: JSON.stringify(request),
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: signal === undefined
+            ? AbortSignal.timeout(timeoutMs)
+            : AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]),
         });
         text = await response.text();
       } catch (err) {
+        if (signal?.aborted) {
+          throw new EtcdError({
+            code: 1,
+            path,
+            endpoint,
+            message: `stopped waiting for the answer: ${
+              signal.reason instanceof Error
+                ? signal.reason.message
+                : String(signal.reason)
+            }`,
+          }, { cause: err });
+        }
         this.#current = (this.#current + 1) % this.#endpoints.length;
         const timedOut = err instanceof DOMException &&
           (err.name === "TimeoutError" || err.name === "AbortError");

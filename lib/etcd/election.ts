@@ -51,6 +51,16 @@ export type ElectionEvent =
     by: "clock" | "etcd";
   };
 
+/**
+ * Keepalives sent per TTL, at a fixed rate (etcd's own client sends one per
+ * TTL/3 after the previous answer; a faster, fixed rate keeps the own-clock
+ * deadline — last keepalive sent + TTL − margin — ahead of slow answers).
+ */
+export const KEEPALIVES_PER_TTL = 6;
+
+/** Keepalives in flight at most (a slower answer overlaps the next send). */
+const MAX_KEEPALIVES_IN_FLIGHT = 3;
+
 /** Options of {@linkcode campaign}. */
 export interface CampaignOptions {
   /** Lease TTL in ms, rounded up to whole seconds, at least 2000. */
@@ -228,7 +238,8 @@ export class Leadership {
   #lastKeepalive: number;
   #elected = false;
   #reason: string | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #keepalivesInFlight = 0;
   #deadline: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -303,7 +314,10 @@ export class Leadership {
     let result: TxnResult;
     try {
       // A slow etcd (or a starved process) gets until leadership ends on
-      // this replica's own clock: past it the write would be refused anyway.
+      // this replica's own clock — the deadline as keepalives move it, not
+      // as it was when the txn was sent (a txn sent just before a keepalive
+      // answered used to time out and depose a healthy leader) — and at
+      // most a TTL.
       result = await this.#client.txn(
         [
           { key: this.key, target: "create", op: "=", value: this.token },
@@ -311,7 +325,7 @@ export class Leadership {
         ],
         ops,
         [{ range: { key: this.key } }],
-        { timeoutMs: this.#leftMs() },
+        { timeoutMs: this.ttlMs, signal: this.#abort.signal },
       );
     } catch (err) {
       this.stepDown("error", true, (err as Error).message);
@@ -366,7 +380,7 @@ export class Leadership {
   ): Promise<void> {
     if (this.#reason === undefined) {
       this.#reason = reason;
-      clearTimeout(this.#timer);
+      clearInterval(this.#timer);
       clearTimeout(this.#deadline);
       this.#abort.abort();
       if (this.#elected) {
@@ -400,11 +414,20 @@ export class Leadership {
   }
 
   #scheduleKeepalive(): void {
-    this.#timer = setTimeout(() => this.#keepalive(), this.ttlMs / 3);
+    // At a fixed rate, not one period after the previous answer: a slow
+    // answer (etcd busy with writes, this process starved of CPU) no
+    // longer delays the next keepalive, whose send time is what the
+    // deadline counts from.
+    this.#timer = setInterval(
+      () => this.#keepalive(),
+      this.ttlMs / KEEPALIVES_PER_TTL,
+    );
   }
 
   async #keepalive(): Promise<void> {
     if (this.#reason !== undefined) return;
+    if (this.#keepalivesInFlight >= MAX_KEEPALIVES_IN_FLIGHT) return;
+    this.#keepalivesInFlight++;
     const sentAt = performance.now();
     try {
       // Waits as long as leadership lasts (at least a third of the TTL).
@@ -416,12 +439,15 @@ export class Leadership {
         await this.stepDown("keepalive", false);
         return;
       }
-      this.#lastKeepalive = sentAt;
-      this.#armDeadline();
+      if (sentAt > this.#lastKeepalive) {
+        this.#lastKeepalive = sentAt;
+        this.#armDeadline();
+      }
     } catch {
       // etcd unreachable: keep trying; the deadline ends leadership in time.
+    } finally {
+      this.#keepalivesInFlight--;
     }
-    if (this.#reason === undefined) this.#scheduleKeepalive();
   }
 
   /** ms until leadership ends on this replica's clock (at least 1). */
@@ -438,8 +464,22 @@ export class Leadership {
     clearTimeout(this.#deadline);
     const left = this.#lastKeepalive + this.ttlMs - this.#marginMs -
       performance.now();
+    const due = performance.now() + Math.max(0, left);
     this.#deadline = setTimeout(() => {
-      if (!this.stillLeader() && this.#elected) this.stepDown("expired");
+      if (!this.stillLeader() && this.#elected) {
+        // Why: keepalives unanswered (etcd slow) or this process starved
+        // (the timer itself fired late).
+        const now = performance.now();
+        this.stepDown(
+          "expired",
+          true,
+          `last answered keepalive sent ${
+            Math.round(now - this.#lastKeepalive)
+          } ms ago, ${this.#keepalivesInFlight} in flight, deadline timer ${
+            Math.round(now - due)
+          } ms late`,
+        );
+      }
     }, Math.max(0, left));
   }
 }

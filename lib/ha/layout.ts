@@ -7,7 +7,10 @@
  * - `members/<node>`: rank, departed flag and caps of each node;
  * - `ranges/<endId>`: every range that was leased at least once and is not
  *   finished: `{state, owner, lease, start, cursor, epoch}`. A range keeps
- *   its key when requeued (a remainder `[cursor, end)` keeps its end);
+ *   its key when requeued (a remainder `[cursor, end)` keeps its end). A
+ *   completion writes its range as `done` (the whole `[start, end)` is
+ *   completed: durable in one key, without the shared summary chunk); the
+ *   next progress flush folds it into `summary/` and deletes it;
  * - `summary/<chunk>`: completed samples, merged, in fixed spans of ids.
  *
  * Unissued rank queues are not stored: they are the deterministic plan of
@@ -20,8 +23,11 @@ import { HaStateError } from "../errors.ts";
 /** Ranges per summary chunk: a chunk spans `SUMMARY_BLOCKS * blockSize` ids. */
 export const SUMMARY_BLOCKS = 16384;
 
-/** Version of the layout written in `meta`. */
-export const LAYOUT_VERSION = 1;
+/**
+ * Version of the layout written in `meta`. 2 added `done` ranges; a
+ * version-1 job (no `done` range) loads unchanged.
+ */
+export const LAYOUT_VERSION = 2;
 
 /** A half-open range of sample ids. */
 export interface IdRange {
@@ -79,8 +85,11 @@ export interface MemberRecord {
 
 /** `ranges/<endId>`. */
 export interface RangeRecord {
-  /** Leased to `owner`, or waiting in the requeue pool. */
-  state: "leased" | "pooled";
+  /**
+   * Leased to `owner`, waiting in the requeue pool, or `done`: completed
+   * (cursor = end), not yet folded into the summary.
+   */
+  state: "leased" | "pooled" | "done";
   /** Holder, "" when pooled. */
   owner: string;
   /** Lease id, "" when pooled. */
@@ -305,10 +314,10 @@ export function encodeMeta(m: MetaRecord): string {
 export function decodeMeta(key: string, text: string): MetaRecord {
   const o = parseJson(key, text);
   const v = int(key, o, "v", 1);
-  if (v !== LAYOUT_VERSION) {
+  if (v < 1 || v > LAYOUT_VERSION) {
     throw new HaStateError(
       key,
-      `layout version ${v} is not ${LAYOUT_VERSION}: run the same mx8 version on every replica`,
+      `layout version ${v} is not 1..${LAYOUT_VERSION}: run the same mx8 version on every replica`,
     );
   }
   const seed = str(key, o, "seed");
@@ -411,10 +420,10 @@ export function decodeRange(
 ): RangeRecord {
   const o = parseJson(key, text);
   const state = o.state;
-  if (state !== "leased" && state !== "pooled") {
+  if (state !== "leased" && state !== "pooled" && state !== "done") {
     throw new HaStateError(
       key,
-      `field "state" must be "leased" or "pooled", got ${
+      `field "state" must be "leased", "pooled" or "done", got ${
         JSON.stringify(state)
       }`,
     );
@@ -433,8 +442,17 @@ export function decodeRange(
       `start ${r.start} ≤ cursor ${r.cursor} ≤ end ${endId} does not hold`,
     );
   }
-  if (state === "leased" && (r.owner === "" || r.lease === "")) {
-    throw new HaStateError(key, "a leased range needs an owner and a lease id");
+  if (state !== "pooled" && (r.owner === "" || r.lease === "")) {
+    throw new HaStateError(
+      key,
+      `a ${state} range needs an owner and a lease id`,
+    );
+  }
+  if (state === "done" && r.cursor !== endId) {
+    throw new HaStateError(
+      key,
+      `a done range has its cursor at its end ${endId}, got ${r.cursor}`,
+    );
   }
   return r;
 }

@@ -38,7 +38,8 @@ export interface LoadedJob {
  * Rebuilds a job's lease state from the keys of its prefix. Unissued rank
  * queues come from the deterministic plan of the frozen membership, minus
  * stored ranges and completed samples; a member that departed has its
- * queue in the pool. A range whose samples are all in the summary is done
+ * queue in the pool. A `done` range is completed as a whole (not yet
+ * folded into the summary). A range whose samples are all in the summary is done
  * (its completion was committed in pieces); a leased range whose delivered
  * prefix is not all completed goes back to the pool (re-delivered).
  *
@@ -71,7 +72,7 @@ export function loadJob(kvs: readonly KeyValue[], keys: JobKeys): LoadedJob {
     } else if (parsed.kind === "range") {
       const r = decodeRange(kv.key, kv.value, parsed.endId);
       stored.push({ key: kv.key, endId: parsed.endId, r });
-      view.set(kv.key, { text: kv.value, range: r });
+      view.set(kv.key, { text: kv.value, range: r, endId: parsed.endId });
     } else {
       for (const r of decodeSummary(kv.key, kv.value)) {
         try {
@@ -108,17 +109,29 @@ export function loadJob(kvs: readonly KeyValue[], keys: JobKeys): LoadedJob {
       revisions,
     };
   }
-  const live: LeaseStateImage["live"] = [];
-  const pool: IdRange[] = [];
-  // Samples accounted for: completed, or held by a stored range.
-  const claimed = new RangeSet(completed.ranges());
-  for (const { key, endId, r } of stored) {
+  for (const { key, endId } of stored) {
     if (endId > meta.totalSamples) {
       throw new HaStateError(
         key,
         `range ends at ${endId}, past the job's ${meta.totalSamples} samples`,
       );
     }
+  }
+  // A done range is completed as a whole; the summary may hold part of it
+  // already (a progress flush) or all of it (the fold committed, the
+  // delete not yet read).
+  for (const { r, endId } of stored) {
+    if (r.state !== "done") continue;
+    for (const piece of completed.subtractFrom({ startId: r.start, endId })) {
+      completed.add(piece);
+    }
+  }
+  const live: LeaseStateImage["live"] = [];
+  const pool: IdRange[] = [];
+  // Samples accounted for: completed, or held by a stored range.
+  const claimed = new RangeSet(completed.ranges());
+  for (const { key, endId, r } of stored) {
+    if (r.state === "done") continue;
     const left = completed.subtractFrom({ startId: r.start, endId });
     for (const piece of left) {
       try {

@@ -16,6 +16,8 @@
  */
 export * from "./layout.ts";
 export * from "./load.ts";
+export * from "./pipeline.ts";
+export * from "./plan.ts";
 export * from "./store.ts";
 export * from "./txn.ts";
 export * from "./view.ts";

@@ -1,7 +1,8 @@
 /**
  * A leader's handle on its job's state in etcd: loads it in one read,
- * then commits each mutation's diff through fenced transactions — durable
- * changes at once, cursor progress when flushed.
+ * then commits each mutation's writes through fenced transactions —
+ * durable changes at once, pipelined (several txns in flight, ordered per
+ * key: lib/ha/pipeline.ts), cursor progress and the summary when flushed.
  *
  * @module
  */
@@ -9,10 +10,18 @@ import { HaStateError } from "../errors.ts";
 import type { EtcdClient } from "../etcd/client.ts";
 import type { Leadership } from "../etcd/election.ts";
 import type { LeaseStateImage } from "../lease/types.ts";
-import { encodeMeta, type JobKeys, type MetaRecord } from "./layout.ts";
+import { RangeSet } from "../lease/range_set.ts";
+import {
+  encodeMeta,
+  type JobKeys,
+  LAYOUT_VERSION,
+  type MetaRecord,
+} from "./layout.ts";
 import { type LoadedJob, loadJob } from "./load.ts";
-import { planTxns } from "./txn.ts";
-import { diffView, toView, type View } from "./view.ts";
+import { TxnPipeline } from "./pipeline.ts";
+import { MAX_KEYS_PER_TXN } from "./txn.ts";
+import { type KeyWrite, planWrites } from "./plan.ts";
+import { toView, type View } from "./view.ts";
 
 /** Fields of `meta` that must match between the stored job and this coordinator. */
 const FIXED = [
@@ -31,7 +40,7 @@ export interface CommitResult {
   keys: number;
   /** Transactions run. */
   txns: number;
-  /** Whether a cursor-only change was left for a later flush. */
+  /** Whether deferred writes (cursor progress, summary) were left for a flush. */
   deferred: boolean;
 }
 
@@ -48,22 +57,26 @@ export interface CommitResult {
  */
 export class HaJobStore {
   readonly #keys: JobKeys;
-  readonly #leadership: Leadership;
   readonly #meta: MetaRecord;
+  /** The view as written or being written (the base of the next plan). */
   #view: View;
-  #revisions: Map<string, number>;
+  readonly #pipeline: TxnPipeline;
+  /** Settles once every durable write planned so far is committed. */
+  #durable: Promise<void> = Promise.resolve();
 
   private constructor(
     keys: JobKeys,
-    leadership: Leadership,
+    leadership: Pick<Leadership, "fencedTxn">,
     meta: MetaRecord,
-    loaded: LoadedJob,
+    loaded: Pick<LoadedJob, "view" | "revisions">,
   ) {
     this.#keys = keys;
-    this.#leadership = leadership;
     this.#meta = meta;
     this.#view = loaded.view;
-    this.#revisions = loaded.revisions;
+    this.#pipeline = new TxnPipeline(
+      (compares, ops) => leadership.fencedTxn(compares, ops),
+      loaded.revisions,
+    );
   }
 
   /**
@@ -105,6 +118,7 @@ export class HaJobStore {
       const prev = loaded.meta;
       const taken: MetaRecord = {
         ...prev,
+        v: LAYOUT_VERSION,
         term: leadership.token,
         failovers: (prev.failovers ?? 0) +
           (prev.term !== undefined && prev.term !== leadership.token ? 1 : 0),
@@ -132,36 +146,100 @@ export class HaJobStore {
     return this.#meta;
   }
 
+  /** Fenced txns submitted and not yet settled. */
+  get inflight(): number {
+    return this.#pipeline.inflight;
+  }
+
   /**
-   * Commits the writes that take the stored view to `image`: at once when
-   * any is durable (membership, grant, completion, requeue) or `flush` is
-   * set; otherwise (cursor progress only) it is deferred to a later call.
+   * Resolves once fewer than `max` txns are in flight.
+   *
+   * @param max The limit.
+   * @returns When a slot is free.
+   */
+  slot(max: number): Promise<void> {
+    return this.#pipeline.slot(max);
+  }
+
+  /**
+   * Settles once every durable write planned so far is committed: what an
+   * RPC that changed nothing durable waits for before it answers (its
+   * answer may reveal a change still in flight, e.g. a resent completion).
+   *
+   * @returns When the planned durable writes are in etcd.
+   * @throws {NotLeaderError} When one of them failed.
+   */
+  settled(): Promise<void> {
+    return this.#durable;
+  }
+
+  /**
+   * Plans, synchronously, the writes that take the stored view to `image`
+   * and sends them: the durable ones at once (membership, grant,
+   * completion, requeue), the deferred ones (cursor progress, summary,
+   * folding `done` ranges) only when `flush` is set. The returned promise
+   * settles once these writes and every durable write planned before them
+   * are committed; txns on other keys stay in flight meanwhile.
    *
    * @param image The lease state after a mutation.
-   * @param flush Commit cursor progress too (the periodic flush).
+   * @param flush Commit deferred writes too (the periodic flush).
    * @returns What was written.
    * @throws {NotLeaderError} When a fenced write failed: the replica steps
    *   down and must not answer the RPC as if it succeeded.
    */
-  async commit(image: LeaseStateImage, flush = false): Promise<CommitResult> {
+  commit(image: LeaseStateImage, flush = false): Promise<CommitResult> {
     const next = toView(image, this.#meta, this.#keys, this.#view);
-    const diff = diffView(this.#view, next);
-    const keys = diff.puts.size + diff.deletes.length;
-    if (keys === 0) return { keys, txns: 0, deferred: false };
-    if (!diff.durable && !flush) return { keys: 0, txns: 0, deferred: true };
-    const txns = planTxns(diff, this.#revisions);
-    for (const txn of txns) {
-      const result = await this.#leadership.fencedTxn(txn.compares, txn.ops);
-      for (const op of txn.ops) {
-        if ("put" in op) {
-          this.#view.set(op.put.key, next.get(op.put.key)!);
-          this.#revisions.set(op.put.key, result.revision);
-        } else if ("delete" in op) {
-          this.#view.delete(op.delete.key);
-          this.#revisions.delete(op.delete.key);
-        }
+    let completed: RangeSet | undefined;
+    const planned = planWrites(this.#view, next, (startId, endId) => {
+      completed ??= new RangeSet(image.completed);
+      return completed.subtractFrom({ startId, endId }).length === 0;
+    });
+    const durable = this.#submit(planned.durable, {
+      barrier: planned.barrier,
+    });
+    this.#durable = Promise.all([this.#durable, durable.done]).then(() => {});
+    this.#durable.catch(() => {});
+    const waits = [this.#durable];
+    let keys = planned.durable.size;
+    let txns = durable.txns;
+    if (flush) {
+      // Folding a done range (deleting it) must follow the summary write
+      // that holds it, which an earlier flush may still have in flight.
+      const summaries = [...this.#view.keys()].filter((k) =>
+        k.startsWith(this.#keys.prefix + "summary/")
+      );
+      const deferred = this.#submit(planned.deferred, { after: summaries });
+      waits.push(deferred.done.then(() => {}));
+      keys += planned.deferred.size;
+      txns += deferred.txns;
+    }
+    return Promise.all(waits).then(() => ({
+      keys,
+      txns,
+      deferred: !flush && planned.deferred.size > 0 &&
+        planned.durable.size === 0,
+    }));
+  }
+
+  /** Applies writes to the view and submits them; counts the txns. */
+  #submit(
+    writes: Map<string, KeyWrite>,
+    options: { barrier?: boolean; after?: string[] },
+  ): { done: Promise<number>; txns: number } {
+    if (writes.size === 0) return { done: Promise.resolve(0), txns: 0 };
+    const list = [];
+    for (const [key, entry] of writes) {
+      if (entry === null) {
+        this.#view.delete(key);
+        list.push({ key, value: null });
+      } else {
+        this.#view.set(key, entry);
+        list.push({ key, value: entry.text });
       }
     }
-    return { keys, txns: txns.length, deferred: false };
+    const txns = Math.ceil(list.length / MAX_KEYS_PER_TXN);
+    const done = this.#pipeline.submit(list, options);
+    done.catch(() => {});
+    return { done, txns };
   }
 }

@@ -13,6 +13,7 @@ import {
   encodeSummary,
   type IdRange,
   type JobKeys,
+  type MemberRecord,
   type MetaRecord,
   type RangeRecord,
   SUMMARY_BLOCKS,
@@ -24,6 +25,12 @@ export interface ViewEntry {
   text: string;
   /** The decoded range record, for `ranges/` keys. */
   range?: RangeRecord;
+  /** The range's end id (its key), for `ranges/` keys. */
+  endId?: number;
+  /** The member record encoded, for `members/` keys built by `toView`. */
+  member?: MemberRecord;
+  /** The ranges encoded, for `summary/` keys built by `toView`. */
+  summary?: readonly IdRange[];
 }
 
 /** Every key a job's state needs, with its value. */
@@ -89,33 +96,50 @@ export function toView(
   previous: View,
 ): View {
   const view: View = new Map();
-  view.set(keys.meta, {
-    text: encodeMeta({
-      ...meta,
-      ready: image.ready,
-      worldSize: image.worldSize,
-    }),
+  const metaText = encodeMeta({
+    ...meta,
+    ready: image.ready,
+    worldSize: image.worldSize,
   });
+  const prevMeta = previous.get(keys.meta);
+  view.set(
+    keys.meta,
+    prevMeta?.text === metaText ? prevMeta : { text: metaText },
+  );
   for (const n of image.nodes) {
-    view.set(keys.member(n.nodeId), {
-      text: encodeMember({
-        rank: n.rank,
-        departed: n.departed,
-        caps: n.caps,
-        done: n.done,
-      }),
-    });
+    const key = keys.member(n.nodeId);
+    const member: MemberRecord = {
+      rank: n.rank,
+      departed: n.departed,
+      caps: n.caps,
+      done: n.done,
+    };
+    // Every durable change builds the whole view: reuse the encoding of an
+    // unchanged member (caps are the same object while unchanged).
+    const prev = previous.get(key);
+    view.set(
+      key,
+      prev?.member !== undefined && sameMember(prev.member, member)
+        ? prev
+        : { text: encodeMember(member), member },
+    );
   }
   const addRange = (endId: number, r: Omit<RangeRecord, "epoch">) => {
     const key = keys.range(endId);
-    const prev = previous.get(key)?.range;
+    const old = previous.get(key);
+    const prev = old?.range;
     const bumped = prev !== undefined && prev.lease !== "" &&
       prev.lease !== r.lease;
     const range: RangeRecord = {
       ...r,
       epoch: (prev?.epoch ?? 0) + (bumped ? 1 : 0),
     };
-    view.set(key, { text: encodeRange(range), range });
+    view.set(
+      key,
+      prev !== undefined && sameRange(prev, range)
+        ? old!
+        : { text: encodeRange(range), range, endId },
+    );
   };
   for (const l of image.live) {
     addRange(l.endId, {
@@ -136,9 +160,35 @@ export function toView(
     });
   }
   for (const [chunk, list] of summaryChunks(image.completed, meta.blockSize)) {
-    view.set(keys.summary(chunk), { text: encodeSummary(list) });
+    const key = keys.summary(chunk);
+    const prev = previous.get(key);
+    view.set(
+      key,
+      prev?.summary !== undefined && sameRanges(prev.summary, list)
+        ? prev
+        : { text: encodeSummary(list), summary: list },
+    );
   }
   return view;
+}
+
+function sameMember(a: MemberRecord, b: MemberRecord): boolean {
+  if (a.rank !== b.rank || a.departed !== b.departed || a.caps !== b.caps) {
+    return false;
+  }
+  const x = a.done ?? [], y = b.done ?? [];
+  return x.length === y.length &&
+    x.every((d, i) => d.leaseId === y[i].leaseId && d.endId === y[i].endId);
+}
+
+function sameRanges(a: readonly IdRange[], b: readonly IdRange[]): boolean {
+  return a.length === b.length &&
+    a.every((r, i) => r.startId === b[i].startId && r.endId === b[i].endId);
+}
+
+function sameRange(a: RangeRecord, b: RangeRecord): boolean {
+  return a.state === b.state && a.owner === b.owner && a.lease === b.lease &&
+    a.start === b.start && a.cursor === b.cursor && a.epoch === b.epoch;
 }
 
 /**

@@ -257,8 +257,11 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
   /**
    * Counts the changes a failover must not lose — membership, caps,
    * barrier, grants, completions, expiries and departures — but not
-   * heartbeats or cursor progress inside a lease. An HA leader commits to
-   * etcd before answering only when it moved (lib/coordinator/ha.ts).
+   * heartbeats or cursor progress inside a lease; also answers that
+   * acknowledge a completion without changing anything (a resent final
+   * report). An HA leader commits to etcd before answering only when it
+   * moved, and then waits for every durable write planned before
+   * (lib/coordinator/ha.ts).
    */
   get durableVersion(): number {
     return this.#durableVersion;
@@ -450,6 +453,10 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
         cursor === finished.endId
       ) {
         node.lastHeartbeatUnixTimeMs = nowMs;
+        // No change, but the answer acknowledges a completion: an HA leader
+        // answers it once every durable change so far is in etcd (the
+        // completion may still be on its way).
+        this.#durableVersion++;
         return { leaseCompleted: true, jobDrained: this.jobDrained };
       }
       throw new LeaseError(

@@ -26,8 +26,12 @@
  * deno task bench:ha [--kills 20] [--ttl-ms 2000] [--samples 12000] [--agents 4]
  *   [--sink-sleep-ms 40] [--batch-size 5] [--block-size 20] [--soak]
  *   [--rpc-nodes 128] [--write-nodes 512] [--seconds 10] [--repeat 3]
- *   [--only failover|rpc]
+ *   [--only failover|rpc] [--ha-max-inflight N]
  * ```
+ *
+ * `--soak` takes `--samples` and `--kills` for a shorter soak (e.g.
+ * `--soak --samples 100000 --kills 5`); `--ha-max-inflight` is passed to
+ * every replica (fenced txns in flight: latency vs etcd write rate).
  *
  * Prerequisites, checked first: `etcd` (apt `etcd-server`); for the RPC
  * part those of bench:coordinator (h2load, cc, libnghttp2-dev).
@@ -68,6 +72,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     repeat: { type: "string", default: "3" },
     only: { type: "string" },
+    "ha-max-inflight": { type: "string" },
   },
 });
 /** Drill 4's preset, or the quick default; explicit flags win. */
@@ -117,6 +122,11 @@ const RPC_NODES = num(values["rpc-nodes"], 128, "rpc-nodes");
 const WRITE_NODES = num(values["write-nodes"], 512, "write-nodes");
 const SECONDS = num(values.seconds, 10, "seconds");
 const REPEAT = Math.max(1, num(values.repeat, 3, "repeat"));
+/** `--ha-max-inflight N`, passed on to every replica (default: theirs). */
+const INFLIGHT = values["ha-max-inflight"] === undefined ? [] : [
+  "--ha-max-inflight",
+  String(num(values["ha-max-inflight"], 4, "ha-max-inflight")),
+];
 if (values.only !== undefined && !["failover", "rpc"].includes(values.only)) {
   throw new Error(`--only must be failover or rpc: ${values.only}`);
 }
@@ -179,6 +189,7 @@ async function failover(): Promise<boolean> {
         etcd.endpoints.join(","),
         "--ha-ttl-ms",
         String(TTL),
+        ...INFLIGHT,
       ]);
     const replicas: CoordinatorProcess[] = await Promise.all(ports.map(start));
     const all: CoordinatorProcess[] = [...replicas];
@@ -316,6 +327,15 @@ async function failover(): Promise<boolean> {
           : ""
       }`,
     );
+    // Why leaders stepped down on their own: the first details per reason.
+    for (const reason of reasons.keys()) {
+      const details = events.filter((e) =>
+        e.event === "leader_lost" && e.reason === reason && e.detail
+      ).slice(0, 3).map((e) => String(e.detail).slice(0, 160));
+      if (details.length > 0) {
+        console.log(`leader_lost ${reason}: ${details.join(" | ")}`);
+      }
+    }
     for (const p of report.problems) console.error(`bench:ha: ${p}`);
     if (failovers.length < KILLS) {
       console.error(
@@ -378,6 +398,7 @@ async function rpc(): Promise<boolean> {
           etcd.endpoints.join(","),
           "--ha-ttl-ms",
           String(TTL),
+          ...INFLIGHT,
         ],
         whenReady: leads,
         counter: etcdTxns,

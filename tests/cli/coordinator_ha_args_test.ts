@@ -15,17 +15,23 @@ Deno.test("coordinator args: --ha-etcd, --ha-ttl-ms, --advertise-url", () => {
     "3000",
     "--advertise-url",
     "http://10.0.0.5:50051/",
+    "--ha-max-inflight",
+    "1",
   ]);
+  assert.equal(ha.haMaxInflight, 1);
   assert.deepEqual(ha.haEtcd, [
     "http://127.0.0.1:2379",
     "http://127.0.0.1:2381",
   ]);
   assert.equal(ha.haTtlMs, 3000);
   assert.equal(ha.advertiseUrl, "http://10.0.0.5:50051");
-  assert.equal(
-    parseCoordinatorArgs([...base, "--ha-etcd", "http://e:2379"]).haTtlMs,
-    2000,
-  );
+  const defaults = parseCoordinatorArgs([
+    ...base,
+    "--ha-etcd",
+    "http://e:2379",
+  ]);
+  assert.equal(defaults.haTtlMs, 2000);
+  assert.equal(defaults.haMaxInflight, 4);
 });
 
 Deno.test("coordinator args: bad HA flags are usage errors naming the flag", () => {
@@ -44,6 +50,11 @@ Deno.test("coordinator args: bad HA flags are usage errors naming the flag", () 
     /--ha-ttl-ms must be an integer >= 2000/,
   );
   bad(["--ha-ttl-ms", "3000"], /--ha-ttl-ms needs --ha-etcd/);
+  bad(["--ha-max-inflight", "2"], /--ha-max-inflight needs --ha-etcd/);
+  bad(
+    ["--ha-etcd", "http://e:2379", "--ha-max-inflight", "0"],
+    /--ha-max-inflight must be an integer >= 1/,
+  );
   bad(["--advertise-url", "http://a:1"], /--advertise-url needs --ha-etcd/);
   bad(
     ["--ha-etcd", "http://e:2379", "--advertise-url", "a:1"],

@@ -270,3 +270,80 @@ Deno.test({
     assert.equal(await currentLeader(client, PREFIX), undefined);
   },
 });
+
+/**
+ * An HTTP proxy to etcd that holds back the answers of `/v3/kv/txn` by
+ * `delayMs` once set (keepalives and reads pass at once): a write slowed
+ * down while the lease stays alive.
+ */
+function slowTxnProxy(target: string) {
+  const state = { delayMs: 0 };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      const url = new URL(req.url);
+      const answer = await fetch(target + url.pathname, {
+        method: req.method,
+        headers: req.headers,
+        body: await req.arrayBuffer(),
+      });
+      const body = await answer.arrayBuffer();
+      if (url.pathname === "/v3/kv/txn") {
+        await new Promise((r) => setTimeout(r, state.delayMs));
+      }
+      return new Response(body, {
+        status: answer.status,
+        headers: answer.headers,
+      });
+    },
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    state,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test({
+  name:
+    "election: a fenced write slower than the leadership left when it was sent, while keepalives go on, does not depose the leader",
+  ignore,
+  async fn() {
+    await using etcd = await startEtcd(1);
+    const client = new EtcdClient(etcd.endpoints);
+    const events: ElectionEvent[] = [];
+    const lead = await campaign(client, PREFIX, "http://a", {
+      ttlMs: 2000,
+      onEvent: (e) => events.push(e),
+    });
+    // The txn's answer takes longer than TTL − margin (1.5 s), the most
+    // leadership left at any send; keepalives keep extending it meanwhile.
+    const proxy = slowTxnProxy(etcd.endpoints[0]);
+    const slow = new EtcdClient([proxy.url]);
+    try {
+      const viaProxy = await campaign(
+        slow,
+        "/mx8/jobs/t2/leader/",
+        "http://b",
+        {
+          ttlMs: 2000,
+          onEvent: (e) => events.push(e),
+        },
+      );
+      proxy.state.delayMs = 1700;
+      const result = await viaProxy.fencedTxn([], [
+        { put: { key: "/mx8/jobs/t2/meta", value: "{}" } },
+      ]);
+      assert.ok(result.revision > viaProxy.token);
+      assert.ok(viaProxy.stillLeader(), `lost: ${viaProxy.lostReason}`);
+      assert.deepEqual(
+        events.filter((e) => e.type !== "leader_elected"),
+        [],
+      );
+      await viaProxy.resign();
+    } finally {
+      await proxy.close();
+      await lead.resign();
+    }
+  },
+});

@@ -10,6 +10,7 @@ import {
   encodeRange,
   encodeSummary,
   jobKeys,
+  LAYOUT_VERSION,
   parseKey,
 } from "../../lib/ha/layout.ts";
 import { job } from "./_helpers.ts";
@@ -73,7 +74,12 @@ Deno.test("layout: malformed records are HaStateErrors naming the key and field"
     );
   bad(() => decodeMeta("K", "{nope"), /not JSON/);
   bad(() => decodeMeta("K", "[1]"), /not a JSON object/);
-  bad(() => decodeMeta("K", encodeMeta({ ...meta, v: 2 })), /layout version 2/);
+  bad(
+    () => decodeMeta("K", encodeMeta({ ...meta, v: LAYOUT_VERSION + 1 })),
+    new RegExp(`layout version ${LAYOUT_VERSION + 1} is not 1..`),
+  );
+  // A version-1 job (before `done` ranges) still loads.
+  assert.equal(decodeMeta("K", encodeMeta({ ...meta, v: 1 })).v, 1);
   bad(() => decodeMeta("K", JSON.stringify({ ...meta, seed: "x1" })), /"seed"/);
   bad(
     () =>
@@ -121,6 +127,22 @@ Deno.test("layout: malformed records are HaStateErrors naming the key and field"
     /cursor 9/,
   );
   bad(() => decodeRange("K", '{"state":"gone"}', 5), /"state"/);
+  bad(
+    () =>
+      decodeRange(
+        "K",
+        encodeRange({
+          state: "done",
+          owner: "n",
+          lease: "L",
+          start: 0,
+          cursor: 3,
+          epoch: 0,
+        }),
+        5,
+      ),
+    /done range has its cursor at its end 5, got 3/,
+  );
   bad(
     () => decodeSummary("K", '{"done":[[5,9],[0,3]]}'),
     /unsorted pair \[0,3\]/,

@@ -111,7 +111,7 @@ Deno.test("restore: a node remembers its last RECENT_COMPLETIONS leases", () => 
   assert.deepEqual(done.map((d) => d.leaseId), ids.slice(-RECENT_COMPLETIONS));
 });
 
-Deno.test("durableVersion moves with what a failover must keep, not with heartbeats or cursor progress", () => {
+Deno.test("durableVersion moves with what a failover must keep (and answers acknowledging it), not with heartbeats or cursor progress", () => {
   const a = makeState({ leaseTtlMs: 100 });
   const v = () => a.durableVersion;
   let last = v();
@@ -133,6 +133,13 @@ Deno.test("durableVersion moves with what a failover must keep, not with heartbe
   moved("cursor progress", false);
   a.reportProgress("x", l.leaseId, l.endId, 7, 0, 30);
   moved("completion", true);
+  // A resent final report changes nothing but acknowledges the completion:
+  // an HA leader must not answer it before the completion is durable.
+  assert.equal(
+    a.reportProgress("x", l.leaseId, l.endId, 7, 0, 31).leaseCompleted,
+    true,
+  );
+  moved("resent final report", true);
   a.tick(40);
   moved("quiet tick", false);
   const [m] = a.requestLease("y", 1, 50).leases;
