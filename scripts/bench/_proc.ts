@@ -75,7 +75,11 @@ export interface Measured {
  * @param cmd Executable.
  * @param args Arguments.
  * @param env Extra environment.
- * @param pollMs Poll period.
+ * @param pollMs Poll period; 0 runs the command without sampling (peaks
+ * stay 0). A sample is not free: reading `smaps_rollup` walks the target's
+ * page tables, 10–20 ms of CPU for a Deno or torch process (the poller's
+ * CPU, taken from the measured tree on a small machine), so time a run
+ * unsampled when its speed matters.
  * @param pss Also sample the tree's PSS (costs a page-table walk per poll).
  * @returns Output, exit code, peak RSS (and PSS) and wall time.
  */
@@ -95,7 +99,7 @@ export async function runMeasured(
   }).spawn();
   let peak = 0;
   let peakPss = 0;
-  const timer = setInterval(() => {
+  const timer = pollMs <= 0 ? undefined : setInterval(() => {
     const pids = treePids(child.pid);
     peak = Math.max(peak, sumField(pids, "status", /VmRSS:\s+(\d+) kB/));
     if (pss) {
@@ -116,6 +120,16 @@ export async function runMeasured(
     peakPssBytes: peakPss,
     wallMs: performance.now() - t0,
   };
+}
+
+/**
+ * CPU seconds (user + system, all threads) this process has used so far,
+ * from `/proc/self/stat` (clock ticks of 10 ms).
+ */
+export function selfCpuSeconds(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15)
 }
 
 /** Formats bytes as MiB with one decimal. */

@@ -21,7 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { mib, runMeasured } from "./_proc.ts";
+import { mib, runMeasured, selfCpuSeconds } from "./_proc.ts";
 import { nativeLibrary, requirePrerequisites } from "./_prereq.ts";
 
 const BATCH = 64;
@@ -37,6 +37,8 @@ interface ChildReport {
   baseRssBytes: number;
   backend?: string;
   inflightHighWaterBytes?: number;
+  /** CPU seconds of the whole process tree over the timed window. */
+  cpuSeconds?: number;
 }
 
 async function child(mode: string, dir: string): Promise<void> {
@@ -117,10 +119,12 @@ async function child(mode: string, dir: string): Promise<void> {
   // Base = the process with the loader open (modules, native library,
   // decoder, manifest) and nothing in flight.
   const baseOpen = Deno.memoryUsage().rss;
+  const cpu0 = selfCpuSeconds();
   const t0 = performance.now();
   let n = 0;
   for await (const b of loader) n += b.sampleIds.length;
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = selfCpuSeconds() - cpu0;
   const s = loader.stats();
   report({
     images: n,
@@ -128,6 +132,7 @@ async function child(mode: string, dir: string): Promise<void> {
     baseRssBytes: baseOpen,
     backend: s.decodeBackend,
     inflightHighWaterBytes: s.inflightHighWaterBytes,
+    cpuSeconds,
   });
 }
 
@@ -135,21 +140,54 @@ function report(r: ChildReport): void {
   console.log("REPORT " + JSON.stringify(r));
 }
 
-/** The PyTorch peer: DataLoader(num_workers=2) over torchvision ImageFolder (argv[1]). */
+/**
+ * Python source of \`tree_cpu()\`: CPU seconds (user + system) of this
+ * process and of each descendant alive now, as \`{pid: seconds}\` (from /proc).
+ */
+export const PY_TREE_CPU = `
+def tree_cpu():
+    import os
+    tck, out, stack = os.sysconf("SC_CLK_TCK"), {}, [os.getpid()]
+    while stack:
+        pid = stack.pop()
+        try:
+            f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            out[pid] = (int(f[11]) + int(f[12])) / tck
+            for t in os.listdir(f"/proc/{pid}/task"):
+                stack += [int(k) for k in open(f"/proc/{pid}/task/{t}/children").read().split()]
+        except OSError:
+            pass
+    return out
+`;
+
+/**
+ * The PyTorch peer: DataLoader(num_workers=2) over torchvision ImageFolder
+ * (argv[1]). Reports the tree's CPU (main process + workers) up to the last
+ * batch (the workers exit after it).
+ */
 export const PYTORCH = `
-import json, sys, time, resource
+import json, os, sys, time, resource
 import torch
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
+${PY_TREE_CPU}
 torch.set_num_threads(1)
 root = sys.argv[1]
 ds = datasets.ImageFolder(root, transform=transforms.Compose([transforms.Resize((224, 224)), transforms.ToTensor()]))
 dl = DataLoader(ds, batch_size=64, num_workers=2, shuffle=False)
+total = len(dl)
+cpu0 = tree_cpu()
 t0 = time.perf_counter()
-n = 0
+n = k = 0
 for x, y in dl:
     n += x.shape[0]
-print("REPORT " + json.dumps({"images": n, "seconds": time.perf_counter() - t0, "baseRssBytes": 0, "backend": "torchvision/PIL"}))
+    k += 1
+    if k == total:
+        cpu1 = tree_cpu()
+seconds = time.perf_counter() - t0
+cpu = sum(v - cpu0.get(p, 0) for p, v in cpu1.items())
+print("REPORT " + json.dumps({"images": n, "seconds": seconds, "baseRssBytes": 0, "backend": "torchvision/PIL",
+    "cpuSeconds": cpu}))
 `;
 
 /**

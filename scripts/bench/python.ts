@@ -9,7 +9,14 @@
  * shared by two processes — the mapping — counts once in PSS, twice in RSS).
  *
  * Rows run round-robin `--repeat` times (default 3); each figure is the
- * median. Two baseline rows run in the same rounds: (t) `python3` with
+ * median. Each round runs every row twice: once unsampled for its speed and
+ * its CPU (each process reports its own and its children's CPU seconds over
+ * the timed window, from /proc), once with the memory sampler for its peaks.
+ * The sampler is not free: each PSS sample reads `smaps_rollup`, a page-table
+ * walk of 10–20 ms CPU per Deno or torch process, so on a 2-core machine it
+ * takes CPU from the row it measures, and more from (a) (two processes, one
+ * of them with torch mapped) than from (b); the images/s seen while sampled
+ * are printed too, to show it. Two baseline rows run in the same rounds: (t) `python3` with
  * `import torch` alone and (p) `python3` with `import numpy` alone. The
  * binding's own cost is (a) − (t) (and (a') − (p)): the Python side of mx8
  * plus its runtime child, without the interpreter and torch every PyTorch
@@ -23,30 +30,42 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { mib, runMeasured } from "./_proc.ts";
-import { prepare, PYTORCH } from "./loader.ts";
+import { prepare, PY_TREE_CPU, PYTORCH } from "./loader.ts";
 
 const PYTHON = Deno.env.get("MX8_PYTHON") ?? "/usr/bin/python3";
 const PKG = fileURLToPath(new URL("../../ffi/python/", import.meta.url));
 const LOADER_TS = fileURLToPath(new URL("./loader.ts", import.meta.url));
 
+// CPU is read after the last batch is taken: the runtime child exits when
+// the loop ends.
 const MX8_PY = `
-import json, sys, time
+import json, os, sys, time
 sys.path.insert(0, ${JSON.stringify(PKG)})
 import mx8
+${PY_TREE_CPU}
 packed, store, tensors = sys.argv[1:4]
 loader = mx8.vision.ImageFolderLoader(packed, batch_size_samples=64, resize_hw=(224, 224),
     max_inflight_bytes=256 * 2**20, max_queue_batches=8, prefetch_batches=4,
     manifest_store=store, tensors=tensors)
 loader.classes  # opens the dataset, as (b) does before its clock starts
+total = len(loader)
+cpu0 = tree_cpu()
 t0 = time.perf_counter()
-n = 0
+n = k = 0
 for images, labels in loader:
     n += len(labels)
+    k += 1
+    if k == total:
+        cpu1 = tree_cpu()
 seconds = time.perf_counter() - t0
+me = os.getpid()
+runtime = sum(v - cpu0.get(p, 0) for p, v in cpu1.items() if p != me)
 s = loader.stats()
 print("REPORT " + json.dumps({"images": n, "seconds": seconds, "backend": s["decode_backend"],
     "zeroCopy": s["shared_zero_copy_batches"], "copied": s["shared_copied_batches"],
-    "inflightHighWaterBytes": s["inflight_high_water_bytes"]}))
+    "inflightHighWaterBytes": s["inflight_high_water_bytes"],
+    "cpuSeconds": cpu1[me] - cpu0[me] + runtime, "pythonCpuSeconds": cpu1[me] - cpu0[me],
+    "runtimeCpuSeconds": runtime}))
 `;
 
 interface Report {
@@ -56,6 +75,12 @@ interface Report {
   zeroCopy?: number;
   copied?: number;
   inflightHighWaterBytes?: number;
+  /** CPU seconds of the row's whole tree over the timed window. */
+  cpuSeconds?: number;
+  /** (a): of which the Python process. */
+  pythonCpuSeconds?: number;
+  /** (a): of which the runtime child. */
+  runtimeCpuSeconds?: number;
 }
 
 // Baseline rows: an interpreter with torch / numpy imported, doing nothing.
@@ -68,10 +93,31 @@ print("REPORT " + json.dumps({"images": 0, "seconds": 1}))
 
 interface Row {
   name: string;
+  /** Images/s of the unsampled run. */
   ips: number;
+  /** Images/s of the run with the memory sampler. */
+  sampledIps: number;
+  /** CPU ms per image (unsampled run), and its Python / runtime shares. */
+  cpuMs: number;
+  pythonCpuMs?: number;
+  runtimeCpuMs?: number;
   rss: number;
   pss: number;
   report: Report;
+}
+
+/** Runs a row once and parses its report (`pollMs` 0: unsampled). */
+async function runRow(
+  r: { name: string; cmd: string; args: string[] },
+  pollMs: number,
+) {
+  const m = await runMeasured(r.cmd, r.args, { NO_COLOR: "1" }, pollMs, true);
+  const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (m.code !== 0 || !line) {
+    console.error(m.stderr);
+    throw new Error(`${r.name} failed (exit ${m.code})`);
+  }
+  return { m, report: JSON.parse(line.slice(7)) as Report };
 }
 
 async function has(args: string[]): Promise<boolean> {
@@ -146,19 +192,23 @@ async function main(): Promise<void> {
     args: ["-c", BASELINE_PY, "numpy"],
   });
   const samples = new Map<string, Row[]>(runs.map((r) => [r.name, []]));
+  const perImageMs = (sec: number | undefined, rep: Report) =>
+    sec === undefined ? NaN : sec / rep.images * 1000;
   for (let i = 1; i <= repeat; i++) {
     for (const r of runs) {
       console.error(`round ${i}/${repeat}: ${r.name} …`);
-      const m = await runMeasured(r.cmd, r.args, { NO_COLOR: "1" }, 25, true);
-      const line = m.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-      if (m.code !== 0 || !line) {
-        console.error(m.stderr);
-        throw new Error(`${r.name} failed (exit ${m.code})`);
-      }
-      const report = JSON.parse(line.slice(7)) as Report;
+      const baseline = r.name.startsWith("(t)") || r.name.startsWith("(p)");
+      // Speed and CPU unsampled; then the peaks, sampled.
+      const fast = baseline ? undefined : (await runRow(r, 0)).report;
+      const { m, report } = await runRow(r, 25);
+      const timed = fast ?? report;
       samples.get(r.name)!.push({
         name: r.name,
-        ips: report.images / report.seconds,
+        ips: timed.images / timed.seconds,
+        sampledIps: report.images / report.seconds,
+        cpuMs: perImageMs(timed.cpuSeconds, timed),
+        pythonCpuMs: perImageMs(timed.pythonCpuSeconds, timed),
+        runtimeCpuMs: perImageMs(timed.runtimeCpuSeconds, timed),
         rss: m.peakRssBytes,
         pss: m.peakPssBytes,
         report,
@@ -167,11 +217,17 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = runs.map((r) => {
     const s = samples.get(r.name)!;
+    const med = (f: (x: Row) => number | undefined) =>
+      median(s.map((x) => f(x) ?? NaN));
     return {
       name: r.name,
-      ips: median(s.map((x) => x.ips)),
-      rss: median(s.map((x) => x.rss)),
-      pss: median(s.map((x) => x.pss)),
+      ips: med((x) => x.ips),
+      sampledIps: med((x) => x.sampledIps),
+      cpuMs: med((x) => x.cpuMs),
+      pythonCpuMs: med((x) => x.pythonCpuMs),
+      runtimeCpuMs: med((x) => x.runtimeCpuMs),
+      rss: med((x) => x.rss),
+      pss: med((x) => x.pss),
       report: s[0].report,
     };
   });
@@ -182,19 +238,30 @@ async function main(): Promise<void> {
     `\n### bench:python — ${images} JPEGs 500×375 → 224×224 float32, batch 64, maxInflightBytes 256 MiB, median of ${repeat}\n`,
   );
   console.log(
-    "| run | images/s | peak tree RSS (MiB) | peak tree PSS (MiB) | vs (b) | vs (c) |",
+    "| run | images/s | vs (b) | vs (c) | CPU ms/image | images/s, sampled | peak tree RSS (MiB) | peak tree PSS (MiB) |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  const ms = (x: number | undefined) =>
+    x === undefined || isNaN(x) ? "" : x.toFixed(2);
   for (const r of rows) {
     if (r.report.images === 0) {
-      console.log(`| ${r.name} | – | ${mib(r.rss)} | ${mib(r.pss)} | | |`);
+      console.log(
+        `| ${r.name} | – | | | | | ${mib(r.rss)} | ${mib(r.pss)} |`,
+      );
       continue;
     }
     const vsC = c ? (r.ips / c.ips).toFixed(2) + "×" : "n/a";
+    const cpu = isNaN(r.pythonCpuMs ?? NaN)
+      ? ms(r.cpuMs)
+      : `${ms(r.cpuMs)} (${ms(r.pythonCpuMs)} Python + ${
+        ms(r.runtimeCpuMs)
+      } runtime)`;
     console.log(
-      `| ${r.name} | ${r.ips.toFixed(0)} | ${mib(r.rss)} | ${mib(r.pss)} | ${
+      `| ${r.name} | ${r.ips.toFixed(0)} | ${
         (r.ips / b.ips).toFixed(2)
-      }× | ${vsC} |`,
+      }× | ${vsC} | ${cpu} | ${r.sampledIps.toFixed(0)} (${
+        (r.sampledIps / b.sampledIps).toFixed(2)
+      }×) | ${mib(r.rss)} | ${mib(r.pss)} |`,
     );
   }
   console.log("");
@@ -209,7 +276,11 @@ async function main(): Promise<void> {
     if (!x || !base) continue;
     const goals = [
       c ? `${(x.ips / c.ips).toFixed(2)}× (c) (goal ≥ 3×)` : "",
-      `${(x.ips / b.ips).toFixed(2)}× (b) (goal ≥ 0.95×)`,
+      `${(x.ips / b.ips).toFixed(2)}× (b) (goal ≥ 0.95×); CPU per image ${
+        ms(x.cpuMs)
+      } ms (Python ${ms(x.pythonCpuMs)} + runtime ${
+        ms(x.runtimeCpuMs)
+      }) vs (b) ${ms(b.cpuMs)} ms: ${(x.cpuMs / b.cpuMs).toFixed(2)}×`,
       `whole tree ${mib(x.rss)} RSS / ${mib(x.pss)} PSS vs (b) + 64 = ${
         mib(b.rss + cap)
       } / ${mib(b.pss + cap)} MiB: ${

@@ -168,7 +168,11 @@ class Loader:
             self._last_checkpoint = self.checkpoint()
         except Mx8Error:
             pass  # distributed: resumes through the coordinator
-        self.close()
+        # The loop ends now, not when the runtime has torn down (tens of ms):
+        # it was told to stop and exits on its own; a thread reaps it.
+        bridge, self._bridge = self._bridge, None
+        self._held = None
+        bridge.close(wait=False)
 
     def _release(self, batch: Batch) -> None:
         if self._held is batch and self._bridge is not None and not self._bridge.closed:

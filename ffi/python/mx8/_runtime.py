@@ -277,8 +277,15 @@ class Bridge:
             except (OSError, ValueError):
                 pass
 
-    def close(self) -> None:
-        """Stops the runtime (``close``, then EOF, then a kill after 10 s) and drops the mapping."""
+    def close(self, wait: bool = True) -> None:
+        """Stops the runtime (``close``, then EOF, then a kill after 10 s) and drops the mapping.
+
+        ``wait=False`` (the end of the data) returns once the runtime was told
+        to stop and its stdin closed; a daemon thread waits for its exit (and
+        kills it after the same timeout), so the consumer does not wait for the
+        runtime's teardown. At interpreter exit the wait is completed if it has
+        not started yet (the finalizer); either way the runtime exits on EOF.
+        """
         if self.closed:
             return
         self.closed = True
@@ -286,17 +293,26 @@ class Bridge:
             assert self._proc.stdin is not None
             self._proc.stdin.write(b'{"op":"close"}\n')
             self._proc.stdin.flush()
+            if not wait:
+                self._proc.stdin.close()  # EOF now, not when the reaper gets to it
         except (OSError, ValueError):
             pass
-        self._finalizer()  # closes stdin, waits (kills after a timeout), unlinks
-        self._stderr.join(timeout=2)
-        self._close_pipes()
+        if wait:
+            self._reap()
+        else:
+            threading.Thread(target=self._reap, name="mx8-runtime-reaper", daemon=True).start()
         mm, self.mm = self.mm, None
         if mm is not None:
             try:
                 mm.close()
             except BufferError:
                 pass  # arrays still view it: unmapped when the last one goes
+
+    def _reap(self) -> None:
+        """Waits for the runtime's exit (kills it after a timeout), then closes the pipes."""
+        self._finalizer()  # closes stdin, waits (kills after a timeout), unlinks
+        self._stderr.join(timeout=2)
+        self._close_pipes()
 
     @property
     def pid(self) -> int:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
+import time
 import unittest
 
 import numpy as np
 
-from _support import HAS_TORCH, NATIVE, NATIVE_SKIP, SMALL_CAP, TORCH_SKIP, DatasetCase, deno_reference, mx8
+from _support import (
+    HAS_TORCH, NATIVE, NATIVE_SKIP, SMALL_CAP, TORCH_SKIP, DatasetCase, deno_cmd, deno_reference, mx8, wait_gone,
+)
 
 
 def sha(a) -> str:
@@ -167,6 +171,56 @@ class ImageFolderLoaderTest(DatasetCase):
 
         n = sum(len(labels) for _, labels in tud.DataLoader(Stream(self.link()), batch_size=None))
         self.assertEqual(n, self.COUNT)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return not f.read().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return False
+
+
+class EndOfDataTest(DatasetCase):
+    COUNT = 6
+    CLASSES = 2
+
+    def test_the_loop_ends_without_waiting_for_the_runtimes_teardown_which_is_still_reaped(self) -> None:
+        # MX8_BIN: the real runtime, then a teardown that lasts until the test
+        # opens the gate (an exit that takes long, e.g. a loaded machine).
+        gate = self.tmp / "gate"
+        wrapper = self.tmp / "slow-exit-mx8"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f"{shlex.join(deno_cmd(str(mx8._runtime._checkout_root() / 'main.ts')))} \"$@\"\n"
+            "code=$?\n"
+            f"while [ ! -e {shlex.quote(str(gate))} ]; do sleep 0.05; done\n"
+            "exit $code\n"
+        )
+        wrapper.chmod(0o755)
+        os.environ["MX8_BIN"] = str(wrapper)
+        try:
+            loader = mx8.vision.ImageFolderLoader(str(self.train), batch_size_samples=4, resize_hw=(4, 4),
+                                                  tensors="numpy")
+            ids = [i for batch in loader for i in batch.sample_ids.tolist()]
+        finally:
+            del os.environ["MX8_BIN"]
+        pid = loader.stats()["runtime_pid"]
+        # The loop returned while the runtime was still tearing down …
+        self.assertTrue(alive(pid), "the end of the data waited for the runtime's exit")
+        self.assertEqual(ids, list(range(self.COUNT)))
+        self.assertEqual(loader.stats()["delivered_samples_total"], self.COUNT)  # final values kept
+        loader.checkpoint()
+        self.assertIsNone(loader.next())
+        loader.close()  # idempotent, no wait
+        # … and it is reaped (no zombie left) once it exits.
+        gate.touch()
+        self.assertTrue(wait_gone(pid))
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(f"/proc/{pid}"), f"runtime {pid} left a zombie")
 
 
 class BadArgumentsTest(DatasetCase):
