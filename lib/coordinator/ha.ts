@@ -181,10 +181,14 @@ export class HaReplica implements HaGate, AsyncDisposable {
     } else if (!flush && store.inflight >= this.#maxInflight) {
       // etcd busy: changes made meanwhile share one txn when a slot frees
       // (group commit), which bounds the write rate.
+      const lead = this.#leadership;
       run = this.#batch ??= store.slot(this.#maxInflight).then(
         (): Promise<CommitResult | void> => {
           this.#batch = undefined;
           if (this.#store !== store) {
+            // A change this replica made as leader, refused: it stepped
+            // down (own clock, a fenced txn) while the change waited.
+            lead?.refusedUnsent();
             return Promise.reject(
               new NotLeaderError(
                 "resigned",

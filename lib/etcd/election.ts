@@ -47,8 +47,12 @@ export type ElectionEvent =
     key: string;
     /** Its term. */
     term: number;
-    /** `clock`: refused locally, past TTL − margin; `etcd`: the token compare failed. */
-    by: "clock" | "etcd";
+    /**
+     * `clock`: refused locally, past TTL − margin; `etcd`: the token compare
+     * failed; `stepped_down`: never sent, the leadership ended while it
+     * waited behind an earlier write.
+     */
+    by: "clock" | "etcd" | "stepped_down";
   };
 
 /**
@@ -296,6 +300,20 @@ export class Leadership {
    * @throws {NotLeaderError} `expired` (own clock), `fenced` (token
    *   compare failed), `conflict` (a caller compare failed), `error`.
    */
+  /**
+   * Records a write of this leader that was never sent: the leadership
+   * ended while it waited behind an earlier write (event
+   * `fenced_write_rejected`, `by: "stepped_down"`).
+   */
+  refusedUnsent(): void {
+    this.#onEvent({
+      type: "fenced_write_rejected",
+      key: this.key,
+      term: this.token,
+      by: "stepped_down",
+    });
+  }
+
   async fencedTxn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
     if (!this.stillLeader()) {
       this.#onEvent({

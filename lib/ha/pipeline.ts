@@ -49,6 +49,7 @@ export class TxnPipeline {
   readonly #send: SendTxn;
   readonly #revisions: Map<string, number>;
   readonly #maxKeys: number;
+  readonly #onUnsent: (err: unknown) => void;
   /** The last submitted txn writing each key, until it settles. */
   readonly #tails = new Map<string, Promise<void>>();
   /** Barrier txns in flight: every later txn waits for them. */
@@ -63,15 +64,19 @@ export class TxnPipeline {
    * @param revisions Mod revision of every stored key as last read or
    *   written (0 or absent: the key does not exist); kept up to date.
    * @param maxKeys Keys per txn (larger writes are split, in order).
+   * @param onUnsent Called for each txn left unsent because one it waited
+   *   for failed (the writes it carried were refused).
    */
   constructor(
     send: SendTxn,
     revisions: Map<string, number>,
     maxKeys = MAX_KEYS_PER_TXN,
+    onUnsent: (err: unknown) => void = () => {},
   ) {
     this.#send = send;
     this.#revisions = revisions;
     this.#maxKeys = maxKeys;
+    this.#onUnsent = onUnsent;
   }
 
   /** Txns submitted and not yet settled (sent or waiting for their keys). */
@@ -143,7 +148,13 @@ export class TxnPipeline {
         if (tail !== undefined) deps.add(tail);
       }
       this.#inflight++;
-      const txn = Promise.all(deps).then(() => this.#run(group));
+      const txn = Promise.all(deps).then(
+        () => this.#run(group),
+        (err) => {
+          this.#onUnsent(err);
+          throw err;
+        },
+      );
       txn.catch(() => {}).finally(() => {
         for (const { key } of group) {
           if (this.#tails.get(key) === txn) this.#tails.delete(key);

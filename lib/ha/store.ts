@@ -66,7 +66,7 @@ export class HaJobStore {
 
   private constructor(
     keys: JobKeys,
-    leadership: Pick<Leadership, "fencedTxn">,
+    leadership: Pick<Leadership, "fencedTxn" | "refusedUnsent">,
     meta: MetaRecord,
     loaded: Pick<LoadedJob, "view" | "revisions">,
   ) {
@@ -76,6 +76,8 @@ export class HaJobStore {
     this.#pipeline = new TxnPipeline(
       (compares, ops) => leadership.fencedTxn(compares, ops),
       loaded.revisions,
+      undefined,
+      () => leadership.refusedUnsent(),
     );
   }
 

@@ -111,9 +111,15 @@ Deno.test("pipeline: a put then a delete of one key land in that order, however 
   assert.equal(etcd.store.get("/k")?.value, "w");
 });
 
-Deno.test("pipeline: a failed txn fails every txn chained after it, unsent; others go on", async () => {
+Deno.test("pipeline: a failed txn fails every txn chained after it, unsent (each reported refused); others go on", async () => {
   const etcd = manualEtcd();
-  const p = new TxnPipeline(etcd.send, new Map());
+  const unsent: unknown[] = [];
+  const p = new TxnPipeline(
+    etcd.send,
+    new Map(),
+    undefined,
+    (err) => unsent.push(err),
+  );
   const first = p.submit([{ key: "/a", value: "1" }]);
   const chained = p.submit([{ key: "/a", value: "2" }, {
     key: "/b",
@@ -130,6 +136,8 @@ Deno.test("pipeline: a failed txn fails every txn chained after it, unsent; othe
   etcd.sent[1].answer();
   assert.equal(await free, 1);
   assert.equal(etcd.sent.length, 2, "nothing sent after the failure");
+  assert.equal(unsent.length, 2, "the chained and the one on /b, refused");
+  assert.match(String(unsent[0]), /fenced/);
   assert.equal(p.inflight, 0);
 });
 
