@@ -210,7 +210,14 @@ async function failover(): Promise<boolean> {
         }
         await new Promise((res) => setTimeout(res, 20));
       }
-      throw new Error("bench:ha: no new leader within 30 s");
+      const tails = replicas.map((r) =>
+        `${r.url}:\n  ${r.stderrLines().slice(-8).join("\n  ")}`
+      );
+      throw new Error(
+        `bench:ha: no new leader within 30 s; the replicas' last lines:\n${
+          tails.join("\n")
+        }`,
+      );
     };
     let { r: leader } = await waitLeader();
     const urls = replicas.map((r) => r.url).join(",");
