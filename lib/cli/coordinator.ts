@@ -59,8 +59,9 @@ Options:
                            (client URLs): the elected leader serves, followers answer
                            mutating RPCs with FAILED_PRECONDITION + mx8-leader (docs/ha.md)
   --ha-ttl-ms N            leader lease TTL with --ha-etcd (default 2000, min 2000)
-  --ha-max-inflight N      fenced etcd txns the leader keeps in flight (default 4; past
-                           it changes share one txn; 1: one at a time, fewest writes)
+  --ha-max-inflight N      fenced etcd txns the leader keeps in flight (default 1: one
+                           at a time, changes meanwhile share one txn; more overlap
+                           etcd writes but delay the leader's keepalives under load)
   --advertise-url URL      this replica's URL as agents reach it (default: its url=)
   --ha-etcd-user USER      etcd user when etcd has auth enabled; the password is read
                            from $MX8_ETCD_PASSWORD

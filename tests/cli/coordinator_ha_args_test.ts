@@ -31,7 +31,7 @@ Deno.test("coordinator args: --ha-etcd, --ha-ttl-ms, --advertise-url", () => {
     "http://e:2379",
   ]);
   assert.equal(defaults.haTtlMs, 2000);
-  assert.equal(defaults.haMaxInflight, 4);
+  assert.equal(defaults.haMaxInflight, 1);
 });
 
 Deno.test("coordinator args: bad HA flags are usage errors naming the flag", () => {
