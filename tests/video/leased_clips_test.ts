@@ -9,6 +9,7 @@ import { startAgent } from "../agent/_agents.ts";
 import { tempDir } from "../_helpers/tmp.ts";
 import { sharedFixtures, videoTest } from "./_fixtures.ts";
 import { clipDigestLines } from "./_clip_digest_sink.ts";
+import type { ClipBatch } from "../../lib/video/clip_batch.ts";
 import { passWorkingBytes } from "../../lib/video/working_memory.ts";
 
 const SINK = new URL("./_clip_digest_sink.ts", import.meta.url).pathname;
@@ -43,6 +44,13 @@ async function localClips(dir: string, link: string): Promise<string[]> {
     manifestStore: openManifestStore(join(dir, "local-store")),
     log: () => {},
   });
+  return await sortedDigests(clips);
+}
+
+/** The digest lines of every clip a loader delivers, sorted. */
+async function sortedDigests(
+  clips: AsyncIterable<ClipBatch>,
+): Promise<string[]> {
   let lines = "";
   for await (const b of clips) lines += clipDigestLines(b);
   return lines.split("\n").filter((l) => l !== "").sort();
@@ -185,12 +193,7 @@ videoTest(
       nodeId: "lib",
       log: (event) => events.push(event),
     });
-    let lines = "";
-    for await (const b of clips) lines += clipDigestLines(b);
-    assert.deepEqual(
-      lines.split("\n").filter((l) => l !== "").sort(),
-      expected,
-    );
+    assert.deepEqual(await sortedDigests(clips), expected);
     const s = clips.stats();
     assert.equal(s.deliveredClipsTotal, 142);
     assert.equal(s.plannedClips, 142);
@@ -257,12 +260,7 @@ videoTest(
       nodeId: "lib",
       log: () => {},
     });
-    let lines = "";
-    for await (const b of clips) lines += clipDigestLines(b);
-    assert.deepEqual(
-      lines.split("\n").filter((l) => l !== "").sort(),
-      expected,
-    );
+    assert.deepEqual(await sortedDigests(clips), expected);
     const s = clips.stats();
     assert.equal(s.videosProbed, 7);
     assert.equal(s.videosFromManifest, 0);
