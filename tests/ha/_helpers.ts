@@ -49,3 +49,20 @@ export function viewKvs(view: View, revision = 1): KeyValue[] {
     lease: "0",
   }));
 }
+
+/**
+ * A small deterministic PRNG (mulberry32) for randomized histories.
+ *
+ * @param seed Seed.
+ * @returns `next(n)`: an integer in [0, n).
+ */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  return (n: number) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}

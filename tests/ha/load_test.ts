@@ -6,21 +6,9 @@ import { diffView, toView, type View } from "../../lib/ha/view.ts";
 import { LeaseError } from "../../lib/lease/errors.ts";
 import { LeaseState } from "../../lib/lease/state.ts";
 import type { LeaseStateImage } from "../../lib/lease/types.ts";
-import { job, viewKvs } from "./_helpers.ts";
+import { job, rng, viewKvs } from "./_helpers.ts";
 
 const keys = jobKeys("j1");
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 const sorted = (rs: { startId: number; endId: number }[]) =>
   rs.map((r) => [r.startId, r.endId]).sort((a, b) => a[0] - b[0]);
