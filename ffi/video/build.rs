@@ -1,4 +1,4 @@
-//! Compiles the C shim `shim/mx8_av.c` against the system's FFmpeg headers
+//! Compiles the C shim (`shim/mx8_av.c`, `shim/mx8_rgb.c`) against the system's FFmpeg headers
 //! with the system C compiler (no crates), archives it, and links FFmpeg's
 //! libraries dynamically.
 //!
@@ -15,40 +15,49 @@ use std::process::Command;
 const LIBS: [&str; 4] = ["libavformat", "libavcodec", "libswscale", "libavutil"];
 const HINT: &str = "install with \"apt-get install -y gcc pkg-config libavformat-dev libavcodec-dev libswscale-dev\"";
 
+/// The shim's C sources (each compiled to its own object, archived together).
+const SOURCES: [&str; 2] = ["mx8_av", "mx8_rgb"];
+
 fn main() {
-    println!("cargo:rerun-if-changed=shim/mx8_av.c");
-    println!("cargo:rerun-if-changed=shim/mx8_av.h");
+    for name in SOURCES {
+        println!("cargo:rerun-if-changed=shim/{name}.c");
+        println!("cargo:rerun-if-changed=shim/{name}.h");
+    }
     println!("cargo:rerun-if-env-changed=CC");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let (cflags, libs) = pkg_config();
     let cc = env::var("CC").unwrap_or_else(|_| "cc".into());
-    let obj = out.join("mx8_av.o");
-    let status = Command::new(&cc)
-        .args([
-            "-c",
-            "-O2",
-            "-fPIC",
-            "-std=c11",
-            "-D_POSIX_C_SOURCE=200809L",
-            "-Wall",
-            "-Wextra",
-            "-Wno-unused-parameter",
-        ])
-        .args(&cflags)
-        .arg("shim/mx8_av.c")
-        .arg("-o")
-        .arg(&obj)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => fail(&format!(
-            "{cc} could not compile shim/mx8_av.c against FFmpeg's headers (exit {s})"
-        )),
-        Err(e) => fail(&format!("cannot run the C compiler {cc:?}: {e}")),
+    let mut objs = Vec::new();
+    for name in SOURCES {
+        let obj = out.join(format!("{name}.o"));
+        let status = Command::new(&cc)
+            .args([
+                "-c",
+                "-O2",
+                "-fPIC",
+                "-std=c11",
+                "-D_POSIX_C_SOURCE=200809L",
+                "-Wall",
+                "-Wextra",
+                "-Wno-unused-parameter",
+            ])
+            .args(&cflags)
+            .arg(format!("shim/{name}.c"))
+            .arg("-o")
+            .arg(&obj)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => fail(&format!(
+                "{cc} could not compile shim/{name}.c against FFmpeg's headers (exit {s})"
+            )),
+            Err(e) => fail(&format!("cannot run the C compiler {cc:?}: {e}")),
+        }
+        objs.push(obj);
     }
     let lib = out.join("libmx8_av.a");
     let _ = std::fs::remove_file(&lib);
-    match Command::new("ar").arg("crs").arg(&lib).arg(&obj).status() {
+    match Command::new("ar").arg("crs").arg(&lib).args(&objs).status() {
         Ok(s) if s.success() => {}
         Ok(s) => fail(&format!("ar could not archive the shim (exit {s})")),
         Err(e) => fail(&format!("cannot run ar: {e}")),

@@ -18,7 +18,11 @@
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+
+#include "mx8_rgb.h"
 
 #define AVIO_BUFFER 65536
 
@@ -312,6 +316,7 @@ struct Mx8avSession {
   AVRational tb;
   int64_t start, delay;
   struct SwsContext *sws;
+  Mx8Rgb rgb;               /* the planar-YUV scale + own RGB24 conversion (mx8_rgb.c) */
   /* Kept scaled frames (a ring of `kcap`): kept frame j is shown at times
      [kts[j], kuntil[j]); kts INT64_MIN: empty. */
   uint32_t kh, kw;
@@ -451,6 +456,7 @@ void mx8av_session_close(Mx8avSession *s) {
   if (!s) return;
   session_shut(s);
   sws_freeContext(s->sws);
+  mx8_rgb_free(&s->rgb);
   av_packet_free(&s->pkt);
   av_frame_free(&s->frame);
   av_frame_free(&s->held);
@@ -498,6 +504,8 @@ static int emit(Sink *s, const AVFrame *frame, int64_t ts, const Want *w, char *
   } else {
     double t0 = now_seconds();
     Mx8avSession *se = s->s;
+    /* The direct context: the reference conversion (also the fallback, and
+       where the planar path reads swscale's colour details and flags). */
     se->sws = sws_getCachedContext(se->sws, frame->width, frame->height, frame->format,
                                    (int)s->width, (int)s->height, AV_PIX_FMT_RGB24, SWS_BILINEAR,
                                    NULL, NULL, NULL);
@@ -506,10 +514,17 @@ static int emit(Sink *s, const AVFrame *frame, int64_t ts, const Want *w, char *
               frame->height, av_get_pix_fmt_name(frame->format), s->width, s->height);
       return MX8AV_EDECODE;
     }
-    uint8_t *planes[4] = {dst, NULL, NULL, NULL};
-    int strides[4] = {(int)s->width * 3, 0, 0, 0};
-    sws_scale(se->sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
-              planes, strides);
+    int planar = mx8_rgb_prepare(&se->rgb, se->sws, frame->width, frame->height, frame->format,
+                                 (int)s->width, (int)s->height);
+    if (planar < 0) return set_err(err, err_cap, "out of memory (scale buffer)"), MX8AV_ENOMEM;
+    if (planar) {
+      mx8_rgb_scale(&se->rgb, (const uint8_t *const *)frame->data, frame->linesize, dst);
+    } else {
+      uint8_t *planes[4] = {dst, NULL, NULL, NULL};
+      int strides[4] = {(int)s->width * 3, 0, 0, 0};
+      sws_scale(se->sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
+                planes, strides);
+    }
     s->stats[MX8AV_STAT_SCALED]++;
     s->stats[MX8AV_STAT_SCALE_NS] += elapsed_ns(t0);
     s->last_ts = ts;
