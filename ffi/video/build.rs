@@ -1,4 +1,4 @@
-//! Compiles the C shim (`shim/mx8_av.c`, `shim/mx8_rgb.c`) against the system's FFmpeg headers
+//! Compiles the C shim (`shim/mx8_av.c`, `mx8_jobs.c`, `mx8_rgb.c`) against the system's FFmpeg headers
 //! with the system C compiler (no crates), archives it, and links FFmpeg's
 //! libraries dynamically.
 //!
@@ -16,7 +16,7 @@ const LIBS: [&str; 4] = ["libavformat", "libavcodec", "libswscale", "libavutil"]
 const HINT: &str = "install with \"apt-get install -y gcc pkg-config libavformat-dev libavcodec-dev libswscale-dev\"";
 
 /// The shim's C sources (each compiled to its own object, archived together).
-const SOURCES: [&str; 2] = ["mx8_av", "mx8_rgb"];
+const SOURCES: [&str; 3] = ["mx8_av", "mx8_jobs", "mx8_rgb"];
 
 fn main() {
     for name in SOURCES {

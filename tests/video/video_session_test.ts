@@ -36,14 +36,18 @@ async function fresh(
 }
 
 videoTest(
-  "a session's passes go on from where the last stopped (no seek, no lead-in again) and give exactly the frames of a fresh pass; a pass back opens the video again",
+  "a session's passes go on from where the last stopped (no seek, no lead-in again) and give exactly the frames of a fresh pass; a pass back opens the video again (1 decoder thread, and 3: frame threads, resizes on their own thread)",
   async () => {
     const fx = await sharedFixtures();
-    for (const path of [fx.h264, fx.vp9, fx.vfr]) {
+    for (
+      const [path, threads] of [fx.h264, fx.vp9, fx.vfr].flatMap((
+        p,
+      ) => [[p, 1], [p, 3]] as const)
+    ) {
       const bytes = await Deno.readFile(path);
       const index = probeVideo(bytes, 1n, path);
       const live = liveVideoSessions();
-      using session = new VideoSession(bytes, index);
+      using session = new VideoSession(bytes, index, threads);
       assert.equal(liveVideoSessions(), live + 1);
       // Batches of 2 clips of 8 frames at stride 4: each batch's first clip
       // overlaps the last batch's last clip by 4 frames.
@@ -115,8 +119,8 @@ videoTest(
     const bytes = await Deno.readFile(fx.truncatedFast);
     const index = probeVideo(bytes, 3n, fx.truncatedFast);
     const live = liveVideoSessions();
-    {
-      using session = new VideoSession(bytes, index);
+    for (const threads of [1, 3]) {
+      using session = new VideoSession(bytes, index, threads);
       const out = new Uint8Array(2 * 8 * PLANE);
       const late = await session.decode(
         [frames(index, 40, 8), frames(index, 90, 8)],

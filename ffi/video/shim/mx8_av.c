@@ -22,6 +22,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "mx8_jobs.h"
 #include "mx8_rgb.h"
 
 #define AVIO_BUFFER 65536
@@ -317,6 +318,8 @@ struct Mx8avSession {
   int64_t start, delay;
   struct SwsContext *sws;
   Mx8Rgb rgb;               /* the planar-YUV scale + own RGB24 conversion (mx8_rgb.c) */
+  Mx8Jobs jobs;             /* resizes and copies, on their own thread with frame threads */
+  int jobs_ready;
   /* Kept scaled frames (a ring of `kcap`): kept frame j is shown at times
      [kts[j], kuntil[j]); kts INT64_MIN: empty. */
   uint32_t kh, kw;
@@ -341,16 +344,17 @@ static void kept_bound(Mx8avSession *s, int64_t ts) {
     if (s->kts[j] != INT64_MIN && s->kts[j] < ts && s->kuntil[j] > ts) s->kuntil[j] = ts;
 }
 
-static void kept_add(Mx8avSession *s, int64_t ts, const uint8_t *pixels) {
-  if (s->kcap == 0) return;
+/* Records a kept frame shown from `ts`: returns where its pixels go (NULL: kept already, or no room). */
+static uint8_t *kept_add(Mx8avSession *s, int64_t ts) {
+  if (s->kcap == 0) return NULL;
   for (size_t j = 0; j < s->kcap; j++)
-    if (s->kts[j] == ts) return;
+    if (s->kts[j] == ts) return NULL;
   size_t plane = (size_t)s->kh * s->kw * 3;
   size_t j = s->knext;
   s->knext = (j + 1) % s->kcap;
-  memcpy(s->kpix + j * plane, pixels, plane);
   s->kts[j] = ts;
   s->kuntil[j] = UNTIL_UNKNOWN;
+  return s->kpix + j * plane;
 }
 
 /* The kept frame shown at `target`, or -1. */
@@ -455,6 +459,7 @@ Mx8avSession *mx8av_session_open(const uint8_t *data, size_t len, int copy, uint
 void mx8av_session_close(Mx8avSession *s) {
   if (!s) return;
   session_shut(s);
+  if (s->jobs_ready) mx8_jobs_free(&s->jobs);
   sws_freeContext(s->sws);
   mx8_rgb_free(&s->rgb);
   av_packet_free(&s->pkt);
@@ -494,42 +499,42 @@ static void wrote(Sink *s, const Want *w, int64_t ts) {
   s->done[w->clip]++;
 }
 
-/* Writes `frame` (timestamp ts) as the wanted frame `w` (scaled RGB24). */
+/* Writes `frame` (timestamp ts) as the wanted frame `w` (resized RGB24): a
+   job (mx8_jobs.h), done by the time the pass returns. */
 static int emit(Sink *s, const AVFrame *frame, int64_t ts, const Want *w, char *err, size_t err_cap) {
   size_t plane = (size_t)s->height * s->width * 3;
   uint8_t *dst = slot_frame(s, w);
+  Mx8avSession *se = s->s;
   if (s->last_dst && s->last_ts == ts) {
-    memcpy(dst, s->last_dst, plane);
+    mx8_jobs_copy(&se->jobs, s->last_dst, dst, plane);
     s->stats[MX8AV_STAT_COPIED]++;
   } else {
-    double t0 = now_seconds();
-    Mx8avSession *se = s->s;
-    /* The direct context: the reference conversion (also the fallback, and
-       where the planar path reads swscale's colour details and flags). */
-    se->sws = sws_getCachedContext(se->sws, frame->width, frame->height, frame->format,
-                                   (int)s->width, (int)s->height, AV_PIX_FMT_RGB24, SWS_BILINEAR,
-                                   NULL, NULL, NULL);
-    if (!se->sws) {
-      set_err(err, err_cap, "swscale cannot convert %dx%d %s to %ux%u rgb24", frame->width,
-              frame->height, av_get_pix_fmt_name(frame->format), s->width, s->height);
-      return MX8AV_EDECODE;
+    Mx8Rgb *r = &se->rgb;
+    if (!se->sws || !r->ready || r->src_w != frame->width || r->src_h != frame->height ||
+        r->src_fmt != frame->format || r->dst_w != (int)s->width || r->dst_h != (int)s->height) {
+      /* A new size or format (first frame, or a stream that changes): the
+         contexts change only with no job running. */
+      s->stats[MX8AV_STAT_SCALE_NS] += mx8_jobs_wait(&se->jobs);
+      /* The one-step context: the reference conversion (also the fallback,
+         and where the planar path reads swscale's colour details and flags). */
+      se->sws = sws_getCachedContext(se->sws, frame->width, frame->height, frame->format,
+                                     (int)s->width, (int)s->height, AV_PIX_FMT_RGB24,
+                                     SWS_BILINEAR, NULL, NULL, NULL);
+      if (!se->sws) {
+        r->ready = 0;
+        set_err(err, err_cap, "swscale cannot convert %dx%d %s to %ux%u rgb24", frame->width,
+                frame->height, av_get_pix_fmt_name(frame->format), s->width, s->height);
+        return MX8AV_EDECODE;
+      }
+      if (mx8_rgb_prepare(r, se->sws, frame->width, frame->height, frame->format,
+                          (int)s->width, (int)s->height) < 0)
+        return set_err(err, err_cap, "out of memory (scale buffer)"), MX8AV_ENOMEM;
     }
-    int planar = mx8_rgb_prepare(&se->rgb, se->sws, frame->width, frame->height, frame->format,
-                                 (int)s->width, (int)s->height);
-    if (planar < 0) return set_err(err, err_cap, "out of memory (scale buffer)"), MX8AV_ENOMEM;
-    if (planar) {
-      mx8_rgb_scale(&se->rgb, (const uint8_t *const *)frame->data, frame->linesize, dst);
-    } else {
-      uint8_t *planes[4] = {dst, NULL, NULL, NULL};
-      int strides[4] = {(int)s->width * 3, 0, 0, 0};
-      sws_scale(se->sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
-                planes, strides);
-    }
+    if (mx8_jobs_scale(&se->jobs, frame, dst, kept_add(se, ts), plane) < 0)
+      return set_err(err, err_cap, "out of memory (frame reference)"), MX8AV_ENOMEM;
     s->stats[MX8AV_STAT_SCALED]++;
-    s->stats[MX8AV_STAT_SCALE_NS] += elapsed_ns(t0);
     s->last_ts = ts;
     s->last_dst = dst;
-    kept_add(se, ts, dst);
   }
   wrote(s, w, ts);
   return MX8AV_OK;
@@ -578,6 +583,14 @@ int mx8av_session_decode(Mx8avSession *se, const int64_t *targets, size_t n_clip
   AVFrame *held = se->held;
   /* A failure that ends the pass: every unfinished clip gets `r`. */
   int r = (!wants || !done) ? MX8AV_ENOMEM : kept_size(se, height, width, count);
+  if (r == MX8AV_OK && !se->jobs_ready) {
+    /* With frame threads, resizes run on a thread of their own, so the
+       decoder is fed while a frame is resized. */
+    if (mx8_jobs_init(&se->jobs, &se->rgb, &se->sws, se->threads > 1) == 0)
+      se->jobs_ready = 1;
+    else
+      mx8_jobs_free(&se->jobs), r = MX8AV_ENOMEM;
+  }
   if (r != MX8AV_OK) set_err(err, err_cap, "out of memory (frames)");
   /* Limits are per clip: the pass gets n_clips times each. */
   uint64_t packet_cap = max_packets > 0 ? max_packets * n_clips : 0;
@@ -685,6 +698,9 @@ int mx8av_session_decode(Mx8avSession *se, const int64_t *targets, size_t n_clip
       if (rr == AVERROR_EOF || rr == AVERROR(EIO) || rr == AVERROR_INVALIDDATA) {
         draining = 1;
         rr = avcodec_send_packet(se->v.dec, NULL);
+        /* With frame threads, the error of an earlier (corrupt, cut)
+           packet comes back here; the flush is under way all the same. */
+        if (rr == AVERROR_INVALIDDATA) rr = 0;
       } else if (rr < 0) {
         set_err(err, err_cap, "read failed after %llu packets: %s", (unsigned long long)packets,
                 av_text(rr, t, sizeof t));
@@ -840,6 +856,8 @@ int mx8av_session_decode(Mx8avSession *se, const int64_t *targets, size_t n_clip
     }
   }
 done:
+  /* Every resize and copy of the pass is done before it returns. */
+  if (se->jobs_ready) stats[MX8AV_STAT_SCALE_NS] += mx8_jobs_wait(&se->jobs);
   stats[MX8AV_STAT_PACKETS] = (int64_t)packets;
   int first = MX8AV_OK;
   for (size_t k = 0; k < n_clips; k++) {

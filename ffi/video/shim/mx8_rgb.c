@@ -212,3 +212,14 @@ void mx8_rgb_scale(Mx8Rgb *r, const uint8_t *const src[], const int src_stride[]
   else
     rows_full(r, dst);
 }
+
+void mx8_rgb_convert(Mx8Rgb *r, struct SwsContext *direct, const uint8_t *const src[],
+                     const int src_stride[], uint8_t *dst) {
+  if (r->mode != MX8_RGB_DIRECT) {
+    mx8_rgb_scale(r, src, src_stride, dst);
+    return;
+  }
+  uint8_t *planes[4] = {dst, NULL, NULL, NULL};
+  int strides[4] = {r->dst_w * 3, 0, 0, 0};
+  sws_scale(direct, src, src_stride, 0, r->src_h, planes, strides);
+}

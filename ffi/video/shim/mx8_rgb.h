@@ -62,6 +62,10 @@ int mx8_rgb_prepare(Mx8Rgb *r, struct SwsContext *direct, int src_w, int src_h, 
 /* Resizes one frame into dst (dst_h rows of dst_w * 3 bytes). */
 void mx8_rgb_scale(Mx8Rgb *r, const uint8_t *const src[], const int src_stride[], uint8_t *dst);
 
+/* Resizes one frame into dst: mx8_rgb_scale, or `direct` itself when prepared so. */
+void mx8_rgb_convert(Mx8Rgb *r, struct SwsContext *direct, const uint8_t *const src[],
+                     const int src_stride[], uint8_t *dst);
+
 /* Frees what mx8_rgb_prepare allocated (`r` is zeroed: reusable). A zeroed Mx8Rgb is empty. */
 void mx8_rgb_free(Mx8Rgb *r);
 
