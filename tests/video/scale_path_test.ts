@@ -26,11 +26,14 @@ async function encode(
   ext: string,
 ): Promise<string> {
   const path = join(dir, `${codec}_${pixFmt}_${size}.${ext}`);
+  const vp9 = codec === "libvpx-vp9"
+    ? ["-deadline", "realtime", "-cpu-used", "8", "-g", "10"]
+    : [];
   const out = await new Deno.Command("ffmpeg", {
     args: [
       ...["-v", "error", "-y", "-f", "lavfi"],
       ...["-i", `testsrc2=size=${size}:rate=25`, "-frames:v", "20"],
-      ...["-c:v", codec, "-pix_fmt", pixFmt, path],
+      ...["-c:v", codec, ...vp9, "-pix_fmt", pixFmt, path],
     ],
     stderr: "piped",
   }).output();
@@ -139,6 +142,53 @@ videoTest(
             const db = psnr(f.ours, f.cli);
             assert.ok(db >= 40, `${at}: PSNR ${db.toFixed(1)} dB vs the CLI`);
           }
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+videoTest(
+  "a stream whose frame size changes mid-way (VP9 320x240, then 480x270): the CLI's frames, with the resize thread and without",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mx8-scale-" });
+    try {
+      const parts = [
+        await encode(dir, "libvpx-vp9", "yuv420p", "320x240", "webm"),
+        await encode(dir, "libvpx-vp9", "yuv420p", "480x270", "webm"),
+      ];
+      const list = join(dir, "list.txt");
+      await Deno.writeTextFile(list, parts.map((p) => `file ${p}\n`).join(""));
+      const path = join(dir, "both.webm");
+      const out = await new Deno.Command("ffmpeg", {
+        args: [
+          ...["-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", list],
+          ...["-c", "copy", path],
+        ],
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const bytes = await Deno.readFile(path);
+      const index = probeVideo(bytes, 1n, path);
+      const all = await probeFrameSeconds(path);
+      const ns = [5, 19, 20, 33];
+      const [h, w] = [96, 128], plane = h * w * 3;
+      for (const threads of [1, 3]) {
+        const clip = await decodeClip(bytes, index, ns.map((n) => all[n]), {
+          height: h,
+          width: w,
+          threads,
+        });
+        for (const [i, n] of ns.entries()) {
+          const db = psnr(
+            clip.frames.subarray(i * plane, (i + 1) * plane),
+            // The same frame from its part (the CLI rebuilds its filter
+            // graph at the size change, so `select`'s n restarts there).
+            await cliFrame(parts[n < 20 ? 0 : 1], n % 20, h, w),
+          );
+          assert.ok(db >= 40, `frame ${n}, ${threads} threads: PSNR ${db}`);
         }
       }
     } finally {
