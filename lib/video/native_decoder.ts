@@ -309,7 +309,7 @@ export interface DecodePassStats {
   packets: number;
   /** Frames decoded. */
   framesDecoded: number;
-  /** Frames scaled by swscale into the output. */
+  /** Frames resized into the output. */
   framesScaled: number;
   /** Wanted frames copied from one already scaled (overlapping clips). */
   framesCopied: number;
@@ -317,7 +317,7 @@ export interface DecodePassStats {
   seeks: number;
   /** Opening the container and the decoder, ms. */
   openMs: number;
-  /** In swscale, ms. */
+  /** Resizing, ms (on the pass's resize thread when it has one). */
   scaleMs: number;
   /** The whole pass, ms. */
   totalMs: number;

@@ -45,11 +45,11 @@
 /* Decode statistics slots (int64_t stats[MX8AV_STAT_SLOTS]). */
 #define MX8AV_STAT_PACKETS 0   /* packets sent to the decoder */
 #define MX8AV_STAT_DECODED 1   /* frames decoded */
-#define MX8AV_STAT_SCALED 2    /* frames scaled (swscale) into the output */
+#define MX8AV_STAT_SCALED 2    /* frames resized into the output */
 #define MX8AV_STAT_COPIED 3    /* wanted frames copied from one already scaled */
 #define MX8AV_STAT_SEEKS 4     /* seeks */
 #define MX8AV_STAT_OPEN_NS 5   /* opening the container and the decoder */
-#define MX8AV_STAT_SCALE_NS 6  /* in swscale */
+#define MX8AV_STAT_SCALE_NS 6  /* resizing (on the resize thread, if the pass has one) */
 #define MX8AV_STAT_TOTAL_NS 7  /* the whole call */
 #define MX8AV_STAT_ERR_CLIP 8  /* the clip `err` is about (-1: none) */
 #define MX8AV_STAT_SLOTS 10
