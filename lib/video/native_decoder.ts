@@ -1,7 +1,8 @@
 /**
  * Index and clip decode through `libmx8_video`: the video's bytes stay in
  * memory (custom AVIO), the decoder seeks to the keyframe before the clip,
- * and swscale writes RGB24 straight into the caller's buffer.
+ * and each frame is resized to RGB24 straight into the caller's buffer
+ * (`ffi/video/shim/mx8_rgb.c`).
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /*
  * mx8_av: see mx8_av.h. In-memory AVIO over the caller's bytes, seek to the
- * keyframe before a clip, frames picked by best_effort_timestamp, swscale
- * straight into the caller's buffer.
+ * keyframe before a clip, frames picked by best_effort_timestamp, resized
+ * (mx8_rgb.c; on mx8_jobs.c's thread with frame threads) straight into the
+ * caller's buffer.
  */
 #include "mx8_av.h"
 
