@@ -110,6 +110,9 @@ export class HaReplica implements HaGate, AsyncDisposable {
       // ms) timed out lease grants of a CPU-starved replica and delayed its
       // takeover (a fenced write or keepalive waits as its leadership lasts).
       timeoutMs: Math.max(1000, Math.floor(options.ttlMs / 2)),
+      // Fenced txns over gRPC: the JSON gateway's translation cost etcd
+      // 1.4–5× the txn's own CPU (docs/ha.md, "Cost of a durable change").
+      grpc: true,
     });
     this.#keys = jobKeys(job.jobId);
     this.#meta = { ...options.meta, v: LAYOUT_VERSION, ready: false };
@@ -272,6 +275,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     if (this.#store !== undefined) await this.commit(true).catch(() => {});
     await this.#leadership?.resign();
     await this.#loop?.catch(() => {});
+    this.#client.close();
     // The gate stays: a closed replica refuses writes (it must never serve
     // as a standalone coordinator while its server drains).
   }
