@@ -110,6 +110,9 @@ export class HaReplica implements HaGate, AsyncDisposable {
       // ms) timed out lease grants of a CPU-starved replica and delayed its
       // takeover (a fenced write or keepalive waits as its leadership lasts).
       timeoutMs: Math.max(1000, Math.floor(options.ttlMs / 2)),
+      // Fenced txns over gRPC: the JSON gateway's translation cost etcd
+      // 1.4–5× the txn's own CPU (docs/ha.md, "Cost of a durable change").
+      grpc: true,
     });
     this.#keys = jobKeys(job.jobId);
     this.#meta = { ...options.meta, v: LAYOUT_VERSION, ready: false };
@@ -173,13 +176,15 @@ export class HaReplica implements HaGate, AsyncDisposable {
     }
     let run: Promise<CommitResult | void>;
     if (!flush && this.#job.durableVersion === this.#planned) {
-      // Nothing durable changed (a heartbeat, cursor progress, a request
-      // that got no lease): answer at once, without waiting for the txns
-      // in flight. Its answer reveals no change a failover could lose: an
-      // answer that acknowledges one (a resent final report) moves the
-      // durable version, so it waits for every durable write planned so
-      // far; changes derived from membership are ordered after it in etcd
-      // (barrier txns, lib/ha/pipeline.ts).
+      // Nothing durable changed since the last plan (a tick that expired
+      // nothing): done. (The service does not even call this for an RPC
+      // that changed nothing durable — a heartbeat, cursor progress, a
+      // request that got no lease — so such an RPC answers at once, even
+      // while other RPCs' changes wait in a batch. Its answer reveals no
+      // change a failover could lose: one that acknowledges a change (a
+      // resent final report) moves the durable version, so it waits for
+      // every durable write so far; changes derived from membership are
+      // ordered after it in etcd: barrier txns, lib/ha/pipeline.ts.)
       return Promise.resolve();
     } else if (!flush && store.inflight >= this.#maxInflight) {
       // etcd busy: changes made meanwhile share one txn when a slot frees
@@ -272,6 +277,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
     if (this.#store !== undefined) await this.commit(true).catch(() => {});
     await this.#leadership?.resign();
     await this.#loop?.catch(() => {});
+    this.#client.close();
     // The gate stays: a closed replica refuses writes (it must never serve
     // as a standalone coordinator while its server drains).
   }

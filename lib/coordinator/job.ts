@@ -73,7 +73,11 @@ export interface HaGate {
   gateWrite(): void;
   /** Called before a read a follower serves (refreshes its view of the state). */
   beforeRead(): Promise<void>;
-  /** Makes the state's changes durable (fenced etcd txn) before the RPC answers. */
+  /**
+   * Makes the state's changes durable (fenced etcd txn) before the RPC
+   * answers; the service calls it only after an RPC that moved
+   * `durableVersion`.
+   */
   commit(): Promise<void>;
   /** Gauges and counters for `/metrics`. */
   metrics(): HaMetrics;

@@ -26,24 +26,31 @@ function guard<T>(fn: () => T): T {
 /**
  * Runs a mutating call. Without HA: as before. With HA: only the leader
  * serves it (followers answer FailedPrecondition naming the leader), and
- * the change is committed to etcd before the answer.
+ * its change is committed to etcd before the answer. A call that changed
+ * nothing durable (a heartbeat, cursor progress) answers at once, even
+ * while other calls' changes wait for etcd.
  */
 function write<T>(job: CoordinatorJob, fn: () => T): T | Promise<T> {
   const ha = job.ha;
   if (ha === undefined) return guard(fn);
-  return (async () => {
-    guard(() => ha.gateWrite());
-    let result: T;
-    try {
-      result = guard(fn);
-    } finally {
-      // Even a refused call may have changed state (heartbeat clock, rejoin).
-      await ha.commit().catch((err) => {
-        throw toConnectError(err);
-      });
-    }
-    return result;
-  })();
+  guard(() => ha.gateWrite());
+  const before = job.durableVersion;
+  let result: T;
+  try {
+    result = guard(fn);
+  } catch (err) {
+    // Even a refused call may have changed state (rejoin, a requeue).
+    if (job.durableVersion === before) throw err;
+    return ha.commit().then(() => {
+      throw err;
+    }, (e) => {
+      throw toConnectError(e);
+    });
+  }
+  if (job.durableVersion === before) return result;
+  return ha.commit().then(() => result, (e) => {
+    throw toConnectError(e);
+  });
 }
 
 /** Runs a read; a follower first refreshes its state from etcd. */

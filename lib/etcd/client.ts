@@ -27,6 +27,8 @@ import type {
 } from "./types.ts";
 import { readInt } from "./codec.ts";
 import { watchStream } from "./_watch.ts";
+import { GrpcCallError, GrpcChannels } from "./_grpc.ts";
+import { decodeTxnResponse, encodeTxnRequest } from "./_proto.ts";
 
 /** Default time a request may take before it is abandoned. */
 export const DEFAULT_ETCD_TIMEOUT_MS = 2000;
@@ -41,6 +43,14 @@ export interface EtcdClientOptions {
    * authenticating again when etcd says it expired.
    */
   auth?: { user: string; password: string };
+  /**
+   * Send txns over etcd's gRPC API (HTTP/2, one connection per endpoint)
+   * instead of the JSON gateway: the gateway's JSON↔protobuf translation
+   * costs etcd 1.4× (1 key) to 5× (120 keys) the CPU of the txn itself.
+   * Everything else still goes through the gateway. Call
+   * {@linkcode EtcdClient.prototype.close} when done.
+   */
+  grpc?: boolean;
 }
 
 /** One batch of watch events. */
@@ -83,6 +93,7 @@ export class EtcdClient {
   readonly #auth: { user: string; password: string } | undefined;
   #token: Promise<string> | undefined;
   #current = 0;
+  readonly #grpc: GrpcChannels | undefined;
 
   /**
    * Creates a client; no connection is made until the first request.
@@ -115,6 +126,12 @@ export class EtcdClient {
     });
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
     this.#auth = options.auth;
+    this.#grpc = options.grpc ? new GrpcChannels() : undefined;
+  }
+
+  /** Closes the client's gRPC connections (txns in flight fail). */
+  close(): void {
+    this.#grpc?.close();
   }
 
   /**
@@ -215,6 +232,14 @@ export class EtcdClient {
     failure: Op[] = [],
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<TxnResult> {
+    if (this.#grpc !== undefined) {
+      const bytes = await this.#callGrpc(
+        "/etcdserverpb.KV/Txn",
+        encodeTxnRequest(compares, success, failure),
+        options,
+      );
+      return decodeTxnResponse(bytes);
+    }
     const body = await this.#call("/v3/kv/txn", {
       compare: compares.map(encodeCompare),
       success: success.map(encodeOp),
@@ -336,6 +361,93 @@ export class EtcdClient {
       }
       throw err;
     }
+  }
+
+  /**
+   * A non-idempotent unary gRPC call, with the gateway path's rules: the
+   * next endpoint is tried only when this one could not be reached; a
+   * timeout or a broken connection leaves the outcome unknown and is
+   * reported; an expired token is renewed once.
+   */
+  async #callGrpc(
+    path: string,
+    message: Uint8Array,
+    { timeoutMs = this.#timeoutMs, signal }: {
+      timeoutMs?: number;
+      signal?: AbortSignal;
+    },
+  ): Promise<Uint8Array> {
+    let last: EtcdError | undefined;
+    let reauthenticated = false;
+    for (let tries = 0; tries < this.#endpoints.length; tries++) {
+      const endpoint = this.#endpoints[this.#current];
+      const auth = await this.#headers();
+      let answer;
+      try {
+        answer = await this.#grpc!.unary(endpoint, path, message, {
+          timeoutMs,
+          signal,
+          metadata: auth.Authorization === undefined
+            ? undefined
+            : { token: auth.Authorization },
+        });
+      } catch (err) {
+        const failure = err instanceof GrpcCallError
+          ? err.failure
+          : { kind: "broken" as const, message: String(err) };
+        if (failure.kind === "aborted") {
+          throw new EtcdError({
+            code: 1,
+            path,
+            endpoint,
+            message: `stopped waiting for the answer: ${
+              signal?.reason instanceof Error
+                ? signal.reason.message
+                : String(signal?.reason)
+            }`,
+          }, { cause: err });
+        }
+        this.#current = (this.#current + 1) % this.#endpoints.length;
+        if (failure.kind === "timeout") {
+          throw new EtcdError({
+            code: 4,
+            path,
+            endpoint,
+            message:
+              `no answer within ${timeoutMs} ms: check that etcd is running and has quorum`,
+          }, { cause: err });
+        }
+        last = new EtcdError({
+          code: 14,
+          path,
+          endpoint,
+          message: failure.kind === "unreachable"
+            ? `cannot reach etcd over gRPC (${failure.message}): check --ha-etcd`
+            : `the connection to etcd broke, outcome unknown (${failure.message})`,
+        }, { cause: err });
+        if (failure.kind === "broken") throw last;
+        continue;
+      }
+      if (answer.status === 0) return answer.body;
+      if (
+        answer.status === 16 && this.#auth !== undefined && !reauthenticated
+      ) {
+        reauthenticated = true;
+        await this.#headers(auth.Authorization);
+        tries--;
+        continue;
+      }
+      throw new EtcdError({
+        code: answer.status,
+        path,
+        endpoint,
+        message: answer.status === 16 ||
+            /auth|permission|user name/i.test(answer.message)
+          ? `${answer.message}: etcd has auth enabled — pass --ha-etcd-user USER with the password in MX8_ETCD_PASSWORD (and check the user's role)`
+          : answer.message,
+      });
+    }
+    throw last!;
   }
 
   async #call(

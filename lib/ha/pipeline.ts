@@ -55,6 +55,8 @@ export class TxnPipeline {
   /** Barrier txns in flight: every later txn waits for them. */
   readonly #barriers = new Set<Promise<void>>();
   #inflight = 0;
+  /** Background txns (deferred writes) in flight: not counted by `slot`. */
+  #background = 0;
   #slotWaiters: (() => void)[] = [];
 
   /**
@@ -79,13 +81,21 @@ export class TxnPipeline {
     this.#onUnsent = onUnsent;
   }
 
-  /** Txns submitted and not yet settled (sent or waiting for their keys). */
+  /**
+   * Foreground txns submitted and not yet settled (sent or waiting for
+   * their keys); background ones are not counted.
+   */
   get inflight(): number {
     return this.#inflight;
   }
 
+  /** Background txns submitted and not yet settled. */
+  get background(): number {
+    return this.#background;
+  }
+
   /**
-   * Resolves once fewer than `max` txns are in flight.
+   * Resolves once fewer than `max` foreground txns are in flight.
    *
    * @param max The limit.
    * @returns When a slot is free.
@@ -117,17 +127,28 @@ export class TxnPipeline {
    * in-flight writes of (folding a `done` range: after the summary chunk
    * that holds it).
    *
+   * A `background` submit (the periodic flush of deferred writes) is
+   * ordered like any other but does not count in {@linkcode inflight}, so
+   * the foreground commits waiting on {@linkcode slot} do not queue behind
+   * its (large) txns; they still follow it on the keys they share.
+   *
    * @param writes The key writes (each key once).
    * @param options `barrier`: order every later submit after this one;
-   *   `after`: keys whose in-flight writes go first.
+   *   `after`: keys whose in-flight writes go first; `background`: not
+   *   counted by `inflight`/`slot`.
    * @returns The number of txns; rejects with the first failure (of this
    *   submit's txns or of one it waited for), leaving later parts unsent.
    */
   submit(
     writes: readonly PipelineWrite[],
-    options: { barrier?: boolean; after?: Iterable<string> } = {},
+    options: {
+      barrier?: boolean;
+      after?: Iterable<string>;
+      background?: boolean;
+    } = {},
   ): Promise<number> {
     const barrier = options.barrier ?? false;
+    const background = options.background ?? false;
     const after = new Set<Promise<void>>();
     for (const key of options.after ?? []) {
       const tail = this.#tails.get(key);
@@ -147,7 +168,8 @@ export class TxnPipeline {
         const tail = this.#tails.get(key);
         if (tail !== undefined) deps.add(tail);
       }
-      this.#inflight++;
+      if (background) this.#background++;
+      else this.#inflight++;
       const txn = Promise.all(deps).then(
         () => this.#run(group),
         (err) => {
@@ -160,6 +182,10 @@ export class TxnPipeline {
           if (this.#tails.get(key) === txn) this.#tails.delete(key);
         }
         this.#barriers.delete(txn);
+        if (background) {
+          this.#background--;
+          return;
+        }
         this.#inflight--;
         const waiters = this.#slotWaiters;
         this.#slotWaiters = [];

@@ -148,7 +148,11 @@ export class HaJobStore {
     return this.#meta;
   }
 
-  /** Fenced txns submitted and not yet settled. */
+  /**
+   * Fenced txns of durable changes submitted and not yet settled (the
+   * flush's deferred writes are not counted: commits do not queue behind
+   * them, lib/ha/pipeline.ts `background`).
+   */
   get inflight(): number {
     return this.#pipeline.inflight;
   }
@@ -210,7 +214,10 @@ export class HaJobStore {
       const summaries = [...this.#view.keys()].filter((k) =>
         k.startsWith(this.#keys.prefix + "summary/")
       );
-      const deferred = this.#submit(planned.deferred, { after: summaries });
+      const deferred = this.#submit(planned.deferred, {
+        after: summaries,
+        background: true,
+      });
       waits.push(deferred.done.then(() => {}));
       keys += planned.deferred.size;
       txns += deferred.txns;
@@ -226,7 +233,7 @@ export class HaJobStore {
   /** Applies writes to the view and submits them; counts the txns. */
   #submit(
     writes: Map<string, KeyWrite>,
-    options: { barrier?: boolean; after?: string[] },
+    options: { barrier?: boolean; after?: string[]; background?: boolean },
   ): { done: Promise<number>; txns: number } {
     if (writes.size === 0) return { done: Promise.resolve(0), txns: 0 };
     const list = [];

@@ -59,6 +59,20 @@ Deno.test({
     );
     assert.equal(txn.succeeded, true);
     assert.equal((await c.range("/mx8/b")).kvs[0].value, "2");
+    // Txns over gRPC carry the token as `token` metadata.
+    const g = new EtcdClient(etcd.endpoints, {
+      auth: { user: "root", password: "s3cret" },
+      grpc: true,
+    });
+    const anonymousGrpc = new EtcdClient(etcd.endpoints, { grpc: true });
+    await assert.rejects(
+      anonymousGrpc.txn([], [{ put: { key: "/mx8/g", value: "0" } }]),
+      (e: unknown) =>
+        e instanceof EtcdError && /--ha-etcd-user/.test(e.message),
+    );
+    anonymousGrpc.close();
+    await g.txn([], [{ put: { key: "/mx8/g", value: "1" } }]);
+    assert.equal((await c.range("/mx8/g")).kvs[0].value, "1");
     assert.equal(await watched, "1");
     abort.abort();
 
@@ -82,6 +96,9 @@ Deno.test({
     });
     await c.put("/mx8/c", "3");
     assert.equal((await c.range("/mx8/c")).kvs[0].value, "3");
+    await g.txn([], [{ put: { key: "/mx8/g", value: "2" } }]);
+    assert.equal((await c.range("/mx8/g")).kvs[0].value, "2");
+    g.close();
     await assert.rejects(anonymous.range("/mx8/c"), EtcdError);
   },
 });

@@ -195,3 +195,101 @@ Deno.test({
     assert.notEqual(survivor.name, leader.name);
   },
 });
+
+Deno.test({
+  name:
+    "etcd client: txns over gRPC answer as the gateway does (branches, reads, deletes, leases, errors, abort, failover)",
+  ignore,
+  async fn() {
+    await using etcd = await startEtcd(1);
+    // The first endpoint refuses connections: nothing was sent, so the
+    // write goes to the next one.
+    const dead = `http://127.0.0.1:${freePort()}`;
+    const g = new EtcdClient([dead, ...etcd.endpoints], { grpc: true });
+    const j = new EtcdClient(etcd.endpoints);
+    try {
+      const ok = await g.txn(
+        [{ key: "/g/a", target: "mod", op: "=", value: 0 }],
+        [{ put: { key: "/g/a", value: "ünï" } }, {
+          put: { key: "/g/b", value: "" },
+        }],
+        [{ range: { key: "/g/a" } }],
+      );
+      assert.equal(ok.succeeded, true);
+      assert.deepEqual(ok.results, [{ put: { revision: ok.revision } }, {
+        put: { revision: ok.revision },
+      }]);
+      // The same failed txn, both ways: identical answers.
+      const compares = [{
+        key: "/g/a",
+        target: "mod" as const,
+        op: "=" as const,
+        value: 0,
+      }];
+      const viaGrpc = await g.txn(compares, [], [{ range: { key: "/g/a" } }]);
+      const viaJson = await j.txn(compares, [], [{ range: { key: "/g/a" } }]);
+      assert.deepEqual(viaGrpc, viaJson);
+      assert.equal(viaGrpc.succeeded, false);
+      const read = viaGrpc.results[0];
+      assert.ok("range" in read && read.range.kvs[0].value === "ünï");
+      // Value compares, prefix deletes.
+      const del = await g.txn(
+        [{ key: "/g/a", target: "value", op: "=", value: "ünï" }],
+        [{ delete: { key: "/g/", prefix: true } }],
+      );
+      assert.deepEqual(del.results, [{ delete: { deleted: 2 } }]);
+      // A key bound to a lease.
+      const lease = await j.leaseGrant(5);
+      await g.txn([], [{ put: { key: "/g/l", value: "1", lease: lease.id } }]);
+      assert.equal((await j.range("/g/l")).kvs[0].lease, lease.id);
+      // etcd's refusals keep their code and message.
+      await assert.rejects(
+        g.txn([], [{ put: { key: "/g/x", value: "1", lease: "12345" } }]),
+        (e: unknown) =>
+          e instanceof EtcdError && e.code === 5 && /lease not found/.test(
+            e.message,
+          ),
+      );
+      await assert.rejects(
+        g.txn(
+          [],
+          Array.from(
+            { length: 129 },
+            (_, i) => ({ put: { key: `/g/${i}`, value: "v" } }),
+          ),
+        ),
+        (e: unknown) => e instanceof EtcdError && e.code === 3,
+      );
+      // The caller stops waiting: code 1 (outcome unknown).
+      const abort = new AbortController();
+      const pending = g.txn([], [{ put: { key: "/g/y", value: "1" } }], [], {
+        signal: abort.signal,
+      });
+      abort.abort(new Error("leadership ended"));
+      await assert.rejects(
+        pending,
+        (e: unknown) =>
+          e instanceof EtcdError && e.code === 1 &&
+          /leadership ended/.test(e.message),
+      );
+      // Only the dead endpoint: it names the fix.
+      const none = new EtcdClient([dead], { grpc: true });
+      await assert.rejects(
+        none.txn([], [{ put: { key: "/g/z", value: "1" } }]),
+        (e: unknown) =>
+          e instanceof EtcdError && e.code === 14 &&
+          /--ha-etcd/.test(e.message),
+      );
+      none.close();
+    } finally {
+      g.close();
+    }
+  },
+});
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

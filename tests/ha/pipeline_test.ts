@@ -183,3 +183,41 @@ Deno.test("pipeline: slot() waits until fewer txns than the limit are in flight"
   etcd.sent[1].answer();
   await b;
 });
+
+Deno.test("pipeline: background txns (the flush) take no slot, yet commits on their keys follow them", async () => {
+  const etcd = manualEtcd();
+  const p = new TxnPipeline(etcd.send, new Map());
+  // A flush of two keys in flight.
+  const flush = p.submit([{ key: "/r1", value: "c1" }, {
+    key: "/r2",
+    value: "c2",
+  }], { background: true });
+  assert.equal(p.inflight, 0);
+  assert.equal(p.background, 1);
+  // A commit does not wait for a slot behind it (limit 1)…
+  let free = false;
+  await p.slot(1).then(() => free = true);
+  assert.equal(free, true);
+  // …and goes out at once on a key the flush does not write…
+  const grant = p.submit([{ key: "/r3", value: "g" }]);
+  assert.equal(p.inflight, 1);
+  await tick();
+  assert.equal(etcd.sent.length, 2);
+  // …while one on a key the flush writes waits for it, then compares the
+  // revision the flush produced (etcd refuses a wrong order).
+  const done = p.submit([{ key: "/r1", value: "done" }]);
+  await tick();
+  assert.equal(etcd.sent.length, 2);
+  etcd.sent[1].answer();
+  await grant;
+  etcd.sent[0].answer();
+  await flush;
+  await tick();
+  assert.equal(etcd.sent.length, 3);
+  assert.deepEqual(etcd.sent[2].ops, [{ put: { key: "/r1", value: "done" } }]);
+  assert.equal(etcd.sent[2].compares[0].value, 102); // the flush's
+  etcd.sent[2].answer();
+  assert.equal(await done, 1);
+  assert.equal(p.inflight, 0);
+  assert.equal(p.background, 0);
+});
