@@ -1,7 +1,7 @@
 /**
  * MX8 side of scripts/bench/video.ts, in its own process (so its RSS is
  * its own): reads every clip of a folder of videos with `video()` and
- * prints one JSON line: wall ms (open included), clips, frames decoded and
+ * prints one JSON line: wall ms (open included), `open()`'s ms, clips, frames decoded and
  * kept, decode passes, RSS at open and the highest RSS sampled while
  * iterating. Loading `libmx8_video` (and with it FFmpeg's shared libraries)
  * happens before the clock starts, as PyAV's `import av` does in its worker
@@ -38,6 +38,7 @@ await using loader = video(dir, {
   log: () => {},
 });
 await loader.open();
+const openMs = performance.now() - t0;
 const rssOpen = Deno.memoryUsage().rss;
 let peak = rssOpen;
 const sample = setInterval(() => {
@@ -56,6 +57,7 @@ const s = loader.stats();
 console.log(JSON.stringify({
   ms,
   libLoadMs,
+  openMs,
   clips,
   checksum,
   framesDecoded: s.framesDecoded,

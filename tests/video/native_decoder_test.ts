@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { decodeClip, probeVideo } from "../../lib/video/native_decoder.ts";
+import {
+  decodeClip,
+  probeVideo,
+  probeVideoFile,
+} from "../../lib/video/native_decoder.ts";
 import { VideoDecodeError } from "../../lib/video/errors.ts";
 import type { VideoIndex } from "../../lib/video/types.ts";
 import {
@@ -88,6 +92,93 @@ videoTest(
     }
     // MP4's index has every frame: both keyframes (0 and 60) are in it.
     assert.equal((await load(v.h264)).index.keyframeSeconds.length, 2);
+  },
+);
+
+videoTest(
+  "probe of MP4s read from their header alone (audio stream first, start offset, 24000/1001 fps) and of one that needs the stream-info probe (fragmented) matches ffprobe; the bytes and file probes agree",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mx8-probe-mp4-" });
+    try {
+      const src = (rate: string) => [
+        "-f",
+        "lavfi",
+        "-i",
+        `testsrc=size=160x96:rate=${rate}`,
+      ];
+      const cases: [string, string[]][] = [
+        ["audio_first.mp4", [
+          ...src("25"),
+          "-f",
+          "lavfi",
+          "-i",
+          "sine",
+          "-t",
+          "2",
+          "-map",
+          "1:a",
+          "-map",
+          "0:v",
+          "-bf",
+          "2",
+        ]],
+        ["offset.mp4", [
+          ...src("30"),
+          "-frames:v",
+          "40",
+          "-vf",
+          "setpts=PTS+2/TB",
+        ]],
+        ["ntsc.mp4", [...src("24000/1001"), "-frames:v", "40"]],
+        ["fragmented.mp4", [
+          ...src("30"),
+          "-t",
+          "2",
+          "-movflags",
+          "frag_keyframe+empty_moov",
+        ]],
+      ];
+      for (const [name, args] of cases) {
+        const path = `${dir}/${name}`;
+        const r = await new Deno.Command("ffmpeg", {
+          args: ["-y", "-loglevel", "error", ...args, "-c:v", "libx264", path],
+          stderr: "piped",
+        }).output();
+        assert.ok(r.success, new TextDecoder().decode(r.stderr));
+        const index = probeVideo(await Deno.readFile(path), 1n, path);
+        assert.deepEqual(probeVideoFile(path, 1n), index, path);
+        const s = await probeStream(path);
+        assert.equal(index.codec, "h264", path);
+        assert.equal(index.width, Number(s.width), path);
+        assert.equal(index.height, Number(s.height), path);
+        assert.equal(
+          `${index.timeBase[0]}/${index.timeBase[1]}`,
+          s.time_base,
+          path,
+        );
+        const [n, d] = s.avg_frame_rate.split("/").map(Number);
+        assert.ok(
+          Math.abs(index.frameRate - n / d) < 1e-9,
+          `${path}: rate ${index.frameRate} vs ${s.avg_frame_rate}`,
+        );
+        assert.ok(
+          Math.abs(index.startSeconds - Number(s.start_time)) < 1e-6,
+          `${path}: start ${index.startSeconds} vs ${s.start_time}`,
+        );
+        const duration = Number(s.duration ?? s.format_duration);
+        assert.ok(
+          Math.abs(index.durationSeconds - duration) < 0.05,
+          `${path}: ${index.durationSeconds} vs ${duration}`,
+        );
+        assert.equal(
+          index.frameCount,
+          (await probeFrameSeconds(path)).length,
+          path,
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
 
