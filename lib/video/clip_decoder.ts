@@ -19,6 +19,7 @@ import {
   decodeClips,
   type DecodedClips,
   probeVideo,
+  probeVideoFile,
   VideoSession,
 } from "./native_decoder.ts";
 import type { VideoIndex } from "./types.ts";
@@ -74,6 +75,16 @@ export interface ClipDecoder {
   /** Indexes a video from its bytes. */
   probe(
     bytes: Uint8Array,
+    sampleId: bigint,
+    label: string,
+  ): Promise<VideoIndex>;
+  /**
+   * Indexes a local video file reading only what the demuxer asks for (an
+   * MP4's header and sample tables, not its frames); absent: read it whole
+   * and call `probe`.
+   */
+  probeFile?(
+    path: string,
     sampleId: bigint,
     label: string,
   ): Promise<VideoIndex>;
@@ -140,6 +151,8 @@ function nativeDecoder(): ClipDecoder {
     backend: "native",
     probe: (bytes, sampleId, label) =>
       Promise.resolve(probeVideo(bytes, sampleId, label)),
+    probeFile: (path, sampleId, label) =>
+      Promise.resolve(probeVideoFile(path, sampleId, label)),
     decode: async (bytes, index, times, o) => {
       await decodeClip(bytes, index, times, o);
     },

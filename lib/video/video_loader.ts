@@ -18,6 +18,7 @@ import { validateLoaderOptions } from "../loader/options.ts";
 import type { SegmentSource } from "../loader/segment.ts";
 import type { ManifestRow } from "../manifest/row.ts";
 import { openManifestStore } from "../manifest_store/open.ts";
+import { resolveLocation } from "../sample_bytes/location.ts";
 import { SampleReader } from "../sample_bytes/sample_reader.ts";
 import {
   decodeClipCheckpoint,
@@ -321,7 +322,11 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     return { dataset, reader, rows, sizes, plan, indexes };
   }
 
-  /** Reads one video (reserving its bytes) and probes it. */
+  /**
+   * Probes one video, reserving its size meanwhile: a whole local file
+   * through FFmpeg's file reader (its header and index), anything else read
+   * whole first.
+   */
   async #index(
     reader: SampleReader,
     row: ManifestRow,
@@ -335,9 +340,17 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     }
     await this.#budget.acquire(size, this.#abort.signal);
     try {
+      const id = BigInt(row.sampleId);
+      // A whole local file: FFmpeg reads its header and index, not its frames.
+      const loc = row.byteOffset === undefined
+        ? resolveLocation(row.location, reader.root)
+        : undefined;
+      if (loc?.kind === "local" && this.#decoder!.probeFile) {
+        return await this.#decoder!.probeFile(loc.path, id, label);
+      }
       const bytes = new Uint8Array(size);
       await reader.readInto([row], [size], bytes, [0], this.#abort.signal);
-      return await this.#decoder!.probe(bytes, BigInt(row.sampleId), label);
+      return await this.#decoder!.probe(bytes, id, label);
     } catch (e) {
       if (
         !(e instanceof VideoDecodeError) || this.#o.onDecodeError !== "skip"
