@@ -221,8 +221,9 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
 
   /**
    * Resolves the link, indexes every video (from the index cached with the
-   * snapshot in the manifest store when there is one, else by reading and
-   * probing it, then caching the result) and plans the clips (once).
+   * snapshot in the manifest store when there is one, else by probing it —
+   * a local file's header and index, anything else read whole — then
+   * caching the result) and plans the clips (once).
    *
    * @returns Resolves when the plan is ready.
    * @throws {VideoUnavailableError} Without `libmx8_video` (nor, for
