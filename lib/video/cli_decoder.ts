@@ -39,6 +39,20 @@ export function cliAvailable(): boolean {
   });
 }
 
+/**
+ * Input options of every ffmpeg / ffprobe call: the containers MX8 reads
+ * (mov: .mp4 .mov; matroska: .mkv .webm) from a local file only, and the
+ * path given as `file:…` so that no prefix of it reads as a protocol.
+ * Without them a "video" could be an HLS playlist whose demuxer opens the
+ * local files or URLs it lists.
+ */
+const INPUT_GUARD = [
+  "-format_whitelist",
+  "mov,matroska",
+  "-protocol_whitelist",
+  "file",
+];
+
 async function run(
   cmd: string,
   args: string[],
@@ -95,7 +109,8 @@ export async function probeVideoCli(
     "stream=codec_name,width,height,time_base,avg_frame_rate,r_frame_rate,nb_frames,duration,start_time:format=duration",
     "-of",
     "json",
-    path,
+    ...INPUT_GUARD,
+    `file:${path}`,
   ], label);
   const doc = JSON.parse(new TextDecoder().decode(stdout));
   const s = doc.streams?.[0];
@@ -163,8 +178,9 @@ export async function decodeClipCli(
     from.toFixed(6),
     "-t",
     (last - from + 2 * frame).toFixed(6),
+    ...INPUT_GUARD,
     "-i",
-    path,
+    `file:${path}`,
     "-vf",
     `scale=${w}:${h}:flags=bilinear,showinfo`,
     "-fps_mode",

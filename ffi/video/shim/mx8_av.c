@@ -118,6 +118,18 @@ static void video_close(Video *v) {
 }
 
 /* Opens the container and finds the best video stream. */
+/* The containers MX8 reads (.mp4 .mov: mov; .mkv .webm: matroska) and, for a
+   path, the file protocol only. Without these a "video" could be, say, an
+   HLS playlist, and its demuxer would open the local files or URLs it lists. */
+static const char FORMATS[] = "mov,matroska";
+
+static AVDictionary *open_options(int file) {
+  AVDictionary *o = NULL;
+  av_dict_set(&o, "format_whitelist", FORMATS, 0);
+  av_dict_set(&o, "protocol_whitelist", file ? "file" : "none", 0);
+  return o;
+}
+
 static int video_open(Video *v, const uint8_t *data, size_t len, int find_info,
                       double deadline, char *err, size_t err_cap) {
   char t[128];
@@ -138,7 +150,9 @@ static int video_open(Video *v, const uint8_t *data, size_t len, int find_info,
   v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
   v->fmt->interrupt_callback.callback = interrupt_cb;
   v->fmt->interrupt_callback.opaque = &v->src;
-  int r = avformat_open_input(&v->fmt, NULL, NULL, NULL);
+  AVDictionary *opts = open_options(0);
+  int r = avformat_open_input(&v->fmt, NULL, NULL, &opts);
+  av_dict_free(&opts);
   if (r < 0) {
     /* avformat_open_input frees the context on failure. */
     v->fmt = NULL;
@@ -146,7 +160,7 @@ static int video_open(Video *v, const uint8_t *data, size_t len, int find_info,
       set_err(err, err_cap, "clip exceeded its time limit while opening the container");
       return MX8AV_ELIMIT;
     }
-    set_err(err, err_cap, "cannot open the container (%zu bytes): %s", len, av_text(r, t, sizeof t));
+    set_err(err, err_cap, "cannot open the container (%zu bytes; MX8 reads MP4/MOV and Matroska/WebM): %s", len, av_text(r, t, sizeof t));
     return MX8AV_EOPEN;
   }
   if (find_info) {
@@ -289,10 +303,19 @@ int mx8av_probe_file(const char *path, int64_t *out, char *codec, size_t codec_c
   memset(&v, 0, sizeof v);
   /* FFmpeg's file protocol reads only what the demuxer asks for: the
      header and the index (an MP4's moov, wherever it is), not the frames. */
-  int r = avformat_open_input(&v.fmt, path, NULL, NULL);
+  /* "file:" so that no prefix of the path reads as a protocol ("http:…"). */
+  size_t n = strlen(path);
+  char *url = av_malloc(n + 6);
+  if (!url) return set_err(err, err_cap, "out of memory (path)"), MX8AV_ENOMEM;
+  memcpy(url, "file:", 5);
+  memcpy(url + 5, path, n + 1);
+  AVDictionary *opts = open_options(1);
+  int r = avformat_open_input(&v.fmt, url, NULL, &opts);
+  av_dict_free(&opts);
+  av_free(url);
   if (r < 0) {
     v.fmt = NULL;
-    set_err(err, err_cap, "cannot open the container: %s", av_text(r, t, sizeof t));
+    set_err(err, err_cap, "cannot open the container (MX8 reads MP4/MOV and Matroska/WebM): %s", av_text(r, t, sizeof t));
     return MX8AV_EOPEN;
   }
   r = av_find_best_stream(v.fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
