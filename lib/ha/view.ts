@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LeaseStateImage } from "../lease/types.ts";
+import type { DurableImage } from "../lease/types.ts";
 import {
   encodeMember,
   encodeMeta,
@@ -79,6 +79,30 @@ export function summaryChunks(
 }
 
 /**
+ * What {@linkcode toView} keeps between the plans of one job: the summary
+ * chunks of the completed set last seen, reused while it is unchanged (it
+ * changes only on a completion, yet building and comparing its chunks costs
+ * in proportion to every completed range). One per job; results are the same
+ * with or without it.
+ *
+ * @example
+ * ```ts
+ * import { ViewCache } from "./view.ts";
+ * const cache = new ViewCache(); // pass to every toView of one job
+ * ```
+ */
+export class ViewCache {
+  /** The completed ranges the summary entries were built from. */
+  completed: IdRange[] | undefined;
+  /** Their summary keys and entries. */
+  summaries: [string, ViewEntry][] = [];
+  /** Member keys by node id (a string built once hashes once). */
+  readonly members = new Map<string, string>();
+  /** Range keys by end id; cleared when far larger than the view's ranges. */
+  readonly ranges = new Map<number, string>();
+}
+
+/**
  * The view of a state: `meta`, one key per member, one per leased or pooled
  * range, summary chunks. A range's epoch carries over from `previous` and
  * is bumped when its lease ends without it finishing (requeue or re-grant).
@@ -87,13 +111,15 @@ export function summaryChunks(
  * @param meta The job's `meta` (its `ready`/`worldSize` are taken from the image).
  * @param keys The job's keys.
  * @param previous The view last committed (for epochs).
+ * @param cache The job's {@linkcode ViewCache}, if any.
  * @returns The view.
  */
 export function toView(
-  image: LeaseStateImage,
+  image: DurableImage,
   meta: MetaRecord,
   keys: JobKeys,
   previous: View,
+  cache?: ViewCache,
 ): View {
   const view: View = new Map();
   const metaText = encodeMeta({
@@ -106,8 +132,24 @@ export function toView(
     keys.meta,
     prevMeta?.text === metaText ? prevMeta : { text: metaText },
   );
+  const memberKey = (nodeId: string): string => {
+    if (cache === undefined) return keys.member(nodeId);
+    let key = cache.members.get(nodeId);
+    if (key === undefined) cache.members.set(nodeId, key = keys.member(nodeId));
+    return key;
+  };
+  const ranges = image.live.length + image.pool.length;
+  if (cache !== undefined && cache.ranges.size > 4 * ranges + 1024) {
+    cache.ranges.clear();
+  }
+  const rangeKey = (endId: number): string => {
+    if (cache === undefined) return keys.range(endId);
+    let key = cache.ranges.get(endId);
+    if (key === undefined) cache.ranges.set(endId, key = keys.range(endId));
+    return key;
+  };
   for (const n of image.nodes) {
-    const key = keys.member(n.nodeId);
+    const key = memberKey(n.nodeId);
     const member: MemberRecord = {
       rank: n.rank,
       departed: n.departed,
@@ -125,7 +167,7 @@ export function toView(
     );
   }
   const addRange = (endId: number, r: Omit<RangeRecord, "epoch">) => {
-    const key = keys.range(endId);
+    const key = rangeKey(endId);
     const old = previous.get(key);
     const prev = old?.range;
     const bumped = prev !== undefined && prev.lease !== "" &&
@@ -159,15 +201,27 @@ export function toView(
       cursor: p.startId,
     });
   }
+  if (
+    cache?.completed !== undefined &&
+    sameRanges(cache.completed, image.completed)
+  ) {
+    // Same chunks as the last view built: same keys, same texts.
+    for (const [key, entry] of cache.summaries) view.set(key, entry);
+    return view;
+  }
+  const summaries: [string, ViewEntry][] = [];
   for (const [chunk, list] of summaryChunks(image.completed, meta.blockSize)) {
     const key = keys.summary(chunk);
     const prev = previous.get(key);
-    view.set(
-      key,
-      prev?.summary !== undefined && sameRanges(prev.summary, list)
-        ? prev
-        : { text: encodeSummary(list), summary: list },
-    );
+    const entry = prev?.summary !== undefined && sameRanges(prev.summary, list)
+      ? prev
+      : { text: encodeSummary(list), summary: list };
+    view.set(key, entry);
+    summaries.push([key, entry]);
+  }
+  if (cache !== undefined) {
+    cache.completed = image.completed.map((r) => ({ ...r }));
+    cache.summaries = summaries;
   }
   return view;
 }
