@@ -150,56 +150,56 @@ export function toView(
   };
   for (const n of image.nodes) {
     const key = memberKey(n.nodeId);
+    // Every durable change builds the whole view: reuse the entry of an
+    // unchanged member (caps are the same object while unchanged) without
+    // building its record.
+    const prev = previous.get(key);
+    const m = prev?.member;
+    if (
+      m !== undefined && m.rank === n.rank && m.departed === n.departed &&
+      m.caps === n.caps && sameDone(m.done, n.done)
+    ) {
+      view.set(key, prev!);
+      continue;
+    }
     const member: MemberRecord = {
       rank: n.rank,
       departed: n.departed,
       caps: n.caps,
       done: n.done,
     };
-    // Every durable change builds the whole view: reuse the encoding of an
-    // unchanged member (caps are the same object while unchanged).
-    const prev = previous.get(key);
-    view.set(
-      key,
-      prev?.member !== undefined && sameMember(prev.member, member)
-        ? prev
-        : { text: encodeMember(member), member },
-    );
+    view.set(key, { text: encodeMember(member), member });
   }
-  const addRange = (endId: number, r: Omit<RangeRecord, "epoch">) => {
+  const addRange = (
+    endId: number,
+    state: "leased" | "pooled",
+    owner: string,
+    lease: string,
+    start: number,
+    cursor: number,
+  ) => {
     const key = rangeKey(endId);
     const old = previous.get(key);
     const prev = old?.range;
     const bumped = prev !== undefined && prev.lease !== "" &&
-      prev.lease !== r.lease;
-    const range: RangeRecord = {
-      ...r,
-      epoch: (prev?.epoch ?? 0) + (bumped ? 1 : 0),
-    };
-    view.set(
-      key,
-      prev !== undefined && sameRange(prev, range)
-        ? old!
-        : { text: encodeRange(range), range, endId },
-    );
+      prev.lease !== lease;
+    const epoch = (prev?.epoch ?? 0) + (bumped ? 1 : 0);
+    if (
+      prev !== undefined && prev.state === state && prev.owner === owner &&
+      prev.lease === lease && prev.start === start &&
+      prev.cursor === cursor && prev.epoch === epoch
+    ) {
+      view.set(key, old!);
+      return;
+    }
+    const range: RangeRecord = { state, owner, lease, start, cursor, epoch };
+    view.set(key, { text: encodeRange(range), range, endId });
   };
   for (const l of image.live) {
-    addRange(l.endId, {
-      state: "leased",
-      owner: l.nodeId,
-      lease: l.leaseId,
-      start: l.startId,
-      cursor: l.cursor,
-    });
+    addRange(l.endId, "leased", l.nodeId, l.leaseId, l.startId, l.cursor);
   }
   for (const p of image.pool) {
-    addRange(p.endId, {
-      state: "pooled",
-      owner: "",
-      lease: "",
-      start: p.startId,
-      cursor: p.startId,
-    });
+    addRange(p.endId, "pooled", "", "", p.startId, p.startId);
   }
   if (
     cache?.completed !== undefined &&
@@ -226,11 +226,11 @@ export function toView(
   return view;
 }
 
-function sameMember(a: MemberRecord, b: MemberRecord): boolean {
-  if (a.rank !== b.rank || a.departed !== b.departed || a.caps !== b.caps) {
-    return false;
-  }
-  const x = a.done ?? [], y = b.done ?? [];
+function sameDone(
+  a: MemberRecord["done"],
+  b: MemberRecord["done"],
+): boolean {
+  const x = a ?? [], y = b ?? [];
   return x.length === y.length &&
     x.every((d, i) => d.leaseId === y[i].leaseId && d.endId === y[i].endId);
 }
@@ -238,11 +238,6 @@ function sameMember(a: MemberRecord, b: MemberRecord): boolean {
 function sameRanges(a: readonly IdRange[], b: readonly IdRange[]): boolean {
   return a.length === b.length &&
     a.every((r, i) => r.startId === b[i].startId && r.endId === b[i].endId);
-}
-
-function sameRange(a: RangeRecord, b: RangeRecord): boolean {
-  return a.state === b.state && a.owner === b.owner && a.lease === b.lease &&
-    a.start === b.start && a.cursor === b.cursor && a.epoch === b.epoch;
 }
 
 /**

@@ -8,6 +8,7 @@ import { RangeSet } from "../../lib/lease/range_set.ts";
 import { LeaseState } from "../../lib/lease/state.ts";
 import type { DurableImage } from "../../lib/lease/types.ts";
 import { job, rng, viewKvs } from "./_helpers.ts";
+import { toView as wholeView } from "./_whole_view.ts";
 
 const keys = jobKeys("j1");
 
@@ -42,7 +43,8 @@ Deno.test("view: planning with a ViewCache from durableImage() writes exactly wh
     });
     const nodes = ["n0", "n1", "n2", "n3", "n4", "n5"];
     let state = new LeaseState<unknown, unknown>(options);
-    // The reference plans from the full image with no cache; the
+    // The reference plans from the full image with the original whole-view
+    // toView (tests/ha/_whole_view.ts); the
     // incremental one from durableImage() with the job's cache.
     let whole: View = new Map();
     let cached: View = new Map();
@@ -98,7 +100,7 @@ Deno.test("view: planning with a ViewCache from durableImage() writes exactly wh
       const image = state.image();
       const ref = planWrites(
         whole,
-        toView(image, meta, keys, whole),
+        wholeView(image, meta, keys, whole),
         completedCheck(image),
       );
       const before = cache.completed;
