@@ -225,7 +225,7 @@ export class HaReplica implements HaGate, AsyncDisposable {
   #plan(store: HaJobStore, flush: boolean): Promise<CommitResult> {
     this.#planned = this.#job.durableVersion;
     // Counted once per plan (callers sharing a batch wait on the same one).
-    return store.commit(this.#job.image(), flush).then((done) => {
+    return store.commit(this.#job.durableImage(), flush).then((done) => {
       this.#counts.txns += done.txns;
       this.#counts.keys += done.keys;
       return done;

@@ -10,6 +10,7 @@ import { LeaseError } from "../lease/errors.ts";
 import { RangeSet, type SampleRange } from "../lease/range_set.ts";
 import { LeaseState } from "../lease/state.ts";
 import type {
+  DurableImage,
   JobSnapshot,
   Lease,
   LeaseEvent,
@@ -393,6 +394,16 @@ export class CoordinatorJob implements Disposable {
    */
   image(): LeaseStateImage<NodeCaps | undefined> {
     return this.#state.image();
+  }
+
+  /**
+   * The image without its rank queues: what a commit plans from (see
+   * {@linkcode DurableImage}).
+   *
+   * @returns The lease state's durable image.
+   */
+  durableImage(): DurableImage<NodeCaps | undefined> {
+    return this.#state.durableImage();
   }
 
   /**

@@ -9,7 +9,7 @@
 import { HaStateError } from "../errors.ts";
 import type { EtcdClient } from "../etcd/client.ts";
 import type { Leadership } from "../etcd/election.ts";
-import type { LeaseStateImage } from "../lease/types.ts";
+import type { DurableImage } from "../lease/types.ts";
 import { RangeSet } from "../lease/range_set.ts";
 import {
   encodeMeta,
@@ -21,7 +21,7 @@ import { type LoadedJob, loadJob } from "./load.ts";
 import { TxnPipeline } from "./pipeline.ts";
 import { MAX_KEYS_PER_TXN } from "./txn.ts";
 import { type KeyWrite, planWrites } from "./plan.ts";
-import { toView, type View } from "./view.ts";
+import { toView, type View, ViewCache } from "./view.ts";
 
 /** Fields of `meta` that must match between the stored job and this coordinator. */
 const FIXED = [
@@ -60,6 +60,8 @@ export class HaJobStore {
   readonly #meta: MetaRecord;
   /** The view as written or being written (the base of the next plan). */
   #view: View;
+  /** What planning reuses between commits (lib/ha/view.ts). */
+  readonly #cache = new ViewCache();
   readonly #pipeline: TxnPipeline;
   /** Settles once every durable write planned so far is committed. */
   #durable: Promise<void> = Promise.resolve();
@@ -193,8 +195,8 @@ export class HaJobStore {
    * @throws {NotLeaderError} When a fenced write failed: the replica steps
    *   down and must not answer the RPC as if it succeeded.
    */
-  commit(image: LeaseStateImage, flush = false): Promise<CommitResult> {
-    const next = toView(image, this.#meta, this.#keys, this.#view);
+  commit(image: DurableImage, flush = false): Promise<CommitResult> {
+    const next = toView(image, this.#meta, this.#keys, this.#view, this.#cache);
     let completed: RangeSet | undefined;
     const planned = planWrites(this.#view, next, (startId, endId) => {
       completed ??= new RangeSet(image.completed);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LeaseStateImage } from "../lease/types.ts";
+import type { DurableImage } from "../lease/types.ts";
 import {
   encodeMember,
   encodeMeta,
@@ -79,6 +79,30 @@ export function summaryChunks(
 }
 
 /**
+ * What {@linkcode toView} keeps between the plans of one job: the summary
+ * chunks of the completed set last seen, reused while it is unchanged (it
+ * changes only on a completion, yet building and comparing its chunks costs
+ * in proportion to every completed range). One per job; results are the same
+ * with or without it.
+ *
+ * @example
+ * ```ts
+ * import { ViewCache } from "./view.ts";
+ * const cache = new ViewCache(); // pass to every toView of one job
+ * ```
+ */
+export class ViewCache {
+  /** The completed ranges the summary entries were built from. */
+  completed: IdRange[] | undefined;
+  /** Their summary keys and entries. */
+  summaries: [string, ViewEntry][] = [];
+  /** Member keys by node id (a string built once hashes once). */
+  readonly members = new Map<string, string>();
+  /** Range keys by end id; cleared when far larger than the view's ranges. */
+  readonly ranges = new Map<number, string>();
+}
+
+/**
  * The view of a state: `meta`, one key per member, one per leased or pooled
  * range, summary chunks. A range's epoch carries over from `previous` and
  * is bumped when its lease ends without it finishing (requeue or re-grant).
@@ -87,13 +111,15 @@ export function summaryChunks(
  * @param meta The job's `meta` (its `ready`/`worldSize` are taken from the image).
  * @param keys The job's keys.
  * @param previous The view last committed (for epochs).
+ * @param cache The job's {@linkcode ViewCache}, if any.
  * @returns The view.
  */
 export function toView(
-  image: LeaseStateImage,
+  image: DurableImage,
   meta: MetaRecord,
   keys: JobKeys,
   previous: View,
+  cache?: ViewCache,
 ): View {
   const view: View = new Map();
   const metaText = encodeMeta({
@@ -106,77 +132,105 @@ export function toView(
     keys.meta,
     prevMeta?.text === metaText ? prevMeta : { text: metaText },
   );
+  const memberKey = (nodeId: string): string => {
+    if (cache === undefined) return keys.member(nodeId);
+    let key = cache.members.get(nodeId);
+    if (key === undefined) cache.members.set(nodeId, key = keys.member(nodeId));
+    return key;
+  };
+  const ranges = image.live.length + image.pool.length;
+  if (cache !== undefined && cache.ranges.size > 4 * ranges + 1024) {
+    cache.ranges.clear();
+  }
+  const rangeKey = (endId: number): string => {
+    if (cache === undefined) return keys.range(endId);
+    let key = cache.ranges.get(endId);
+    if (key === undefined) cache.ranges.set(endId, key = keys.range(endId));
+    return key;
+  };
   for (const n of image.nodes) {
-    const key = keys.member(n.nodeId);
+    const key = memberKey(n.nodeId);
+    // Every durable change builds the whole view: reuse the entry of an
+    // unchanged member (caps are the same object while unchanged) without
+    // building its record.
+    const prev = previous.get(key);
+    const m = prev?.member;
+    if (
+      m !== undefined && m.rank === n.rank && m.departed === n.departed &&
+      m.caps === n.caps && sameDone(m.done, n.done)
+    ) {
+      view.set(key, prev!);
+      continue;
+    }
     const member: MemberRecord = {
       rank: n.rank,
       departed: n.departed,
       caps: n.caps,
       done: n.done,
     };
-    // Every durable change builds the whole view: reuse the encoding of an
-    // unchanged member (caps are the same object while unchanged).
-    const prev = previous.get(key);
-    view.set(
-      key,
-      prev?.member !== undefined && sameMember(prev.member, member)
-        ? prev
-        : { text: encodeMember(member), member },
-    );
+    view.set(key, { text: encodeMember(member), member });
   }
-  const addRange = (endId: number, r: Omit<RangeRecord, "epoch">) => {
-    const key = keys.range(endId);
+  const addRange = (
+    endId: number,
+    state: "leased" | "pooled",
+    owner: string,
+    lease: string,
+    start: number,
+    cursor: number,
+  ) => {
+    const key = rangeKey(endId);
     const old = previous.get(key);
     const prev = old?.range;
     const bumped = prev !== undefined && prev.lease !== "" &&
-      prev.lease !== r.lease;
-    const range: RangeRecord = {
-      ...r,
-      epoch: (prev?.epoch ?? 0) + (bumped ? 1 : 0),
-    };
-    view.set(
-      key,
-      prev !== undefined && sameRange(prev, range)
-        ? old!
-        : { text: encodeRange(range), range, endId },
-    );
+      prev.lease !== lease;
+    const epoch = (prev?.epoch ?? 0) + (bumped ? 1 : 0);
+    if (
+      prev !== undefined && prev.state === state && prev.owner === owner &&
+      prev.lease === lease && prev.start === start &&
+      prev.cursor === cursor && prev.epoch === epoch
+    ) {
+      view.set(key, old!);
+      return;
+    }
+    const range: RangeRecord = { state, owner, lease, start, cursor, epoch };
+    view.set(key, { text: encodeRange(range), range, endId });
   };
   for (const l of image.live) {
-    addRange(l.endId, {
-      state: "leased",
-      owner: l.nodeId,
-      lease: l.leaseId,
-      start: l.startId,
-      cursor: l.cursor,
-    });
+    addRange(l.endId, "leased", l.nodeId, l.leaseId, l.startId, l.cursor);
   }
   for (const p of image.pool) {
-    addRange(p.endId, {
-      state: "pooled",
-      owner: "",
-      lease: "",
-      start: p.startId,
-      cursor: p.startId,
-    });
+    addRange(p.endId, "pooled", "", "", p.startId, p.startId);
   }
+  if (
+    cache?.completed !== undefined &&
+    sameRanges(cache.completed, image.completed)
+  ) {
+    // Same chunks as the last view built: same keys, same texts.
+    for (const [key, entry] of cache.summaries) view.set(key, entry);
+    return view;
+  }
+  const summaries: [string, ViewEntry][] = [];
   for (const [chunk, list] of summaryChunks(image.completed, meta.blockSize)) {
     const key = keys.summary(chunk);
     const prev = previous.get(key);
-    view.set(
-      key,
-      prev?.summary !== undefined && sameRanges(prev.summary, list)
-        ? prev
-        : { text: encodeSummary(list), summary: list },
-    );
+    const entry = prev?.summary !== undefined && sameRanges(prev.summary, list)
+      ? prev
+      : { text: encodeSummary(list), summary: list };
+    view.set(key, entry);
+    summaries.push([key, entry]);
+  }
+  if (cache !== undefined) {
+    cache.completed = image.completed.map((r) => ({ ...r }));
+    cache.summaries = summaries;
   }
   return view;
 }
 
-function sameMember(a: MemberRecord, b: MemberRecord): boolean {
-  if (a.rank !== b.rank || a.departed !== b.departed || a.caps !== b.caps) {
-    return false;
-  }
-  const x = a.done ?? [], y = b.done ?? [];
+function sameDone(
+  a: MemberRecord["done"],
+  b: MemberRecord["done"],
+): boolean {
+  const x = a ?? [], y = b ?? [];
   return x.length === y.length &&
     x.every((d, i) => d.leaseId === y[i].leaseId && d.endId === y[i].endId);
 }
@@ -184,11 +238,6 @@ function sameMember(a: MemberRecord, b: MemberRecord): boolean {
 function sameRanges(a: readonly IdRange[], b: readonly IdRange[]): boolean {
   return a.length === b.length &&
     a.every((r, i) => r.startId === b[i].startId && r.endId === b[i].endId);
-}
-
-function sameRange(a: RangeRecord, b: RangeRecord): boolean {
-  return a.state === b.state && a.owner === b.owner && a.lease === b.lease &&
-    a.start === b.start && a.cursor === b.cursor && a.epoch === b.epoch;
 }
 
 /**

@@ -19,6 +19,7 @@ import { assertLeaseInvariants } from "./_invariants.ts";
 import { LiveIndex } from "./live_index.ts";
 import {
   type CompletedLease,
+  type DurableImage,
   type JobSnapshot,
   type Lease,
   type LeaseCounters,
@@ -682,6 +683,26 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
    * @returns A copy that shares no mutable state with the machine.
    */
   image(): LeaseStateImage<Caps> {
+    const d = this.durableImage();
+    return {
+      ready: d.ready,
+      worldSize: d.worldSize,
+      nodes: d.nodes,
+      live: d.live,
+      pool: d.pool,
+      queues: this.#queues.map((q) => q.map((r) => ({ ...r }))),
+      completed: d.completed,
+    };
+  }
+
+  /**
+   * The image without its unissued rank queues: what the job's etcd keys
+   * hold, copied on every durable change (the queues are the bulk of an
+   * image early in a job and never change what a commit writes).
+   *
+   * @returns A copy that shares no mutable state with the machine.
+   */
+  durableImage(): DurableImage<Caps> {
     return {
       ready: this.#ready,
       worldSize: this.#worldSize,
@@ -700,7 +721,6 @@ export class LeaseState<Caps = unknown, Stats = unknown> {
         cursor: l.cursor,
       })),
       pool: this.#pool.map((r) => ({ ...r })),
-      queues: this.#queues.map((q) => q.map((r) => ({ ...r }))),
       completed: this.#completed.ranges(),
     };
   }

@@ -213,6 +213,16 @@ export interface CompletedLease {
   endId: number;
 }
 
+/**
+ * The part of a {@linkcode LeaseStateImage} its etcd keys hold: all but the
+ * unissued rank queues, which a new leader re-deals from `meta` (what a
+ * leader plans each commit from: lib/ha/view.ts).
+ */
+export type DurableImage<Caps = unknown> = Omit<
+  LeaseStateImage<Caps>,
+  "queues"
+>;
+
 /** Completed leases remembered per node (see {@linkcode LeaseStateImage}). */
 export const RECENT_COMPLETIONS = 8;
 

@@ -221,7 +221,6 @@ Deno.test("load: overlapping ranges, orphan keys and ranges past the job are ref
       nodes: [{ nodeId: "a", rank: 0, departed: false, caps: {} }],
       live: [],
       pool: [],
-      queues: [[]],
       completed: [],
     },
     meta,
