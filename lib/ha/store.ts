@@ -216,10 +216,10 @@ export class HaJobStore {
       const summaries = [...this.#view.keys()].filter((k) =>
         k.startsWith(this.#keys.prefix + "summary/")
       );
-      const deferred = this.#submit(planned.deferred, {
-        after: summaries,
-        background: true,
-      });
+      // Counted like any txn (not `background`): the 400k-sample soak with
+      // the flush beside a durable txn failed (keepalives starved behind
+      // etcd's applies, then no leader for 30 s), as with 4 in flight.
+      const deferred = this.#submit(planned.deferred, { after: summaries });
       waits.push(deferred.done.then(() => {}));
       keys += planned.deferred.size;
       txns += deferred.txns;
