@@ -118,6 +118,30 @@ static void video_close(Video *v) {
 }
 
 /* Opens the container and finds the best video stream. */
+/* Picks the video stream (the best one, as FFmpeg ranks them). */
+static int pick_stream(Video *v, char *err, size_t err_cap) {
+  int r = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+  if (r < 0) {
+    set_err(err, err_cap, "no video stream among %u streams (format %s)", v->fmt->nb_streams,
+            v->fmt->iformat->name);
+    return MX8AV_ENOSTREAM;
+  }
+  v->stream = r;
+  return MX8AV_OK;
+}
+
+/* The stream-info probe on an opened video; picks the best stream again
+   (the probe may have filled in what the header lacked). */
+static int stream_info(Video *v, char *err, size_t err_cap) {
+  char t[128];
+  int r = avformat_find_stream_info(v->fmt, NULL);
+  if (r < 0) {
+    set_err(err, err_cap, "cannot read the stream info: %s", av_text(r, t, sizeof t));
+    return MX8AV_EOPEN;
+  }
+  return pick_stream(v, err, err_cap);
+}
+
 /* The containers MX8 reads (.mp4 .mov: mov; .mkv .webm: matroska) and, for a
    path, the file protocol only. Without these a "video" could be, say, an
    HLS playlist, and its demuxer would open the local files or URLs it lists. */
@@ -163,21 +187,7 @@ static int video_open(Video *v, const uint8_t *data, size_t len, int find_info,
     set_err(err, err_cap, "cannot open the container (%zu bytes; MX8 reads MP4/MOV and Matroska/WebM): %s", len, av_text(r, t, sizeof t));
     return MX8AV_EOPEN;
   }
-  if (find_info) {
-    r = avformat_find_stream_info(v->fmt, NULL);
-    if (r < 0) {
-      set_err(err, err_cap, "cannot read the stream info: %s", av_text(r, t, sizeof t));
-      return MX8AV_EOPEN;
-    }
-  }
-  r = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-  if (r < 0) {
-    set_err(err, err_cap, "no video stream among %u streams (format %s)", v->fmt->nb_streams,
-            v->fmt->iformat->name);
-    return MX8AV_ENOSTREAM;
-  }
-  v->stream = r;
-  return MX8AV_OK;
+  return find_info ? stream_info(v, err, err_cap) : pick_stream(v, err, err_cap);
 }
 
 static int decoder_open(Video *v, uint32_t threads, char *err, size_t err_cap) {
@@ -261,24 +271,6 @@ static int probe_fill(Video *v, int64_t *out, char *codec, size_t codec_cap, int
   return MX8AV_OK;
 }
 
-/* The stream-info probe on an opened video; picks the best stream again
-   (the probe may have filled in what the header lacked). */
-static int stream_info(Video *v, char *err, size_t err_cap) {
-  char t[128];
-  int r = avformat_find_stream_info(v->fmt, NULL);
-  if (r < 0) {
-    set_err(err, err_cap, "cannot read the stream info: %s", av_text(r, t, sizeof t));
-    return MX8AV_EOPEN;
-  }
-  r = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-  if (r < 0) {
-    set_err(err, err_cap, "no video stream among %u streams (format %s)", v->fmt->nb_streams,
-            v->fmt->iformat->name);
-    return MX8AV_ENOSTREAM;
-  }
-  v->stream = r;
-  return MX8AV_OK;
-}
 
 int mx8av_probe(const uint8_t *data, size_t len, int64_t *out, char *codec,
                 size_t codec_cap, int64_t *keys, size_t keys_cap, char *err,
